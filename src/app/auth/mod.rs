@@ -1,0 +1,123 @@
+//! Sign-in and sign-out: `/login`, the `login` and `logout` server functions,
+//! and (on the server) password hashing and sessions.
+//!
+//! A session is a random 256-bit id in an HttpOnly, SameSite=Lax cookie
+//! (`Secure` when the site is served over https) mapped to a `sessions` row
+//! with an expiry; signing out deletes the row. A failed sign-in says only
+//! "wrong email or password", and takes the same time whether the account
+//! exists or not: an unknown email is checked against a dummy hash.
+
+#[cfg(feature = "ssr")]
+pub mod db;
+#[cfg(feature = "ssr")]
+pub mod password;
+#[cfg(feature = "ssr")]
+pub mod session;
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use serde::{Deserialize, Serialize};
+
+use crate::AppError;
+
+/// Longest password accepted: argon2 work grows with input, so bound it.
+pub const MAX_PASSWORD_BYTES: usize = 1024;
+
+/// The signed-in user as the pages see them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CurrentUser {
+    pub id: i64,
+    pub email: String,
+    pub name: String,
+    pub is_admin: bool,
+}
+
+/// Checks the credentials, starts a session and redirects to the dashboard.
+#[server(endpoint = "auth/login")]
+pub async fn login(email: String, password: String) -> Result<(), AppError> {
+    sign_in(email, password).await.map_err(AppError::with_status)
+}
+
+#[cfg(feature = "ssr")]
+async fn sign_in(email: String, password: String) -> Result<(), AppError> {
+    let state = crate::server::AppState::current();
+    let email = email.trim().to_lowercase();
+    if email.is_empty() || password.is_empty() {
+        return Err(AppError::BadRequest("Enter your email and password.".into()));
+    }
+    if password.len() > MAX_PASSWORD_BYTES {
+        return Err(AppError::BadRequest(format!(
+            "Passwords are limited to {MAX_PASSWORD_BYTES} bytes."
+        )));
+    }
+    let user = db::find_credentials(&state.db, &email).await?;
+    let verified =
+        password::verify(password, user.as_ref().map(|u| u.password_hash.clone())).await?;
+    let user = match user {
+        Some(user) if verified => user,
+        _ => {
+            tracing::info!("failed sign-in");
+            return Err(AppError::InvalidCredentials);
+        }
+    };
+    let session_id = session::create(&state.db, user.id, state.config.session_ttl).await?;
+    session::set_cookie(&session_id, &state.config);
+    tracing::info!(user_id = user.id, "signed in");
+    leptos_axum::redirect("/dashboard");
+    Ok(())
+}
+
+/// Ends the session (deletes its row, clears the cookie) and goes home.
+#[server(endpoint = "auth/logout")]
+pub async fn logout() -> Result<(), AppError> {
+    let state = crate::server::AppState::current();
+    if let Some(id) = session::id_from_request().await {
+        db::delete_session(&state.db, &id).await?;
+    }
+    session::clear_cookie(&state.config);
+    leptos_axum::redirect("/");
+    Ok(())
+}
+
+/// `/login`.
+#[component]
+pub fn LoginPage() -> impl IntoView {
+    let login = ServerAction::<Login>::new();
+    let error = move || match login.value().get() {
+        Some(Err(error)) => Some(error.to_string()),
+        _ => None,
+    };
+
+    view! {
+        <Title text="Sign in" />
+        <section class="auth-card card">
+            <h1>"Sign in"</h1>
+            <p class="muted">"Demo accounts: admin@example.com / admin-demo-password, customer@example.com / customer-demo-password."</p>
+            <ActionForm action=login attr:class="stack">
+                <label>
+                    "Email"
+                    <input type="email" name="email" autocomplete="username" required />
+                </label>
+                <label>
+                    "Password"
+                    <input type="password" name="password" autocomplete="current-password" required />
+                </label>
+                {move || error().map(|message| view! { <p class="form-error" role="alert">{message}</p> })}
+                <button type="submit" class="button" disabled=move || login.pending().get()>
+                    "Sign in"
+                </button>
+            </ActionForm>
+        </section>
+    }
+}
+
+/// The sign-out button.
+#[component]
+pub fn SignOut() -> impl IntoView {
+    let logout = ServerAction::<Logout>::new();
+    view! {
+        <ActionForm action=logout>
+            <button type="submit" class="button secondary">"Sign out"</button>
+        </ActionForm>
+    }
+}

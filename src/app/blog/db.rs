@@ -1,0 +1,117 @@
+//! Blog queries.
+
+use super::{Post, PostSummary};
+use crate::AppResult;
+use crate::app::paging::{PageRequest, Paged};
+use crate::server::db::{Db, format_date, like_pattern};
+
+#[derive(sqlx::FromRow)]
+struct PostSummaryRow {
+    slug: String,
+    title: String,
+    summary: String,
+    author: String,
+    published_at: i64,
+}
+
+impl From<PostSummaryRow> for PostSummary {
+    fn from(row: PostSummaryRow) -> Self {
+        Self {
+            slug: row.slug,
+            title: row.title,
+            summary: row.summary,
+            author: row.author,
+            published_on: format_date(row.published_at),
+        }
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct PostRow {
+    slug: String,
+    title: String,
+    summary: String,
+    body: String,
+    author: String,
+    published_at: i64,
+    updated_at: i64,
+}
+
+impl From<PostRow> for Post {
+    fn from(row: PostRow) -> Self {
+        Self {
+            slug: row.slug,
+            title: row.title,
+            summary: row.summary,
+            body: row.body,
+            author: row.author,
+            published_on: format_date(row.published_at),
+            // Same-day edits are not worth a second date.
+            updated_on: (row.updated_at - row.published_at > 86_400)
+                .then(|| format_date(row.updated_at)),
+        }
+    }
+}
+
+/// One page of posts, newest first.
+pub async fn list_posts(db: &Db, request: PageRequest) -> AppResult<Paged<PostSummary>> {
+    let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM posts").fetch_one(db).await?;
+    let rows: Vec<PostSummaryRow> = sqlx::query_as(
+        "SELECT slug, title, summary, author, published_at FROM posts
+         ORDER BY published_at DESC, id DESC LIMIT $1 OFFSET $2",
+    )
+    .bind(request.limit())
+    .bind(request.offset())
+    .fetch_all(db)
+    .await?;
+    Ok(Paged {
+        items: rows.into_iter().map(Into::into).collect(),
+        page: request.page,
+        per_page: request.per_page,
+        total: u64::try_from(total).unwrap_or_default(),
+    })
+}
+
+/// The newest `limit` posts.
+pub async fn latest_posts(db: &Db, limit: i64) -> AppResult<Vec<PostSummary>> {
+    let rows: Vec<PostSummaryRow> = sqlx::query_as(
+        "SELECT slug, title, summary, author, published_at FROM posts
+         ORDER BY published_at DESC, id DESC LIMIT $1",
+    )
+    .bind(limit)
+    .fetch_all(db)
+    .await?;
+    Ok(rows.into_iter().map(Into::into).collect())
+}
+
+/// The post at `slug`, if any.
+pub async fn find_post(db: &Db, slug: &str) -> AppResult<Option<Post>> {
+    let row: Option<PostRow> = sqlx::query_as(
+        "SELECT slug, title, summary, body, author, published_at, updated_at
+         FROM posts WHERE slug = $1",
+    )
+    .bind(slug)
+    .fetch_optional(db)
+    .await?;
+    Ok(row.map(Into::into))
+}
+
+/// Posts whose title, summary or body contains `text`, case-insensitively.
+pub async fn search_posts(db: &Db, text: &str, limit: i64) -> AppResult<Vec<PostSummary>> {
+    let rows: Vec<PostSummaryRow> = sqlx::query_as(
+        r"SELECT slug, title, summary, author, published_at FROM posts
+          WHERE LOWER(title) LIKE $1 ESCAPE '\' OR LOWER(summary) LIKE $1 ESCAPE '\'
+             OR LOWER(body) LIKE $1 ESCAPE '\'
+          ORDER BY published_at DESC, id DESC LIMIT $2",
+    )
+    .bind(like_pattern(text))
+    .bind(limit)
+    .fetch_all(db)
+    .await?;
+    Ok(rows.into_iter().map(Into::into).collect())
+}
+
+/// Number of posts.
+pub async fn count_posts(db: &Db) -> AppResult<i64> {
+    Ok(sqlx::query_scalar("SELECT COUNT(*) FROM posts").fetch_one(db).await?)
+}

@@ -1,0 +1,158 @@
+//! The blog: `/blog` (paged list) and `/blog/:slug`, their data functions and
+//! the JSON API `GET /api/posts`.
+
+#[cfg(feature = "ssr")]
+pub mod api;
+#[cfg(feature = "ssr")]
+pub mod db;
+
+use leptos::prelude::*;
+use leptos_meta::{Meta, Title};
+use leptos_router::components::A;
+use leptos_router::hooks::{use_params_map, use_query_map};
+use serde::{Deserialize, Serialize};
+use server_fn::codec::GetUrl;
+
+use crate::AppError;
+use crate::app::components::{
+    ErrorPage, Loading, NotFound, Pagination, Paragraphs, page_from_query,
+};
+use crate::app::paging::Paged;
+
+/// A post as lists show it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PostSummary {
+    pub slug: String,
+    pub title: String,
+    pub summary: String,
+    pub author: String,
+    /// Display date, e.g. `5 March 2026`.
+    pub published_on: String,
+}
+
+/// A whole post.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Post {
+    pub slug: String,
+    pub title: String,
+    pub summary: String,
+    /// Plain text, paragraphs separated by blank lines.
+    pub body: String,
+    pub author: String,
+    pub published_on: String,
+    /// Set when the post changed after it was published.
+    pub updated_on: Option<String>,
+}
+
+/// One page of posts, newest first.
+#[server(endpoint = "blog/list_posts", input = GetUrl)]
+pub async fn list_posts(page: u32) -> Result<Paged<PostSummary>, AppError> {
+    let request = crate::app::paging::PageRequest::page(page).map_err(AppError::with_status)?;
+    db::list_posts(&crate::server::AppState::current().db, request).await
+}
+
+/// The post at `slug`, or `None`.
+#[server(endpoint = "blog/get_post", input = GetUrl)]
+pub async fn get_post(slug: String) -> Result<Option<Post>, AppError> {
+    db::find_post(&crate::server::AppState::current().db, &slug).await
+}
+
+/// `/blog`: every post, newest first, nine to a page.
+#[component]
+pub fn BlogIndex() -> impl IntoView {
+    let query = use_query_map();
+    let posts = Resource::new(
+        move || page_from_query(query.read().get("page")),
+        |page| async move { list_posts(page?).await },
+    );
+
+    view! {
+        <Title text="Blog" />
+        <Meta name="description" content="Notes on building fast, fresh web apps in Rust." />
+        <header class="page-header">
+            <h1>"Blog"</h1>
+            <p class="lede">"Notes on caching, rendering and shipping fast web apps in Rust."</p>
+        </header>
+        <Suspense fallback=Loading>
+            {move || Suspend::new(async move {
+                match posts.await {
+                    Ok(paged) if paged.page > paged.total_pages() => view! { <NotFound /> }.into_any(),
+                    Ok(paged) => {
+                        let total_pages = paged.total_pages();
+                        view! {
+                            <PostList posts=paged.items />
+                            <Pagination base="/blog" page=paged.page total_pages />
+                        }
+                            .into_any()
+                    }
+                    Err(error) => view! { <ErrorPage error /> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+/// Cards linking to posts.
+#[component]
+pub fn PostList(posts: Vec<PostSummary>) -> impl IntoView {
+    view! {
+        <ul class="card-grid post-list">
+            {posts
+                .into_iter()
+                .map(|post| {
+                    view! {
+                        <li class="card">
+                            <p class="meta">{post.published_on} " · " {post.author}</p>
+                            <h2 class="card-title">
+                                <A href=format!("/blog/{}", post.slug)>{post.title}</A>
+                            </h2>
+                            <p>{post.summary}</p>
+                        </li>
+                    }
+                })
+                .collect_view()}
+        </ul>
+    }
+}
+
+/// `/blog/:slug`: one post; an unknown slug is a 404.
+#[component]
+pub fn PostPage() -> impl IntoView {
+    let params = use_params_map();
+    let post = Resource::new(move || params.read().get("slug").unwrap_or_default(), get_post);
+
+    view! {
+        <Suspense fallback=Loading>
+            {move || Suspend::new(async move {
+                match post.await {
+                    Ok(Some(post)) => view! { <PostView post /> }.into_any(),
+                    Ok(None) => view! { <NotFound /> }.into_any(),
+                    Err(error) => view! { <ErrorPage error /> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn PostView(post: Post) -> impl IntoView {
+    view! {
+        <Title text=post.title.clone() />
+        <Meta name="description" content=post.summary.clone() />
+        <article class="post">
+            <p class="meta">
+                <A href="/blog">"← Blog"</A>
+                " · "
+                <time>{post.published_on}</time>
+                " · "
+                {post.author}
+                {post.updated_on.map(|on| view! { " · updated " {on} })}
+            </p>
+            <h1>{post.title}</h1>
+            <p class="lede">{post.summary}</p>
+            <div class="prose">
+                <Paragraphs text=post.body />
+            </div>
+        </article>
+    }
+}

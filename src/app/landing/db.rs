@@ -1,0 +1,22 @@
+//! Campaign queries.
+
+use super::Campaign;
+use crate::AppResult;
+use crate::server::db::Db;
+
+/// The campaign at `slug`, if any.
+pub async fn find_campaign(db: &Db, slug: &str) -> AppResult<Option<Campaign>> {
+    let row: Option<(String, String, String, String, String)> = sqlx::query_as(
+        "SELECT slug, headline, body, cta_label, cta_href FROM campaigns WHERE slug = $1",
+    )
+    .bind(slug)
+    .fetch_optional(db)
+    .await?;
+    Ok(row.map(|(slug, headline, body, cta_label, cta_href)| Campaign {
+        slug,
+        headline,
+        body,
+        cta_label,
+        cta_href,
+    }))
+}

@@ -1,0 +1,62 @@
+//! `/landing/:campaign`: marketing landing pages, one per campaign row.
+
+#[cfg(feature = "ssr")]
+pub mod db;
+
+use leptos::prelude::*;
+use leptos_meta::{Meta, Title};
+use leptos_router::components::A;
+use leptos_router::hooks::use_params_map;
+use serde::{Deserialize, Serialize};
+use server_fn::codec::GetUrl;
+
+use crate::AppError;
+use crate::app::components::{ErrorPage, Loading, NotFound, Paragraphs};
+
+/// A campaign's landing page content.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Campaign {
+    pub slug: String,
+    pub headline: String,
+    pub body: String,
+    pub cta_label: String,
+    pub cta_href: String,
+}
+
+/// The campaign at `slug`, or `None`.
+#[server(endpoint = "landing/get_campaign", input = GetUrl)]
+pub async fn get_campaign(slug: String) -> Result<Option<Campaign>, AppError> {
+    db::find_campaign(&crate::server::AppState::current().db, &slug).await
+}
+
+/// `/landing/:campaign`; an unknown campaign is a 404.
+#[component]
+pub fn LandingPage() -> impl IntoView {
+    let params = use_params_map();
+    let campaign =
+        Resource::new(move || params.read().get("campaign").unwrap_or_default(), get_campaign);
+
+    view! {
+        <Suspense fallback=Loading>
+            {move || Suspend::new(async move {
+                match campaign.await {
+                    Ok(Some(campaign)) => view! {
+                        <Title text=campaign.headline.clone() />
+                        <Meta name="description" content=campaign.headline.clone() />
+                        <section class="hero landing">
+                            <p class="eyebrow">"Campaign"</p>
+                            <h1>{campaign.headline}</h1>
+                            <div class="prose"><Paragraphs text=campaign.body /></div>
+                            <p class="hero-actions">
+                                <A href=campaign.cta_href attr:class="button">{campaign.cta_label}</A>
+                            </p>
+                        </section>
+                    }
+                    .into_any(),
+                    Ok(None) => view! { <NotFound /> }.into_any(),
+                    Err(error) => view! { <ErrorPage error /> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}

@@ -1,0 +1,101 @@
+//! `/search?q=`: posts and products whose text contains the query.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::components::Form;
+use leptos_router::hooks::use_query_map;
+use serde::{Deserialize, Serialize};
+use server_fn::codec::GetUrl;
+
+use crate::AppError;
+use crate::app::blog::{PostList, PostSummary};
+use crate::app::components::{ErrorPage, Loading};
+use crate::app::shop::{Product, ProductGrid};
+
+/// Longest query accepted, in characters.
+pub const MAX_QUERY_CHARS: usize = 100;
+/// Results per kind.
+const RESULTS_PER_KIND: i64 = 20;
+
+/// What a search found.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SearchResults {
+    pub query: String,
+    pub posts: Vec<PostSummary>,
+    pub products: Vec<Product>,
+}
+
+/// Searches posts and products. A blank query finds nothing.
+#[server(endpoint = "search/search", input = GetUrl)]
+pub async fn search(q: String) -> Result<SearchResults, AppError> {
+    let query = q.trim().to_owned();
+    if query.chars().count() > MAX_QUERY_CHARS {
+        return Err(AppError::BadRequest(format!(
+            "search queries are limited to {MAX_QUERY_CHARS} characters"
+        ))
+        .with_status());
+    }
+    if query.is_empty() {
+        return Ok(SearchResults { query, posts: vec![], products: vec![] });
+    }
+    let db = crate::server::AppState::current().db;
+    Ok(SearchResults {
+        posts: crate::app::blog::db::search_posts(&db, &query, RESULTS_PER_KIND).await?,
+        products: crate::app::shop::db::search_products(&db, &query, RESULTS_PER_KIND).await?,
+        query,
+    })
+}
+
+/// `/search?q=`.
+#[component]
+pub fn SearchPage() -> impl IntoView {
+    let query = use_query_map();
+    let q = move || query.read().get("q").unwrap_or_default();
+    let results = Resource::new(q, search);
+
+    view! {
+        <Title text="Search" />
+        <header class="page-header">
+            <h1>"Search"</h1>
+            <Form method="GET" action="/search" attr:class="search-form">
+                <input
+                    type="search"
+                    name="q"
+                    placeholder="Search posts and products"
+                    aria-label="Search"
+                    maxlength=MAX_QUERY_CHARS
+                    prop:value=q
+                />
+                <button type="submit" class="button">"Search"</button>
+            </Form>
+        </header>
+        <Suspense fallback=Loading>
+            {move || Suspend::new(async move {
+                match results.await {
+                    Ok(results) if results.query.is_empty() => {
+                        view! { <p class="muted">"Type a word, such as “cache” or “keyboard”."</p> }.into_any()
+                    }
+                    Ok(results) if results.posts.is_empty() && results.products.is_empty() => {
+                        view! { <p class="muted">"Nothing matches “" {results.query} "”."</p> }.into_any()
+                    }
+                    Ok(results) => view! {
+                        {(!results.posts.is_empty()).then(|| view! {
+                            <section class="section">
+                                <h2>{format!("Posts ({})", results.posts.len())}</h2>
+                                <PostList posts=results.posts />
+                            </section>
+                        })}
+                        {(!results.products.is_empty()).then(|| view! {
+                            <section class="section">
+                                <h2>{format!("Products ({})", results.products.len())}</h2>
+                                <ProductGrid products=results.products />
+                            </section>
+                        })}
+                    }
+                    .into_any(),
+                    Err(error) => view! { <ErrorPage error /> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}

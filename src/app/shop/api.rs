@@ -1,0 +1,22 @@
+//! `GET /api/products/{id}`: one product as JSON.
+
+use axum::extract::{Path, State};
+use axum::routing::get;
+use axum::{Json, Router};
+
+use super::Product;
+use crate::server::AppState;
+use crate::{AppError, AppResult};
+
+/// The shop's API routes.
+pub fn routes() -> Router<AppState> {
+    Router::new().route("/api/products/{id}", get(show))
+}
+
+/// The id is taken as text so that a malformed one gets a JSON 400, not axum's plain-text rejection.
+async fn show(State(state): State<AppState>, Path(id): Path<String>) -> AppResult<Json<Product>> {
+    let id: i64 = id.parse().ok().filter(|id| *id > 0).ok_or_else(|| {
+        AppError::BadRequest(format!("product id must be a positive whole number, got {id:?}"))
+    })?;
+    super::db::find_product(&state.db, id).await?.map(Json).ok_or(AppError::NotFound)
+}

@@ -1,0 +1,84 @@
+//! Shop queries.
+
+use super::Product;
+use crate::AppResult;
+use crate::app::paging::{PageRequest, Paged};
+use crate::server::db::{Db, like_pattern};
+
+#[derive(sqlx::FromRow)]
+struct ProductRow {
+    id: i64,
+    name: String,
+    description: String,
+    price_cents: i64,
+    stock: i64,
+}
+
+impl From<ProductRow> for Product {
+    fn from(row: ProductRow) -> Self {
+        Self {
+            id: row.id,
+            name: row.name,
+            description: row.description,
+            price_cents: row.price_cents,
+            stock: row.stock,
+        }
+    }
+}
+
+/// One page of products, in catalogue order.
+pub async fn list_products(db: &Db, request: PageRequest) -> AppResult<Paged<Product>> {
+    let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM products").fetch_one(db).await?;
+    let rows: Vec<ProductRow> = sqlx::query_as("SELECT id, name, description, price_cents, stock FROM products ORDER BY id LIMIT $1 OFFSET $2",
+    )
+    .bind(request.limit())
+    .bind(request.offset())
+    .fetch_all(db)
+    .await?;
+    Ok(Paged {
+        items: rows.into_iter().map(Into::into).collect(),
+        page: request.page,
+        per_page: request.per_page,
+        total: u64::try_from(total).unwrap_or_default(),
+    })
+}
+
+/// Products in stock, first `limit` of them, for the home page.
+pub async fn featured_products(db: &Db, limit: i64) -> AppResult<Vec<Product>> {
+    let rows: Vec<ProductRow> = sqlx::query_as("SELECT id, name, description, price_cents, stock FROM products WHERE stock > 0 ORDER BY id LIMIT $1",
+    )
+    .bind(limit)
+    .fetch_all(db)
+    .await?;
+    Ok(rows.into_iter().map(Into::into).collect())
+}
+
+/// The product with `id`, if any.
+pub async fn find_product(db: &Db, id: i64) -> AppResult<Option<Product>> {
+    let row: Option<ProductRow> = sqlx::query_as(
+        "SELECT id, name, description, price_cents, stock FROM products WHERE id = $1",
+    )
+    .bind(id)
+    .fetch_optional(db)
+    .await?;
+    Ok(row.map(Into::into))
+}
+
+/// Products whose name or description contains `text`, case-insensitively.
+pub async fn search_products(db: &Db, text: &str, limit: i64) -> AppResult<Vec<Product>> {
+    let rows: Vec<ProductRow> = sqlx::query_as(
+        r"SELECT id, name, description, price_cents, stock FROM products
+          WHERE LOWER(name) LIKE $1 ESCAPE '\' OR LOWER(description) LIKE $1 ESCAPE '\'
+          ORDER BY id LIMIT $2",
+    )
+    .bind(like_pattern(text))
+    .bind(limit)
+    .fetch_all(db)
+    .await?;
+    Ok(rows.into_iter().map(Into::into).collect())
+}
+
+/// Number of products.
+pub async fn count_products(db: &Db) -> AppResult<i64> {
+    Ok(sqlx::query_scalar("SELECT COUNT(*) FROM products").fetch_one(db).await?)
+}

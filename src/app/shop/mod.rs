@@ -1,0 +1,175 @@
+//! The shop: `/products` (paged list) and `/products/:id`, their data functions
+//! and the JSON API `GET /api/products/:id`.
+
+#[cfg(feature = "ssr")]
+pub mod api;
+#[cfg(feature = "ssr")]
+pub mod db;
+
+use leptos::prelude::*;
+use leptos_meta::{Meta, Title};
+use leptos_router::components::A;
+use leptos_router::hooks::{use_params_map, use_query_map};
+use serde::{Deserialize, Serialize};
+use server_fn::codec::GetUrl;
+
+use crate::AppError;
+use crate::app::components::{
+    ErrorPage, Loading, NotFound, Pagination, Paragraphs, format_price, page_from_query,
+};
+use crate::app::paging::Paged;
+
+/// Stock at or below this shows "only N left".
+pub const LOW_STOCK: i64 = 5;
+
+/// A product.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Product {
+    pub id: i64,
+    pub name: String,
+    pub description: String,
+    pub price_cents: i64,
+    pub stock: i64,
+}
+
+impl Product {
+    /// What the stock badge says.
+    pub fn availability(&self) -> String {
+        match self.stock {
+            0 => "Sold out".to_owned(),
+            n if n <= LOW_STOCK => format!("Only {n} left"),
+            _ => "In stock".to_owned(),
+        }
+    }
+
+    fn availability_class(&self) -> &'static str {
+        match self.stock {
+            0 => "badge sold-out",
+            n if n <= LOW_STOCK => "badge low-stock",
+            _ => "badge in-stock",
+        }
+    }
+}
+
+/// One page of products.
+#[server(endpoint = "shop/list_products", input = GetUrl)]
+pub async fn list_products(page: u32) -> Result<Paged<Product>, AppError> {
+    let request = crate::app::paging::PageRequest::page(page).map_err(AppError::with_status)?;
+    db::list_products(&crate::server::AppState::current().db, request).await
+}
+
+/// The product with `id`, or `None`.
+#[server(endpoint = "shop/get_product", input = GetUrl)]
+pub async fn get_product(id: i64) -> Result<Option<Product>, AppError> {
+    db::find_product(&crate::server::AppState::current().db, id).await
+}
+
+/// `/products`: the catalogue.
+#[component]
+pub fn ProductIndex() -> impl IntoView {
+    let query = use_query_map();
+    let products = Resource::new(
+        move || page_from_query(query.read().get("page")),
+        |page| async move { list_products(page?).await },
+    );
+
+    view! {
+        <Title text="Shop" />
+        <Meta name="description" content="Gear for people who build for the web." />
+        <header class="page-header">
+            <h1>"Shop"</h1>
+            <p class="lede">"Gear for people who build for the web. Prices and stock are always current."</p>
+        </header>
+        <Suspense fallback=Loading>
+            {move || Suspend::new(async move {
+                match products.await {
+                    Ok(paged) if paged.page > paged.total_pages() => view! { <NotFound /> }.into_any(),
+                    Ok(paged) => {
+                        let total_pages = paged.total_pages();
+                        view! {
+                            <ProductGrid products=paged.items />
+                            <Pagination base="/products" page=paged.page total_pages />
+                        }
+                            .into_any()
+                    }
+                    Err(error) => view! { <ErrorPage error /> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+/// Product cards.
+#[component]
+pub fn ProductGrid(products: Vec<Product>) -> impl IntoView {
+    view! {
+        <ul class="card-grid product-grid">
+            {products
+                .into_iter()
+                .map(|product| {
+                    let class = product.availability_class();
+                    let availability = product.availability();
+                    view! {
+                        <li class="card product-card">
+                            <div class="product-art" aria-hidden="true">{product.name.chars().next().unwrap_or('◆').to_string()}</div>
+                            <h2 class="card-title">
+                                <A href=format!("/products/{}", product.id)>{product.name}</A>
+                            </h2>
+                            <p class="price">{format_price(product.price_cents)}</p>
+                            <span class=class>{availability}</span>
+                        </li>
+                    }
+                })
+                .collect_view()}
+        </ul>
+    }
+}
+
+/// `/products/:id`: one product; an unknown or malformed id is a 404.
+#[component]
+pub fn ProductPage() -> impl IntoView {
+    let params = use_params_map();
+    let product = Resource::new(
+        move || params.read().get("id").and_then(|id| id.parse::<i64>().ok()),
+        |id| async move {
+            match id {
+                Some(id) => get_product(id).await,
+                None => Ok(None),
+            }
+        },
+    );
+
+    view! {
+        <Suspense fallback=Loading>
+            {move || Suspend::new(async move {
+                match product.await {
+                    Ok(Some(product)) => view! { <ProductView product /> }.into_any(),
+                    Ok(None) => view! { <NotFound /> }.into_any(),
+                    Err(error) => view! { <ErrorPage error /> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn ProductView(product: Product) -> impl IntoView {
+    let class = product.availability_class();
+    let availability = product.availability();
+    view! {
+        <Title text=product.name.clone() />
+        <Meta name="description" content=product.description.clone() />
+        <article class="product">
+            <p class="meta"><A href="/products">"← Shop"</A></p>
+            <div class="product-layout">
+                <div class="product-art large" aria-hidden="true">{product.name.chars().next().unwrap_or('◆').to_string()}</div>
+                <div>
+                    <h1>{product.name}</h1>
+                    <p class="price large">{format_price(product.price_cents)}</p>
+                    <p><span class=class data-testid="availability">{availability}</span></p>
+                    <div class="prose"><Paragraphs text=product.description /></div>
+                </div>
+            </div>
+        </article>
+    }
+}

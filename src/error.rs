@@ -1,0 +1,158 @@
+//! The one error type of the app, shared by the server and the browser.
+//!
+//! Every variant says which HTTP status it becomes. Internal causes (SQL errors,
+//! I/O, panics in blocking tasks) are logged where they happen and reach the
+//! client only as [`AppError::Internal`], whose message is generic: no SQL text,
+//! no paths, no stack traces ever leave the server.
+
+use http::StatusCode;
+use serde::{Deserialize, Serialize};
+use server_fn::codec::JsonEncoding;
+use server_fn::error::{FromServerFnError, ServerFnErrorErr};
+
+/// Result of everything that can fail in a request.
+pub type AppResult<T> = Result<T, AppError>;
+
+/// What went wrong, in terms a client may see.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
+pub enum AppError {
+    /// 404: the thing asked for does not exist.
+    #[error("Not found")]
+    NotFound,
+    /// 400: the request itself is wrong; the message says how.
+    #[error("{0}")]
+    BadRequest(String),
+    /// 401: sign-in needed.
+    #[error("Please sign in")]
+    Unauthorized,
+    /// 401: a sign-in attempt failed. Deliberately does not say which part was wrong.
+    #[error("Wrong email or password")]
+    InvalidCredentials,
+    /// 403: signed in, but not allowed.
+    #[error("You are not allowed to do that")]
+    Forbidden,
+    /// 500: something broke on the server. The cause is in the server log only.
+    #[error("Something went wrong on our side. Please try again.")]
+    Internal,
+    /// The request to a server function failed on the way (network, encoding).
+    #[error("Request failed: {0}")]
+    Transport(String),
+}
+
+impl AppError {
+    /// The HTTP status this error becomes.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Self::NotFound => StatusCode::NOT_FOUND,
+            Self::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Self::Unauthorized | Self::InvalidCredentials => StatusCode::UNAUTHORIZED,
+            Self::Forbidden => StatusCode::FORBIDDEN,
+            Self::Internal | Self::Transport(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// A stable machine-readable code for JSON bodies.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::NotFound => "not_found",
+            Self::BadRequest(_) => "bad_request",
+            Self::Unauthorized => "unauthorized",
+            Self::InvalidCredentials => "invalid_credentials",
+            Self::Forbidden => "forbidden",
+            Self::Internal | Self::Transport(_) => "internal",
+        }
+    }
+
+    /// Makes the current response carry this error's status, then returns it.
+    ///
+    /// A server function's error otherwise goes out as 500; call this where a
+    /// server function fails so that HTTP clients, logs and caches see the real
+    /// status (401 for a failed sign-in, 400 for bad input). During SSR it sets
+    /// the page's status, which the error page sets anyway.
+    #[cfg(feature = "ssr")]
+    pub fn with_status(self) -> Self {
+        if let Some(response) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>() {
+            response.set_status(self.status());
+        }
+        self
+    }
+
+    /// Logs `cause` with its full detail and returns the generic [`AppError::Internal`].
+    #[cfg(feature = "ssr")]
+    pub fn internal(cause: impl std::fmt::Display) -> Self {
+        tracing::error!(error = %cause, "internal error");
+        Self::Internal
+    }
+}
+
+impl FromServerFnError for AppError {
+    type Encoder = JsonEncoding;
+
+    fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
+        match value {
+            // Bad arguments to a server function are the caller's fault.
+            ServerFnErrorErr::Args(message) => {
+                let error = Self::BadRequest(message);
+                #[cfg(feature = "ssr")]
+                let error = error.with_status();
+                error
+            }
+            ServerFnErrorErr::ServerError(message) => {
+                #[cfg(feature = "ssr")]
+                tracing::error!(error = %message, "server function error");
+                let _ = message;
+                Self::Internal
+            }
+            other => Self::Transport(other.to_string()),
+        }
+    }
+}
+
+#[cfg(feature = "ssr")]
+impl From<sqlx::Error> for AppError {
+    fn from(error: sqlx::Error) -> Self {
+        match error {
+            sqlx::Error::RowNotFound => Self::NotFound,
+            other => Self::internal(other),
+        }
+    }
+}
+
+#[cfg(feature = "ssr")]
+impl axum::response::IntoResponse for AppError {
+    /// JSON API errors: `{"error": {"code": "...", "message": "..."}}` with the variant's status.
+    fn into_response(self) -> axum::response::Response {
+        let body = serde_json::json!({
+            "error": { "code": self.code(), "message": self.to_string() }
+        });
+        (self.status(), axum::Json(body)).into_response()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statuses_match_variants() {
+        assert_eq!(AppError::NotFound.status(), StatusCode::NOT_FOUND);
+        assert_eq!(AppError::BadRequest("x".into()).status(), StatusCode::BAD_REQUEST);
+        assert_eq!(AppError::InvalidCredentials.status(), StatusCode::UNAUTHORIZED);
+        assert_eq!(AppError::Internal.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    }
+
+    #[test]
+    fn internal_message_reveals_nothing() {
+        let message = AppError::Internal.to_string();
+        assert!(!message.to_lowercase().contains("sql"));
+        assert!(message.starts_with("Something went wrong"));
+    }
+
+    #[test]
+    fn server_errors_become_generic() {
+        let error = AppError::from_server_fn_error(ServerFnErrorErr::ServerError(
+            "SELECT * FROM users failed at /srv/app.db".into(),
+        ));
+        assert_eq!(error, AppError::Internal);
+    }
+}

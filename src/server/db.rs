@@ -1,0 +1,106 @@
+//! The database: one `sqlx::AnyPool` over SQLite (the default, a file created on
+//! first run) or PostgreSQL (`DATABASE_URL=postgres://…`).
+//!
+//! Invariants: feature queries are written once, in SQL that both backends run
+//! (`$1` placeholders, BIGINT unix-second timestamps, BIGINT cents), and bind
+//! only `i64` and strings, the types the Any driver carries on both. The schema
+//! differs only where SQL does (identity columns), so each backend has its own
+//! migrations folder with the same tables.
+
+use std::path::Path;
+
+use anyhow::Context as _;
+use sqlx::any::{AnyPoolOptions, install_default_drivers};
+
+/// The connection pool every query goes through.
+pub type Db = sqlx::AnyPool;
+
+static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
+static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
+
+/// Connects, creating the SQLite file and its folder when needed, and applies
+/// the migrations.
+pub async fn connect(url: &str) -> anyhow::Result<Db> {
+    install_default_drivers();
+    let sqlite = url.starts_with("sqlite:");
+    if sqlite {
+        create_sqlite_folder(url)?;
+    }
+    let pool = AnyPoolOptions::new()
+        // SQLite serialises writers anyway; a few connections serve concurrent readers.
+        .max_connections(if sqlite { 8 } else { 16 })
+        .connect(url)
+        .await
+        .context("cannot connect to DATABASE_URL")?;
+    if sqlite {
+        // WAL lets readers run while a writer commits; the setting persists in the file.
+        sqlx::query("PRAGMA journal_mode = WAL").execute(&pool).await?;
+        SQLITE_MIGRATIONS.run(&pool).await.context("applying SQLite migrations")?;
+    } else {
+        POSTGRES_MIGRATIONS.run(&pool).await.context("applying PostgreSQL migrations")?;
+    }
+    Ok(pool)
+}
+
+/// `sqlite://data/app.db?mode=rwc` needs `data/` to exist before SQLite can create the file.
+fn create_sqlite_folder(url: &str) -> anyhow::Result<()> {
+    let path = url.trim_start_matches("sqlite:").trim_start_matches("//");
+    let path = path.split('?').next().unwrap_or_default();
+    if path.is_empty() || path == ":memory:" {
+        return Ok(());
+    }
+    if let Some(parent) = Path::new(path).parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent)
+            .with_context(|| format!("cannot create the database folder {}", parent.display()))?;
+    }
+    Ok(())
+}
+
+/// Now, in unix seconds, as stored in every timestamp column.
+pub fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+        .unwrap_or_default()
+}
+
+/// Unix seconds as the site shows dates: `5 March 2026`.
+pub fn format_date(unix_seconds: i64) -> String {
+    use time::macros::format_description;
+    time::OffsetDateTime::from_unix_timestamp(unix_seconds)
+        .ok()
+        .and_then(|t| {
+            t.format(format_description!("[day padding:none] [month repr:long] [year]")).ok()
+        })
+        .unwrap_or_default()
+}
+
+/// Escapes `%`, `_` and `\` so user text matches literally in `LIKE … ESCAPE '\'`.
+pub fn like_pattern(text: &str) -> String {
+    let mut pattern = String::with_capacity(text.len() + 2);
+    pattern.push('%');
+    for c in text.to_lowercase().chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            pattern.push('\\');
+        }
+        pattern.push(c);
+    }
+    pattern.push('%');
+    pattern
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_read_like_dates() {
+        assert_eq!(format_date(1_772_668_800), "5 March 2026");
+    }
+
+    #[test]
+    fn like_patterns_are_literal() {
+        assert_eq!(like_pattern("50%_off\\"), "%50\\%\\_off\\\\%");
+        assert_eq!(like_pattern("Rust"), "%rust%");
+    }
+}

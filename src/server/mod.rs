@@ -1,0 +1,134 @@
+//! The server: configuration, database, the axum router and its tower layers.
+//!
+//! [`run`] is what `main` calls; [`router`] builds the whole application for a
+//! given [`AppState`], so the HTTP tests exercise exactly what production serves.
+
+pub mod config;
+pub mod db;
+pub mod seed;
+
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use axum::Router;
+use axum::extract::FromRef;
+use leptos::config::LeptosOptions;
+use leptos::prelude::*;
+use leptos_axum::{LeptosRoutes, generate_route_list};
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::app::{App, shell};
+pub use config::Config;
+pub use db::Db;
+
+/// Everything a handler or server function needs. Cheap to clone.
+///
+/// Server functions get it with `expect_context::<AppState>()`: leptos_axum
+/// provides the router state to every page render and server function call.
+#[derive(Clone, FromRef)]
+pub struct AppState {
+    /// Leptos' settings: site root, bundle name, address.
+    pub leptos_options: LeptosOptions,
+    /// The database pool.
+    pub db: Db,
+    /// The server's configuration.
+    pub config: Arc<Config>,
+}
+
+impl AppState {
+    /// The state of the current request, inside a server function or page render.
+    pub fn current() -> Self {
+        expect_context::<Self>()
+    }
+}
+
+/// Starts the server: reads configuration, migrates and seeds the database,
+/// serves until SIGTERM or Ctrl-C, then drains in-flight requests.
+pub async fn run() -> anyhow::Result<()> {
+    // A `.env` file is optional; real environment variables win over it.
+    let _ = dotenvy::dotenv();
+    init_tracing();
+
+    let config = Config::from_env()?;
+    let mut leptos_options =
+        get_configuration(None).context("reading Leptos settings")?.leptos_options;
+    if leptos_options.output_name.is_empty() {
+        // Built without cargo-leptos (plain `cargo build`, as the test script does).
+        leptos_options.output_name = env!("CARGO_PKG_NAME").into();
+    }
+    let addr = leptos_options.site_addr;
+    tracing::info!(?config, "starting");
+
+    let db = db::connect(&config.database_url).await?;
+    if config.seed_demo {
+        seed::seed_demo(&db).await.context("seeding the demo content")?;
+    }
+
+    let state = AppState { leptos_options, db, config: Arc::new(config) };
+    let app = router(state);
+
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("cannot listen on {addr}"))?;
+    tracing::info!("listening on http://{addr}");
+    axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// The whole application: pages, server functions, JSON API, static files, layers.
+pub fn router(state: AppState) -> Router {
+    let routes = generate_route_list(App);
+    let timeout = state.config.request_timeout;
+
+    Router::new()
+        .merge(crate::app::api_routes())
+        .leptos_routes(&state, routes, {
+            let options = state.leptos_options.clone();
+            move || shell(options.clone())
+        })
+        // Files under the site root (the /pkg bundle, favicon, …), else the app's 404 page.
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(TimeoutLayer::with_status_code(http::StatusCode::REQUEST_TIMEOUT, timeout))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+fn init_tracing() {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new("info,leptos_isr_starter=debug,tower_http=info"));
+    // `try_init`: a second call (as in tests) keeps the first subscriber.
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).try_init();
+}
+
+/// Resolves on Ctrl-C or SIGTERM (what `docker stop` and systemd send).
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(error) = tokio::signal::ctrl_c().await {
+            tracing::error!(%error, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(error) => {
+                tracing::error!(%error, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down: finishing in-flight requests");
+}

@@ -1,0 +1,256 @@
+//! The test harness: the real router on a fresh, seeded database, spoken to
+//! over HTTP in-process (`tower::ServiceExt::oneshot`), no port needed.
+//!
+//! Every test runs on SQLite (a temporary file). Where `TEST_POSTGRES_URL`
+//! names a reachable server (`scripts/test` sets it when one answers on
+//! 127.0.0.1:5432), the same test also runs on a fresh PostgreSQL database
+//! created for it and dropped after.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Body;
+use http::header::{ACCEPT, CONTENT_TYPE, COOKIE, LOCATION, SET_COOKIE};
+use http::{HeaderMap, Method, Request, StatusCode};
+use http_body_util::BodyExt;
+use leptos::config::LeptosOptions;
+use leptos_isr_starter::server::seed::{DEMO_CUSTOMER_EMAIL, DEMO_CUSTOMER_PASSWORD};
+use leptos_isr_starter::server::{AppState, Config, db, router, seed};
+use sqlx::Connection;
+use tower::ServiceExt;
+
+/// Which database a test runs on.
+#[derive(Debug, Clone, Copy)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// A running application.
+pub struct TestApp {
+    router: Router,
+    pub db: db::Db,
+    _guard: Guard,
+}
+
+enum Guard {
+    Sqlite(#[expect(dead_code, reason = "held to delete the folder on drop")] tempfile::TempDir),
+    Postgres { admin_url: String, name: String },
+}
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        if let Self::Postgres { admin_url, name } = self {
+            let (admin_url, name) = (admin_url.clone(), name.clone());
+            // Drop the test database on a thread of its own: Drop cannot await.
+            let _ = std::thread::spawn(move || {
+                let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build();
+                if let Ok(runtime) = runtime {
+                    runtime.block_on(async {
+                        if let Ok(mut conn) = sqlx::AnyConnection::connect(&admin_url).await {
+                            let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
+                                "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+                            )))
+                            .execute(&mut conn)
+                            .await;
+                        }
+                    });
+                }
+            })
+            .join();
+        }
+    }
+}
+
+impl TestApp {
+    /// The app on a fresh database of `backend`; `None` when that backend is not
+    /// available here (PostgreSQL without `TEST_POSTGRES_URL`).
+    pub async fn start(backend: Backend) -> Option<Self> {
+        sqlx::any::install_default_drivers();
+        let (url, guard) = match backend {
+            Backend::Sqlite => {
+                let dir = tempfile::tempdir().expect("temp dir");
+                let url = format!("sqlite://{}/app.db?mode=rwc", dir.path().display());
+                (url, Guard::Sqlite(dir))
+            }
+            Backend::Postgres => {
+                let admin_url = std::env::var("TEST_POSTGRES_URL").ok()?;
+                let name = format!("isr_test_{}", random_suffix());
+                let mut conn = sqlx::AnyConnection::connect(&admin_url)
+                    .await
+                    .expect("TEST_POSTGRES_URL is reachable");
+                sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+                    .execute(&mut conn)
+                    .await
+                    .expect("create test database");
+                let url = replace_database(&admin_url, &name);
+                (url, Guard::Postgres { admin_url, name })
+            }
+        };
+        let config = Config::from_lookup(|name| (name == "DATABASE_URL").then(|| url.clone()))
+            .expect("test config");
+        let db = db::connect(&config.database_url).await.expect("connect and migrate");
+        seed::seed_demo(&db).await.expect("seed");
+        let state =
+            AppState { leptos_options: leptos_options(), db: db.clone(), config: Arc::new(config) };
+        Some(Self { router: router(state), db, _guard: guard })
+    }
+
+    /// Sends `request` through the whole router.
+    pub async fn send(&self, request: Request<Body>) -> TestResponse {
+        let response = self.router.clone().oneshot(request).await.expect("router is infallible");
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = response.into_body().collect().await.expect("body").to_bytes();
+        TestResponse { status, headers, body: String::from_utf8_lossy(&bytes).into_owned() }
+    }
+
+    /// A browser-like GET of a page.
+    pub async fn get(&self, path: &str) -> TestResponse {
+        self.send(page_request(path, None)).await
+    }
+
+    /// A browser-like GET of a page with the session cookie `cookie`.
+    pub async fn get_signed_in(&self, path: &str, cookie: &str) -> TestResponse {
+        self.send(page_request(path, Some(cookie))).await
+    }
+
+    /// A GET as an API client sends it.
+    pub async fn get_json(&self, path: &str) -> TestResponse {
+        let request = Request::get(path).header(ACCEPT, "application/json").body(Body::empty());
+        self.send(request.expect("request")).await
+    }
+
+    /// Posts a form to a server function, as `fetch` from the hydrated page does.
+    pub async fn post_form(&self, path: &str, form: &str, cookie: Option<&str>) -> TestResponse {
+        let mut request = Request::builder()
+            .method(Method::POST)
+            .uri(path)
+            .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header(ACCEPT, "application/json");
+        if let Some(cookie) = cookie {
+            request = request.header(COOKIE, cookie);
+        }
+        self.send(request.body(Body::from(form.to_owned())).expect("request")).await
+    }
+
+    /// Signs in and returns the `sid=…` cookie pair to send back.
+    pub async fn sign_in(&self, email: &str, password: &str) -> String {
+        let response = self
+            .post_form("/api/auth/login", &format!("email={email}&password={password}"), None)
+            .await;
+        assert_eq!(response.status, StatusCode::OK, "sign-in failed: {}", response.body);
+        response.session_cookie().expect("sign-in sets the session cookie")
+    }
+
+    /// Signs in as the demo customer.
+    pub async fn sign_in_customer(&self) -> String {
+        self.sign_in(DEMO_CUSTOMER_EMAIL, DEMO_CUSTOMER_PASSWORD).await
+    }
+}
+
+fn page_request(path: &str, cookie: Option<&str>) -> Request<Body> {
+    let mut request = Request::get(path).header(ACCEPT, "text/html,application/xhtml+xml");
+    if let Some(cookie) = cookie {
+        request = request.header(COOKIE, cookie);
+    }
+    request.body(Body::empty()).expect("request")
+}
+
+/// What came back.
+#[derive(Debug)]
+pub struct TestResponse {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: String,
+}
+
+impl TestResponse {
+    /// A response header as text.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// Where a redirect points.
+    pub fn location(&self) -> Option<&str> {
+        self.headers.get(LOCATION).and_then(|v| v.to_str().ok())
+    }
+
+    /// Every `Set-Cookie` line.
+    pub fn set_cookies(&self) -> Vec<&str> {
+        self.headers.get_all(SET_COOKIE).iter().filter_map(|v| v.to_str().ok()).collect()
+    }
+
+    /// The `sid=…` pair of a `Set-Cookie` that starts a session.
+    pub fn session_cookie(&self) -> Option<String> {
+        self.set_cookies()
+            .into_iter()
+            .filter_map(|line| line.split(';').next())
+            .find(|pair| pair.starts_with("sid=") && pair.len() > "sid=".len())
+            .map(str::to_owned)
+    }
+
+    /// The body as JSON.
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
+    }
+}
+
+fn leptos_options() -> LeptosOptions {
+    LeptosOptions::builder()
+        .output_name("leptos-isr-starter")
+        .site_root("target/site")
+        .site_pkg_dir("pkg")
+        .build()
+}
+
+fn random_suffix() -> String {
+    use std::time::{SystemTime, UNIX_EPOCH};
+    let nanos =
+        SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or_default();
+    static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    format!("{}_{nanos}_{n}", std::process::id())
+}
+
+/// `postgres://u@h:5432/test` → `postgres://u@h:5432/{name}` (query string kept).
+fn replace_database(url: &str, name: &str) -> String {
+    let (base, query) = url.split_once('?').map_or((url, None), |(b, q)| (b, Some(q)));
+    let scheme_end = base.find("://").map_or(0, |i| i + 3);
+    let base = match base[scheme_end..].find('/') {
+        Some(slash) => &base[..scheme_end + slash],
+        None => base,
+    };
+    match query {
+        Some(query) => format!("{base}/{name}?{query}"),
+        None => format!("{base}/{name}"),
+    }
+}
+
+/// Runs each listed `async fn(TestApp)` as a test on SQLite and, where
+/// available, on PostgreSQL.
+#[macro_export]
+macro_rules! db_tests {
+    ($($name:ident),* $(,)?) => {
+        $(
+            mod $name {
+                use $crate::helpers::{Backend, TestApp};
+
+                #[tokio::test]
+                async fn sqlite() {
+                    let app = TestApp::start(Backend::Sqlite).await.expect("SQLite is always available");
+                    super::$name(app).await;
+                }
+
+                #[tokio::test]
+                async fn postgres() {
+                    let Some(app) = TestApp::start(Backend::Postgres).await else {
+                        eprintln!("TEST_POSTGRES_URL not set: PostgreSQL run skipped");
+                        return;
+                    };
+                    super::$name(app).await;
+                }
+            }
+        )*
+    };
+}

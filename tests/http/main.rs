@@ -1,0 +1,11 @@
+//! HTTP tests against the real router on a fresh, seeded database per test.
+//!
+//! - `pages`: every route of the site, its status and what it shows.
+//! - `api`: the JSON API, including bad input.
+//! - `auth`: sign-in, sign-out, the dashboard's guard, cookie attributes.
+
+mod helpers;
+
+mod api;
+mod auth;
+mod pages;
