@@ -165,11 +165,11 @@ mod tests {
 
     #[test]
     fn malformed_values_name_the_variable() {
-        let error = config(&[("REQUEST_TIMEOUT_SECS", "soon")]).err().expect("rejected");
+        let error = config(&[("REQUEST_TIMEOUT_SECS", "soon")]).expect_err("rejected");
         assert!(error.to_string().contains("REQUEST_TIMEOUT_SECS"), "{error}");
-        let error = config(&[("DATABASE_URL", "mysql://x")]).err().expect("rejected");
+        let error = config(&[("DATABASE_URL", "mysql://x")]).expect_err("rejected");
         assert!(error.to_string().contains("DATABASE_URL"), "{error}");
-        let error = config(&[("SEED_DEMO", "maybe")]).err().expect("rejected");
+        let error = config(&[("SEED_DEMO", "maybe")]).expect_err("rejected");
         assert!(error.to_string().contains("SEED_DEMO"), "{error}");
     }
 

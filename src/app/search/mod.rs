@@ -15,6 +15,7 @@ use crate::app::shop::{Product, ProductGrid};
 /// Longest query accepted, in characters.
 pub const MAX_QUERY_CHARS: usize = 100;
 /// Results per kind.
+#[cfg(feature = "ssr")]
 const RESULTS_PER_KIND: i64 = 20;
 
 /// What a search found.
