@@ -1,9 +1,9 @@
 //! `/search?q=`: posts and products whose text contains the query.
 
+use leptos::html::Input;
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::components::Form;
-use leptos_router::hooks::use_query_map;
+use leptos_router::hooks::{use_navigate, use_query_map};
 use serde::{Deserialize, Serialize};
 use server_fn::codec::GetUrl;
 
@@ -54,21 +54,37 @@ pub fn SearchPage() -> impl IntoView {
     let q = move || query.read().get("q").unwrap_or_default();
     let results = Resource::new(q, search);
 
+    // A plain GET form that works without JavaScript; once hydrated, submitting
+    // navigates client-side to exactly `/search?q=…` (the router's `<Form>`
+    // would append an empty `&=` for the unnamed button, splitting cache keys).
+    let navigate = use_navigate();
+    let input = NodeRef::<Input>::new();
+    let on_submit = move |event: leptos::ev::SubmitEvent| {
+        event.prevent_default();
+        if let Some(input) = input.get() {
+            let text = input.value();
+            let encoded: String = form_urlencoded::byte_serialize(text.trim().as_bytes()).collect();
+            navigate(&format!("/search?q={encoded}"), Default::default());
+        }
+    };
+
     view! {
         <Title text="Search" />
         <header class="page-header">
             <h1>"Search"</h1>
-            <Form method="GET" action="/search" attr:class="search-form">
+            <form method="get" action="/search" class="search-form" on:submit=on_submit>
                 <input
+                    node_ref=input
                     type="search"
                     name="q"
                     placeholder="Search posts and products"
                     aria-label="Search"
                     maxlength=MAX_QUERY_CHARS
+                    value=q
                     prop:value=q
                 />
                 <button type="submit" class="button">"Search"</button>
-            </Form>
+            </form>
         </header>
         <Suspense fallback=Loading>
             {move || Suspend::new(async move {

@@ -1,0 +1,52 @@
+import { expect, test, type Page, type Response } from "@playwright/test";
+
+/** Every page's `<title>` ends with the site name (see `App` in src/app/mod.rs). */
+export const SITE_NAME = "Leptos ISR Starter";
+
+/** The `<title>` of a page whose own title is `title`. */
+export function pageTitle(title: string): string {
+  return `${title} · ${SITE_NAME}`;
+}
+
+/** Resolves once the wasm bundle has hydrated the page (`hydrate()` in src/lib.rs). */
+export async function waitForHydration(page: Page): Promise<void> {
+  await page.locator('html[data-hydrated="true"]').waitFor({ state: "attached" });
+}
+
+/**
+ * Loads `path`, checks the status, and waits for hydration, recording any
+ * uncaught error in the page (a hydration panic shows up there).
+ */
+export async function gotoHydrated(page: Page, path: string, status = 200): Promise<Response | null> {
+  const response = await page.goto(path);
+  expect(response?.status(), `status of ${path}`).toBe(status);
+  await waitForHydration(page);
+  return response;
+}
+
+/** Collects uncaught errors thrown in the page from now on. */
+export function collectPageErrors(page: Page): Error[] {
+  const errors: Error[] = [];
+  page.on("pageerror", (error) => errors.push(error));
+  return errors;
+}
+
+/**
+ * Marks the current document. The mark survives client-side navigation and
+ * disappears with a full page load: `expectNoReload` checks it is still there.
+ */
+export async function markDocument(page: Page): Promise<void> {
+  await page.evaluate(() => {
+    (window as unknown as { __noReload?: boolean }).__noReload = true;
+  });
+}
+
+export async function expectNoReload(page: Page): Promise<void> {
+  const marked = await page.evaluate(() => (window as unknown as { __noReload?: boolean }).__noReload);
+  expect(marked, "the page was not reloaded (client-side navigation)").toBe(true);
+}
+
+/** The site header's navigation (the same on every page). */
+export function siteNav(page: Page) {
+  return page.getByRole("banner").getByRole("navigation");
+}
