@@ -16,6 +16,9 @@ pub use error::{AppError, AppResult};
 #[cfg(feature = "hydrate")]
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
+    // Readable panics in the browser console while developing; release builds
+    // abort on panic and save the formatting code.
+    #[cfg(debug_assertions)]
     console_error_panic_hook::set_once();
     leptos::mount::hydrate_body(app::App);
     // A marker for the browser tests (and for anyone debugging): the page is live.
