@@ -24,6 +24,16 @@ pub struct Paged<T> {
 }
 
 impl<T> Paged<T> {
+    /// The page `request` asked for, from database rows and the list's `COUNT(*)`.
+    pub fn from_rows<R: Into<T>>(rows: Vec<R>, request: PageRequest, total: i64) -> Self {
+        Self {
+            items: rows.into_iter().map(Into::into).collect(),
+            page: request.page,
+            per_page: request.per_page,
+            total: u64::try_from(total).unwrap_or_default(),
+        }
+    }
+
     /// Number of pages, at least 1 (an empty list still has one, empty, page).
     pub fn total_pages(&self) -> u32 {
         let pages = self.total.div_ceil(u64::from(self.per_page.max(1)));

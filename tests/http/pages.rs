@@ -131,7 +131,10 @@ async fn search_finds_posts_and_products(app: TestApp) {
     assert_eq!(response.status, StatusCode::OK);
     assert!(response.body.contains("Zebra stripes"));
     assert!(response.body.contains("Posts (1)"));
-    assert!(response.body.contains("value=\"ZEBRA\""), "the box shows the query without JavaScript");
+    assert!(
+        response.body.contains("value=\"ZEBRA\""),
+        "the box shows the query without JavaScript"
+    );
 
     let none = app.get("/search?q=qwertyuiopasdf").await;
     assert_eq!(none.status, StatusCode::OK);

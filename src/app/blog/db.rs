@@ -64,12 +64,7 @@ pub async fn list_posts(db: &Db, request: PageRequest) -> AppResult<Paged<PostSu
     .bind(request.offset())
     .fetch_all(db)
     .await?;
-    Ok(Paged {
-        items: rows.into_iter().map(Into::into).collect(),
-        page: request.page,
-        per_page: request.per_page,
-        total: u64::try_from(total).unwrap_or_default(),
-    })
+    Ok(Paged::from_rows(rows, request, total))
 }
 
 /// The newest `limit` posts.

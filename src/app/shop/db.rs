@@ -35,12 +35,7 @@ pub async fn list_products(db: &Db, request: PageRequest) -> AppResult<Paged<Pro
     .bind(request.offset())
     .fetch_all(db)
     .await?;
-    Ok(Paged {
-        items: rows.into_iter().map(Into::into).collect(),
-        page: request.page,
-        per_page: request.per_page,
-        total: u64::try_from(total).unwrap_or_default(),
-    })
+    Ok(Paged::from_rows(rows, request, total))
 }
 
 /// Products in stock, first `limit` of them, for the home page.
