@@ -112,7 +112,7 @@ pub fn format_price(cents: i64) -> String {
     format!("{sign}${}.{:02}", cents / 100, cents % 100)
 }
 
-/// Reads `?page=` for a paged list page; `None` when it is not a valid page number.
+/// Reads `?page=` for a paged list page (absent means 1); a 400 error when it is not a page number.
 pub fn page_from_query(raw: Option<String>) -> Result<u32, AppError> {
     crate::app::paging::PageRequest::parse(raw.as_deref(), None).map(|request| request.page)
 }

@@ -60,6 +60,10 @@ pub async fn run() -> anyhow::Result<()> {
     let addr = leptos_options.site_addr;
     tracing::info!(?config, "starting");
 
+    // Off the async workers and in parallel with start-up: the first failed
+    // sign-in must not be the one that pays for computing the dummy hash.
+    tokio::task::spawn_blocking(crate::app::auth::password::warm_up);
+
     let db = db::connect(&config.database_url).await?;
     if config.seed_demo {
         seed::seed_demo(&db).await.context("seeding the demo content")?;
