@@ -63,6 +63,16 @@ mod tests {
         assert!(!verify("wrong".into(), Some(stored)).await.expect("runs"));
     }
 
+    /// Equal timing needs the dummy hash to cost what a real one costs.
+    #[test]
+    fn dummy_hash_has_the_parameters_of_real_hashes() {
+        let real = hash("x").expect("hashes");
+        let real = PasswordHash::new(&real).expect("valid PHC");
+        let dummy = PasswordHash::new(&DUMMY_HASH).expect("valid PHC");
+        assert_eq!(dummy.algorithm, real.algorithm);
+        assert_eq!(dummy.params, real.params);
+    }
+
     #[tokio::test]
     async fn unknown_accounts_never_verify() {
         assert!(!verify(String::new(), None).await.expect("runs"));
