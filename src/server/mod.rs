@@ -83,7 +83,7 @@ pub async fn run() -> anyhow::Result<()> {
 
 /// The whole application: pages, server functions, JSON API, static files, layers.
 pub fn router(state: AppState) -> Router {
-    let routes = generate_route_list(App);
+    let routes = route_list();
     let timeout = state.config.request_timeout;
 
     Router::new()
@@ -97,6 +97,18 @@ pub fn router(state: AppState) -> Router {
         .layer(TimeoutLayer::with_status_code(http::StatusCode::REQUEST_TIMEOUT, timeout))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
+}
+
+/// The app's routes, generated once per process.
+///
+/// Not per router: while Leptos generates a route list it sets a process-wide
+/// flag that stops every resource from loading (leptos_server's
+/// `SuppressResourceLoad`), so building a router while another one serves
+/// (as parallel tests do) would leave those pages' renders waiting forever.
+fn route_list() -> Vec<leptos_axum::AxumRouteListing> {
+    static ROUTES: std::sync::OnceLock<Vec<leptos_axum::AxumRouteListing>> =
+        std::sync::OnceLock::new();
+    ROUTES.get_or_init(|| generate_route_list(App)).clone()
 }
 
 fn init_tracing() {
