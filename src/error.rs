@@ -63,20 +63,6 @@ impl AppError {
         }
     }
 
-    /// Makes the current response carry this error's status, then returns it.
-    ///
-    /// A server function's error otherwise goes out as 500; call this where a
-    /// server function fails so that HTTP clients, logs and caches see the real
-    /// status (401 for a failed sign-in, 400 for bad input). During SSR it sets
-    /// the page's status, which the error page sets anyway.
-    #[cfg(feature = "ssr")]
-    pub fn with_status(self) -> Self {
-        if let Some(response) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>() {
-            response.set_status(self.status());
-        }
-        self
-    }
-
     /// Logs `cause` with its full detail and returns the generic [`AppError::Internal`].
     #[cfg(feature = "ssr")]
     pub fn internal(cause: impl std::fmt::Display) -> Self {
@@ -88,15 +74,29 @@ impl AppError {
 impl FromServerFnError for AppError {
     type Encoder = JsonEncoding;
 
+    /// Called when a server function's error becomes its HTTP response body,
+    /// so this is the one place that gives every such response the error's own
+    /// status (401 for a failed sign-in, 400 for bad input) instead of server_fn's
+    /// blanket 500. During SSR, errors are values the page renders; the error
+    /// page sets the page's status.
+    fn ser(&self) -> server_fn::Bytes {
+        #[cfg(feature = "ssr")]
+        if let Some(response) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>() {
+            response.set_status(self.status());
+        }
+        // As server_fn's default: an error that cannot be encoded becomes a
+        // serialization error, which can.
+        let encode = <Self::Encoder as server_fn::Encodes<Self>>::encode;
+        encode(self).unwrap_or_else(|error| {
+            encode(&Self::from_server_fn_error(ServerFnErrorErr::Serialization(error.to_string())))
+                .unwrap_or_default()
+        })
+    }
+
     fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
         match value {
             // Bad arguments to a server function are the caller's fault.
-            ServerFnErrorErr::Args(message) => {
-                let error = Self::BadRequest(message);
-                #[cfg(feature = "ssr")]
-                let error = error.with_status();
-                error
-            }
+            ServerFnErrorErr::Args(message) => Self::BadRequest(message),
             ServerFnErrorErr::ServerError(message) => {
                 #[cfg(feature = "ssr")]
                 tracing::error!(error = %message, "server function error");

@@ -35,11 +35,6 @@ pub struct CurrentUser {
 /// Checks the credentials, starts a session and redirects to the dashboard.
 #[server(endpoint = "auth/login")]
 pub async fn login(email: String, password: String) -> Result<(), AppError> {
-    sign_in(email, password).await.map_err(AppError::with_status)
-}
-
-#[cfg(feature = "ssr")]
-async fn sign_in(email: String, password: String) -> Result<(), AppError> {
     let state = crate::server::AppState::current();
     let email = email.trim().to_lowercase();
     if email.is_empty() || password.is_empty() {

@@ -47,7 +47,7 @@ pub struct Post {
 /// One page of posts, newest first.
 #[server(endpoint = "blog/list_posts", input = GetUrl)]
 pub async fn list_posts(page: u32) -> Result<Paged<PostSummary>, AppError> {
-    let request = crate::app::paging::PageRequest::page(page).map_err(AppError::with_status)?;
+    let request = crate::app::paging::PageRequest::page(page)?;
     db::list_posts(&crate::server::AppState::current().db, request).await
 }
 

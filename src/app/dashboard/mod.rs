@@ -47,9 +47,7 @@ pub struct Dashboard {
 /// The signed-in user's dashboard; `Unauthorized` when nobody is signed in.
 #[server(endpoint = "dashboard/get_dashboard", input = GetUrl)]
 pub async fn get_dashboard() -> Result<Dashboard, AppError> {
-    let user = crate::app::auth::session::current_user()
-        .await?
-        .ok_or_else(|| AppError::Unauthorized.with_status())?;
+    let user = crate::app::auth::session::current_user().await?.ok_or(AppError::Unauthorized)?;
     let db = crate::server::AppState::current().db;
     let stats = if user.is_admin {
         Some(SiteStats {

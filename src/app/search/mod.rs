@@ -33,8 +33,7 @@ pub async fn search(q: String) -> Result<SearchResults, AppError> {
     if query.chars().count() > MAX_QUERY_CHARS {
         return Err(AppError::BadRequest(format!(
             "search queries are limited to {MAX_QUERY_CHARS} characters"
-        ))
-        .with_status());
+        )));
     }
     if query.is_empty() {
         return Ok(SearchResults { query, posts: vec![], products: vec![] });

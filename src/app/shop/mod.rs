@@ -54,7 +54,7 @@ impl Product {
 /// One page of products.
 #[server(endpoint = "shop/list_products", input = GetUrl)]
 pub async fn list_products(page: u32) -> Result<Paged<Product>, AppError> {
-    let request = crate::app::paging::PageRequest::page(page).map_err(AppError::with_status)?;
+    let request = crate::app::paging::PageRequest::page(page)?;
     db::list_products(&crate::server::AppState::current().db, request).await
 }
 
