@@ -80,10 +80,7 @@ impl FromServerFnError for AppError {
     /// blanket 500. During SSR, errors are values the page renders; the error
     /// page sets the page's status.
     fn ser(&self) -> server_fn::Bytes {
-        #[cfg(feature = "ssr")]
-        if let Some(response) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>() {
-            response.set_status(self.status());
-        }
+        crate::app::components::set_status(self.status());
         // As server_fn's default: an error that cannot be encoded becomes a
         // serialization error, which can.
         let encode = <Self::Encoder as server_fn::Encodes<Self>>::encode;
