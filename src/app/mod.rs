@@ -9,6 +9,7 @@
 
 pub mod auth;
 pub mod blog;
+pub mod cache;
 pub mod components;
 pub mod dashboard;
 pub mod home;
@@ -18,7 +19,7 @@ pub mod search;
 pub mod shop;
 
 use leptos::prelude::*;
-use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
+use leptos_meta::{HashedStylesheet, MetaTags, Title, provide_meta_context};
 use leptos_router::components::{A, Route, Router, Routes};
 use leptos_router::{SsrMode, path};
 
@@ -34,6 +35,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta name="viewport" content="width=device-width, initial-scale=1" />
                 <meta name="color-scheme" content="light dark" />
                 <link rel="icon" href="/favicon.svg" type="image/svg+xml" />
+                <HashedStylesheet options=options.clone() id="leptos" />
                 <AutoReload options=options.clone() />
                 <HydrationScripts options />
                 <MetaTags />
@@ -51,7 +53,6 @@ pub fn App() -> impl IntoView {
     provide_meta_context();
 
     view! {
-        <Stylesheet id="leptos" href="/pkg/leptos-isr-starter.css" />
         <Title formatter=|title: String| {
             if title.is_empty() { "Leptos ISR Starter".to_owned() } else { format!("{title} · Leptos ISR Starter") }
         } />

@@ -12,9 +12,12 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use axum::Router;
 use axum::extract::FromRef;
+use isr_cache::{CachePolicyLayer, ETagLayer};
 use leptos::config::LeptosOptions;
 use leptos::prelude::*;
 use leptos_axum::{LeptosRoutes, generate_route_list};
+use tower_http::CompressionLevel;
+use tower_http::compression::CompressionLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
@@ -82,21 +85,52 @@ pub async fn run() -> anyhow::Result<()> {
 }
 
 /// The whole application: pages, server functions, JSON API, static files, layers.
+///
+/// The layers, from the outside in (a response passes them in reverse):
+/// tracing; `ETag`/`304` on the bytes actually sent; compression (br, gzip,
+/// with `Vary: Accept-Encoding`); the cache policy of every response (route
+/// table, merged with what loaders asked for, then the safety rules); the
+/// request timeout, whose 408 the policy layer marks `no-store`.
 pub fn router(state: AppState) -> Router {
     let routes = route_list();
     let timeout = state.config.request_timeout;
+    let cache_policy =
+        CachePolicyLayer::new(crate::app::cache::route_table(state.leptos_options.hash_files))
+            .signed_in_when(|headers| {
+                crate::app::auth::session::id_from_headers(headers).is_some()
+            });
 
     Router::new()
         .merge(crate::app::api_routes())
-        .leptos_routes(&state, routes, {
+        .leptos_routes_with_context(&state, routes, shared_render_context, {
             let options = state.leptos_options.clone();
             move || shell(options.clone())
         })
         // Files under the site root (the /pkg bundle, favicon, …), else the app's 404 page.
-        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(
+            shared_render_context,
+            shell,
+        ))
         .layer(TimeoutLayer::with_status_code(http::StatusCode::REQUEST_TIMEOUT, timeout))
+        .layer(cache_policy)
+        // Level 5: most of brotli's gain on HTML for a fraction of the CPU of its
+        // default (11), which would cost milliseconds on every uncached page.
+        .layer(CompressionLayer::new().quality(CompressionLevel::Precise(5)))
+        .layer(ETagLayer::new())
         .layer(TraceLayer::new_for_http())
         .with_state(state)
+}
+
+/// Context for every render, making a page the same bytes for every visitor.
+///
+/// leptos_axum gives each render a random nonce, written into every
+/// `<script>`; a page stored in a shared cache would then be served with
+/// one visitor's nonce to all, which defeats a CSP nonce anyway, and no two
+/// renders of unchanged data would share an `ETag`. A fixed empty nonce makes
+/// renders reproducible. (A site that wants a CSP on cached pages should use
+/// script hashes, which survive caching.)
+fn shared_render_context() {
+    provide_context(leptos::nonce::Nonce::from_value(""));
 }
 
 /// The app's routes, generated once per process.
@@ -105,7 +139,7 @@ pub fn router(state: AppState) -> Router {
 /// flag that stops every resource from loading (leptos_server's
 /// `SuppressResourceLoad`), so building a router while another one serves
 /// (as parallel tests do) would leave those pages' renders waiting forever.
-fn route_list() -> Vec<leptos_axum::AxumRouteListing> {
+pub(crate) fn route_list() -> Vec<leptos_axum::AxumRouteListing> {
     static ROUTES: std::sync::OnceLock<Vec<leptos_axum::AxumRouteListing>> =
         std::sync::OnceLock::new();
     ROUTES.get_or_init(|| generate_route_list(App)).clone()

@@ -66,6 +66,19 @@ impl TestApp {
     /// The app on a fresh database of `backend`; `None` when that backend is not
     /// available here (PostgreSQL without `TEST_POSTGRES_URL`).
     pub async fn start(backend: Backend) -> Option<Self> {
+        Self::start_with(backend, leptos_options()).await
+    }
+
+    /// The app serving static files from `site_root`, with `/pkg` file names
+    /// content-hashed or not.
+    pub async fn start_with_site(site_root: &std::path::Path, hash_files: bool) -> Self {
+        let mut options = leptos_options();
+        options.site_root = site_root.to_string_lossy().as_ref().into();
+        options.hash_files = hash_files;
+        Self::start_with(Backend::Sqlite, options).await.expect("SQLite is always available")
+    }
+
+    async fn start_with(backend: Backend, leptos_options: LeptosOptions) -> Option<Self> {
         sqlx::any::install_default_drivers();
         let (url, guard) = match backend {
             Backend::Sqlite => {
@@ -91,8 +104,7 @@ impl TestApp {
             .expect("test config");
         let db = db::connect(&config.database_url).await.expect("connect and migrate");
         seed::seed_demo(&db).await.expect("seed");
-        let state =
-            AppState { leptos_options: leptos_options(), db: db.clone(), config: Arc::new(config) };
+        let state = AppState { leptos_options, db: db.clone(), config: Arc::new(config) };
         Some(Self { router: router(state), db, _guard: guard })
     }
 
@@ -113,6 +125,25 @@ impl TestApp {
     /// A browser-like GET of a page with the session cookie `cookie`.
     pub async fn get_signed_in(&self, path: &str, cookie: &str) -> TestResponse {
         self.send(page_request(path, Some(cookie))).await
+    }
+
+    /// A GET of `path` with extra request headers.
+    pub async fn get_with(&self, path: &str, headers: &[(&str, &str)]) -> TestResponse {
+        self.send_with(Method::GET, path, headers).await
+    }
+
+    /// A request of any method, with no body, with extra request headers.
+    pub async fn send_with(
+        &self,
+        method: Method,
+        path: &str,
+        headers: &[(&str, &str)],
+    ) -> TestResponse {
+        let mut request = Request::builder().method(method).uri(path);
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        self.send(request.body(Body::empty()).expect("request")).await
     }
 
     /// A GET as an API client sends it.

@@ -3,9 +3,11 @@
 //! - `pages`: every route of the site, its status and what it shows.
 //! - `api`: the JSON API, including bad input.
 //! - `auth`: sign-in, sign-out, the dashboard's guard, cookie attributes.
+//! - `caching`: the cache headers of every route, validators, compression.
 
 mod helpers;
 
 mod api;
 mod auth;
+mod caching;
 mod pages;

@@ -1,9 +1,40 @@
 //! Caching for Incremental Static Regeneration, independent of any web framework.
 //!
-//! Today the crate holds the cache policy type, [`CachePolicy`]: how a response
-//! may be cached, rendered to and parsed from standard HTTP headers. Later it
-//! will also hold the ISR cache itself, as a tower layer any axum app can use.
+//! - [`CachePolicy`]: how a response may be cached, rendered to and parsed
+//!   from standard HTTP headers. Always available (the wasm client can use it).
+//! - With the `server` feature: [`RouteTable`], every route of a site with its
+//!   default policy; [`CachePolicyLayer`], the tower layer that gives each
+//!   response its final headers; [`ETagLayer`], strong validators and `304`.
+//! - With the `axum` feature: a `CachePolicy` is an axum response part, so a
+//!   handler can return `(policy, Json(data))`.
 
+#[cfg(feature = "server")]
+pub mod conditional;
+#[cfg(feature = "server")]
+pub mod layer;
 pub mod policy;
+#[cfg(feature = "server")]
+pub mod rules;
 
+#[cfg(feature = "server")]
+pub use conditional::{ETagBody, ETagLayer, ETagService};
+#[cfg(feature = "server")]
+pub use layer::{CachePolicyLayer, CachePolicyService};
 pub use policy::*;
+#[cfg(feature = "server")]
+pub use rules::{Resolved, RouteMatch, RouteTable, Scope};
+
+#[cfg(feature = "axum")]
+impl axum_core::response::IntoResponseParts for CachePolicy {
+    type Error = std::convert::Infallible;
+
+    /// Writes the policy's headers, as [`CachePolicy::apply`] does. Behind a
+    /// [`CachePolicyLayer`], it is merged with the route's default.
+    fn into_response_parts(
+        self,
+        mut parts: axum_core::response::ResponseParts,
+    ) -> Result<axum_core::response::ResponseParts, Self::Error> {
+        self.apply(parts.headers_mut());
+        Ok(parts)
+    }
+}

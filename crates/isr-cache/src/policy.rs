@@ -404,6 +404,12 @@ impl CachePolicy {
         matches!(self.kind, Kind::Shared(_))
     }
 
+    /// Whether any cache, the browser's or a shared one, may store the
+    /// response: the responses worth a validator (`ETag`).
+    pub fn is_storable(&self) -> bool {
+        matches!(self.kind, Kind::Shared(_) | Kind::Private { max_age: Some(_) })
+    }
+
     /// How long a shared cache keeps the response fresh: `s-maxage`, else
     /// `max-age`. `None` when shared caches must not store it.
     pub fn shared_ttl(&self) -> Option<Duration> {

@@ -42,6 +42,13 @@ impl Product {
         }
     }
 
+    /// How the product tightens its pages' cache policy: when only a few are
+    /// left, the count shown must stay close to the truth.
+    #[cfg(feature = "ssr")]
+    pub fn cache_policy(&self) -> Option<isr_cache::CachePolicy> {
+        (self.stock <= LOW_STOCK).then(crate::app::cache::low_stock)
+    }
+
     fn availability_class(&self) -> &'static str {
         match self.stock {
             0 => "badge sold-out",
@@ -58,10 +65,14 @@ pub async fn list_products(page: u32) -> Result<Paged<Product>, AppError> {
     db::list_products(&crate::server::AppState::current().db, request).await
 }
 
-/// The product with `id`, or `None`.
+/// The product with `id`, or `None`. Low stock tightens the page's cache policy.
 #[server(endpoint = "shop/get_product", input = GetUrl)]
 pub async fn get_product(id: i64) -> Result<Option<Product>, AppError> {
-    db::find_product(&crate::server::AppState::current().db, id).await
+    let product = db::find_product(&crate::server::AppState::current().db, id).await?;
+    if let Some(policy) = product.as_ref().and_then(Product::cache_policy) {
+        crate::app::cache::tighten(policy);
+    }
+    Ok(product)
 }
 
 /// `/products`: the catalogue.

@@ -1,0 +1,224 @@
+//! How every route of the site is cached, in one place.
+//!
+//! [`route_table`] lists every route (pages, the GET server functions that
+//! load their data, the JSON API, static files) with its default
+//! [`CachePolicy`]. The policies are named functions below, so a page and its
+//! data function share one definition: client-side navigation fetches data a
+//! CDN can cache exactly as long as the page.
+//!
+//! Code that loads data can only make its response *more* restrictive, with
+//! [`tighten`]: the product page does when stock runs low. The server's
+//! `CachePolicyLayer` (see `server::router`) merges the table's default with
+//! what loaders asked for (the smallest TTLs win, `private` and `no-store`
+//! dominate, tags are unioned), then applies the rules no route can override:
+//! signed-in visitors get `private, no-store`, a response that sets a cookie is
+//! never shared, 404s are cached briefly, errors never.
+//!
+//! | route | default | tags |
+//! |---|---|---|
+//! | `/` | `s-maxage=86400, swr=604800` | `home posts products` |
+//! | `/landing/{campaign}` | `s-maxage=86400, swr=604800` | `campaign:{c}` |
+//! | `/blog` | `s-maxage=300, swr=3600` | `posts` |
+//! | `/blog/{slug}` | `s-maxage=3600, swr=604800` | `post:{slug}` |
+//! | `/products` | `s-maxage=60, swr=600` | `products` |
+//! | `/products/{id}` | `max-age=300, s-maxage=300, swr=3600` (low stock: `s-maxage=10, swr=60`) | `product:{id}` |
+//! | `/search?q=` | `max-age=300`, `Vary: Accept-Encoding` | `search` |
+//! | `/dashboard`, `/dashboard/*` | `private, no-store` | |
+//! | `/login`, `POST /api/auth/*` | `no-store` | |
+//! | `GET /api/posts` | `s-maxage=300, swr=3600` | `posts` |
+//! | `GET /api/products/{id}` | `max-age=300, swr=600`, `CDN-Cache-Control: max-age=3600` | `product:{id}` |
+//! | `/pkg/*` | `max-age=31536000, immutable` (when file names are hashed) | |
+//! | other files | `max-age=3600` | |
+
+use std::time::Duration;
+
+use isr_cache::CachePolicy;
+
+const MINUTE: Duration = Duration::from_secs(60);
+const HOUR: Duration = Duration::from_secs(60 * 60);
+const DAY: Duration = Duration::from_secs(24 * 60 * 60);
+
+/// The home page: marketing copy that changes rarely, plus the latest posts
+/// and products, so edits to either purge it too.
+pub fn home() -> CachePolicy {
+    CachePolicy::static_content().tags(["home", "posts", "products"])
+}
+
+/// A campaign's landing page.
+pub fn campaign(slug: &str) -> CachePolicy {
+    CachePolicy::static_content().tags(named("campaign", slug))
+}
+
+/// Lists of posts (the blog index, `GET /api/posts`): new posts should appear
+/// within minutes even without a purge.
+pub fn posts() -> CachePolicy {
+    CachePolicy::isr(5 * MINUTE, HOUR).tag("posts")
+}
+
+/// One post: edits purge it, so it can stay an hour fresh and a week stale.
+pub fn post(slug: &str) -> CachePolicy {
+    CachePolicy::isr(HOUR, 7 * DAY).tags(named("post", slug))
+}
+
+/// The catalogue: prices and stock change often.
+pub fn products() -> CachePolicy {
+    CachePolicy::frequent().tag("products")
+}
+
+/// One product page: browsers may keep it five minutes too.
+pub fn product(id: &str) -> CachePolicy {
+    CachePolicy::isr(5 * MINUTE, HOUR).max_age(5 * MINUTE).tags(product_tag(id))
+}
+
+/// What a product page tightens to when only a few are left: the count a
+/// shopper sees must stay close to the truth, even where no purge reaches.
+pub fn low_stock() -> CachePolicy {
+    CachePolicy::isr(Duration::from_secs(10), MINUTE)
+}
+
+/// `GET /api/products/{id}`: API clients may keep it five minutes; a CDN,
+/// which the site purges by tag, an hour.
+pub fn product_api(id: &str) -> CachePolicy {
+    CachePolicy::public(5 * MINUTE)
+        .stale_while_revalidate(10 * MINUTE)
+        .cdn_max_age(HOUR)
+        .tags(product_tag(id))
+}
+
+/// Search results: any query may be asked, so no shared TTL beyond the
+/// browser's; the purge tag still reaches caches that keep them.
+pub fn search() -> CachePolicy {
+    CachePolicy::public(5 * MINUTE).vary(http::header::ACCEPT_ENCODING).tag("search")
+}
+
+/// `tag:name`, or nothing when `name` is empty (no URL names nothing).
+fn named(tag: &str, name: &str) -> Option<String> {
+    (!name.is_empty()).then(|| format!("{tag}:{name}"))
+}
+
+/// `product:{id}` for a well-formed id, in its canonical form (`007` → `7`),
+/// so the tag a purge uses always matches.
+fn product_tag(id: &str) -> Option<String> {
+    id.parse::<i64>().ok().map(|id| format!("product:{id}"))
+}
+
+/// Tightens the cache policy of the response being produced: merged, most
+/// restrictive first, with what other loaders of the same response asked for
+/// and, in the server's `CachePolicyLayer`, with the route's default.
+///
+/// Call it from a server function: it works both when the function runs
+/// inside a page render (the page must use `SsrMode::Async`, or the headers
+/// are sent before the data loads; leptos issue #3147) and when the browser
+/// calls it over HTTP. In the browser it does nothing.
+pub fn tighten(policy: CachePolicy) {
+    #[cfg(feature = "ssr")]
+    if let Some(response) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>() {
+        let mut parts = response.0.write().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let merged = match CachePolicy::from_headers(&parts.headers) {
+            Some(current) => current.merge(policy),
+            None => policy,
+        };
+        merged.apply(&mut parts.headers);
+    }
+    #[cfg(not(feature = "ssr"))]
+    let _ = policy;
+}
+
+/// Every route of the site with its default policy. `hashed_assets` says
+/// whether `/pkg` file names carry a content hash (cargo-leptos `hash-files`,
+/// `LEPTOS_HASH_FILES`): only then may they be cached forever.
+#[cfg(feature = "ssr")]
+pub fn route_table(hashed_assets: bool) -> isr_cache::RouteTable {
+    let bundle = if hashed_assets {
+        CachePolicy::immutable()
+    } else {
+        // Same name, new bytes after every build: browsers must ask again.
+        CachePolicy::public(Duration::ZERO).must_revalidate()
+    };
+    isr_cache::RouteTable::new()
+        // Pages.
+        .route("/", |_| home())
+        .route("/landing/{campaign}", |r| campaign(r.param("campaign")))
+        .route("/blog", |_| posts())
+        .route("/blog/{slug}", |r| post(r.param("slug")))
+        .route("/products", |_| products())
+        .route("/products/{id}", |r| product(r.param("id")))
+        .route("/search", |_| search())
+        .route("/login", |_| CachePolicy::no_store())
+        .route("/dashboard", |_| CachePolicy::private())
+        .route("/dashboard/{*rest}", |_| CachePolicy::private())
+        // The GET server functions that load each page's data: the page's policy.
+        .route("/api/home/get_home", |_| home())
+        .route("/api/landing/get_campaign", |r| campaign(r.query("slug").unwrap_or_default()))
+        .route("/api/blog/list_posts", |_| posts())
+        .route("/api/blog/get_post", |r| post(r.query("slug").unwrap_or_default()))
+        .route("/api/shop/list_products", |_| products())
+        .route("/api/shop/get_product", |r| product(r.query("id").unwrap_or_default()))
+        .route("/api/search/search", |_| search())
+        .route("/api/dashboard/get_dashboard", |_| CachePolicy::private())
+        // Mutations are POST, which the layer never lets a cache keep anyway.
+        .route("/api/auth/login", |_| CachePolicy::no_store())
+        .route("/api/auth/logout", |_| CachePolicy::no_store())
+        // The JSON API.
+        .route("/api/posts", |_| posts())
+        .route("/api/products/{id}", |r| product_api(r.param("id")))
+        // The JS, wasm and CSS bundle: the same bytes for everyone.
+        .assets("/pkg/{*file}", move |_| bundle.clone())
+        // Files from `public/` (favicon), and unknown paths, whose 404s the
+        // layer caps to a minute in shared caches.
+        .fallback(|_| CachePolicy::public(HOUR))
+}
+
+#[cfg(all(test, feature = "ssr"))]
+mod tests {
+    use super::*;
+
+    fn rendered(path: &str, query: Option<&str>) -> (String, Vec<String>) {
+        let resolved = route_table(true).resolve(path, query).expect("every path resolves");
+        (resolved.policy.to_string(), resolved.policy.tag_set().iter().cloned().collect())
+    }
+
+    /// Every page of `<App/>` and every server function has its own entry: a
+    /// route added without one fails here instead of falling back silently.
+    #[test]
+    fn every_route_and_server_function_is_in_the_table() {
+        let table = route_table(true);
+        let pages = crate::server::route_list().into_iter().map(|route| route.path().to_owned());
+        let functions = server_fn::axum::server_fn_paths().map(|(path, _)| path.to_owned());
+        for path in pages.chain(functions) {
+            let resolved = table.resolve(&path, None);
+            assert!(
+                resolved.as_ref().is_some_and(|r| r.pattern.as_deref() == Some(&*path)),
+                "{path} has no entry of its own in cache::route_table ({resolved:?})"
+            );
+        }
+    }
+
+    #[test]
+    fn pages_and_their_data_functions_share_a_policy() {
+        assert_eq!(
+            rendered("/blog/hello", None),
+            rendered("/api/blog/get_post", Some("slug=hello"))
+        );
+        assert_eq!(rendered("/products/7", None), rendered("/api/shop/get_product", Some("id=7")));
+        assert_eq!(
+            rendered("/landing/x", None),
+            rendered("/api/landing/get_campaign", Some("slug=x"))
+        );
+        assert_eq!(rendered("/", None), rendered("/api/home/get_home", None));
+    }
+
+    #[test]
+    fn product_tags_are_canonical_and_only_for_real_ids() {
+        assert_eq!(rendered("/products/007", None).1, ["product:7"]);
+        assert!(rendered("/products/abc", None).1.is_empty());
+    }
+
+    #[test]
+    fn bundles_are_immutable_only_when_hashed() {
+        let policy =
+            |hashed| route_table(hashed).resolve("/pkg/app.js", None).expect("match").policy;
+        assert_eq!(policy(true).to_string(), "public, max-age=31536000, immutable");
+        assert_eq!(policy(false).to_string(), "public, max-age=0, must-revalidate");
+    }
+}
