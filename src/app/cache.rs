@@ -194,6 +194,21 @@ mod tests {
         }
     }
 
+    /// Headers a loader sets reach the page only when the response head waits
+    /// for the data (leptos issue #3147), and `SsrMode::Static` routes send
+    /// their headers once: every page must render with `SsrMode::Async`.
+    /// (`tests/http/caching.rs` shows a loader's policy reaching the page.)
+    #[test]
+    fn every_page_waits_for_its_data_before_sending_headers() {
+        for route in crate::server::route_list() {
+            assert!(
+                matches!(route.mode(), leptos_router::SsrMode::Async),
+                "{} must use SsrMode::Async, or policies set while loading are lost",
+                route.path()
+            );
+        }
+    }
+
     #[test]
     fn pages_and_their_data_functions_share_a_policy() {
         assert_eq!(
