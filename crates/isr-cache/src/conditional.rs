@@ -24,17 +24,17 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use http::header::{
     CONTENT_ENCODING, CONTENT_LENGTH, CONTENT_TYPE, ETAG, IF_NONE_MATCH, TRANSFER_ENCODING,
 };
-use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode};
-use http_body::{Body, Frame, SizeHint};
-use http_body_util::BodyExt as _;
+use http::{HeaderValue, Method, Request, Response, StatusCode};
+use http_body::Body;
 use tower_layer::Layer;
 use tower_service::Service;
 
 use crate::CachePolicy;
+use crate::body::{BufferedBody, Collected, collect};
 
 /// Bodies up to this size get an `ETag` by default (4 MiB: any page, not a
 /// debug build's wasm).
@@ -87,7 +87,7 @@ where
     S::Future: Send + 'static,
     ResBody: Body<Data = Bytes> + Send + 'static,
 {
-    type Response = Response<ETagBody<ResBody>>;
+    type Response = Response<BufferedBody<ResBody>>;
     type Error = S::Error;
     type Future = Pin<Box<dyn Future<Output = Result<Self::Response, Self::Error>> + Send>>;
 
@@ -99,7 +99,7 @@ where
         let method = request.method().clone();
         if method != Method::GET && method != Method::HEAD {
             let future = self.inner.call(request);
-            return Box::pin(async move { Ok(future.await?.map(ETagBody::inner)) });
+            return Box::pin(async move { Ok(future.await?.map(BufferedBody::inner)) });
         }
         let head = method == Method::HEAD;
         if head {
@@ -114,18 +114,26 @@ where
             let taggable = parts.status == StatusCode::OK
                 && CachePolicy::from_headers(&parts.headers).is_some_and(|p| p.is_storable());
             let body = if !taggable || parts.headers.contains_key(ETAG) {
-                if head { ETagBody::empty() } else { ETagBody::inner(body) }
+                if head { BufferedBody::empty() } else { BufferedBody::inner(body) }
             } else {
                 match collect(Box::pin(body), max_body).await {
                     Collected::Whole(bytes, trailers) => {
                         parts.headers.insert(ETAG, etag_of(&bytes));
                         parts.headers.remove(TRANSFER_ENCODING);
                         parts.headers.insert(CONTENT_LENGTH, HeaderValue::from(bytes.len()));
-                        if head { ETagBody::empty() } else { ETagBody::full(bytes, trailers) }
+                        if head {
+                            BufferedBody::empty()
+                        } else {
+                            BufferedBody::full(bytes, trailers)
+                        }
                     }
-                    Collected::TooLarge(prefix, rest) if !head => ETagBody::prefixed(prefix, rest),
-                    Collected::Failed(prefix, error) if !head => ETagBody::failed(prefix, error),
-                    Collected::TooLarge(..) | Collected::Failed(..) => ETagBody::empty(),
+                    Collected::TooLarge(prefix, rest) if !head => {
+                        BufferedBody::prefixed(prefix, rest)
+                    }
+                    Collected::Failed(prefix, error) if !head => {
+                        BufferedBody::failed(prefix, error)
+                    }
+                    Collected::TooLarge(..) | Collected::Failed(..) => BufferedBody::empty(),
                 }
             };
             let not_modified = parts.status == StatusCode::OK
@@ -135,7 +143,7 @@ where
                 for name in [CONTENT_LENGTH, CONTENT_TYPE, CONTENT_ENCODING, TRANSFER_ENCODING] {
                     parts.headers.remove(name);
                 }
-                return Ok(Response::from_parts(parts, ETagBody::empty()));
+                return Ok(Response::from_parts(parts, BufferedBody::empty()));
             }
             Ok(Response::from_parts(parts, body))
         })
@@ -163,140 +171,14 @@ fn opaque(tag: &[u8]) -> &[u8] {
     tag.strip_prefix(b"W/").unwrap_or(tag)
 }
 
-enum Collected<B: Body> {
-    Whole(Bytes, Option<HeaderMap>),
-    TooLarge(Bytes, Pin<Box<B>>),
-    Failed(Bytes, B::Error),
-}
-
-/// Reads `body` whole, unless it grows past `max` bytes.
-async fn collect<B: Body<Data = Bytes>>(mut body: Pin<Box<B>>, max: usize) -> Collected<B> {
-    if body.size_hint().lower() > max as u64 {
-        return Collected::TooLarge(Bytes::new(), body);
-    }
-    let mut buffer = BytesMut::new();
-    let mut trailers = None;
-    while let Some(frame) = body.frame().await {
-        let frame = match frame {
-            Ok(frame) => frame,
-            Err(error) => return Collected::Failed(buffer.freeze(), error),
-        };
-        match frame.into_data() {
-            Ok(data) => {
-                buffer.extend_from_slice(&data);
-                if buffer.len() > max {
-                    return Collected::TooLarge(buffer.freeze(), body);
-                }
-            }
-            Err(frame) => trailers = frame.into_trailers().ok(),
-        }
-    }
-    Collected::Whole(buffer.freeze(), trailers)
-}
-
-/// The response body of [`ETagService`]: the inner body as it was, a buffered
-/// one, or a buffered start followed by the rest (or by the error that ended it).
-pub struct ETagBody<B: Body> {
-    state: State<B>,
-}
-
-enum State<B: Body> {
-    Inner(Pin<Box<B>>),
-    Full { data: Option<Bytes>, trailers: Option<HeaderMap> },
-    Prefixed { prefix: Option<Bytes>, rest: Pin<Box<B>> },
-    Failed { prefix: Option<Bytes>, error: Option<B::Error> },
-}
-
-impl<B: Body> ETagBody<B> {
-    fn inner(body: B) -> Self {
-        Self { state: State::Inner(Box::pin(body)) }
-    }
-
-    fn empty() -> Self {
-        Self { state: State::Full { data: None, trailers: None } }
-    }
-
-    fn full(data: Bytes, trailers: Option<HeaderMap>) -> Self {
-        Self { state: State::Full { data: Some(data).filter(|d| !d.is_empty()), trailers } }
-    }
-
-    fn prefixed(prefix: Bytes, rest: Pin<Box<B>>) -> Self {
-        let prefix = Some(prefix).filter(|p| !p.is_empty());
-        Self { state: State::Prefixed { prefix, rest } }
-    }
-
-    fn failed(prefix: Bytes, error: B::Error) -> Self {
-        let prefix = Some(prefix).filter(|p| !p.is_empty());
-        Self { state: State::Failed { prefix, error: Some(error) } }
-    }
-}
-
-// Bodies are boxed and nothing is ever pinned in place (the error is moved
-// out, never polled), so the wrapper can move freely whatever `B` is.
-impl<B: Body> Unpin for ETagBody<B> {}
-
-impl<B: Body<Data = Bytes>> Body for ETagBody<B> {
-    type Data = Bytes;
-    type Error = B::Error;
-
-    fn poll_frame(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, B::Error>>> {
-        match &mut self.get_mut().state {
-            State::Inner(body) => body.as_mut().poll_frame(cx),
-            State::Full { data, trailers } => Poll::Ready(
-                data.take()
-                    .map(|data| Ok(Frame::data(data)))
-                    .or_else(|| trailers.take().map(|t| Ok(Frame::trailers(t)))),
-            ),
-            State::Prefixed { prefix, rest } => match prefix.take() {
-                Some(prefix) => Poll::Ready(Some(Ok(Frame::data(prefix)))),
-                None => rest.as_mut().poll_frame(cx),
-            },
-            State::Failed { prefix, error } => Poll::Ready(match prefix.take() {
-                Some(prefix) => Some(Ok(Frame::data(prefix))),
-                None => error.take().map(Err),
-            }),
-        }
-    }
-
-    fn is_end_stream(&self) -> bool {
-        match &self.state {
-            State::Inner(body) => body.is_end_stream(),
-            State::Full { data, trailers } => data.is_none() && trailers.is_none(),
-            State::Prefixed { prefix, rest } => prefix.is_none() && rest.is_end_stream(),
-            State::Failed { prefix, error } => prefix.is_none() && error.is_none(),
-        }
-    }
-
-    fn size_hint(&self) -> SizeHint {
-        match &self.state {
-            State::Inner(body) => body.size_hint(),
-            State::Full { data, .. } => {
-                SizeHint::with_exact(data.as_ref().map_or(0, |d| d.len() as u64))
-            }
-            State::Prefixed { prefix, rest } => {
-                let extra = prefix.as_ref().map_or(0, |p| p.len() as u64);
-                let inner = rest.size_hint();
-                let mut hint = SizeHint::new();
-                hint.set_lower(inner.lower() + extra);
-                if let Some(upper) = inner.upper() {
-                    hint.set_upper(upper + extra);
-                }
-                hint
-            }
-            State::Failed { .. } => SizeHint::default(),
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use std::convert::Infallible;
 
+    use http::HeaderMap;
     use http::header::CACHE_CONTROL;
-    use http_body_util::Full;
+    use http_body::Frame;
+    use http_body_util::{BodyExt as _, Full};
     use tower::ServiceExt as _;
 
     use super::*;
@@ -305,8 +187,11 @@ mod tests {
     fn app(
         cache_control: &'static str,
         body: &'static str,
-    ) -> impl Service<Request<()>, Response = Response<ETagBody<Full<Bytes>>>, Error = Infallible> + Clone
-    {
+    ) -> impl Service<
+        Request<()>,
+        Response = Response<BufferedBody<Full<Bytes>>>,
+        Error = Infallible,
+    > + Clone {
         ETagLayer::new().max_body(64).layer(tower::service_fn(
             move |request: Request<()>| async move {
                 assert_eq!(request.method(), Method::GET, "HEAD reaches the app as GET");
@@ -322,7 +207,7 @@ mod tests {
     async fn send(
         service: impl Service<
             Request<()>,
-            Response = Response<ETagBody<Full<Bytes>>>,
+            Response = Response<BufferedBody<Full<Bytes>>>,
             Error = Infallible,
         >,
         request: Request<()>,

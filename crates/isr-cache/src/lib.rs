@@ -9,6 +9,8 @@
 //!   handler can return `(policy, Json(data))`.
 
 #[cfg(feature = "server")]
+pub mod body;
+#[cfg(feature = "server")]
 pub mod conditional;
 #[cfg(feature = "server")]
 pub mod layer;
@@ -17,7 +19,9 @@ pub mod policy;
 pub mod rules;
 
 #[cfg(feature = "server")]
-pub use conditional::{ETagBody, ETagLayer, ETagService};
+pub use body::BufferedBody;
+#[cfg(feature = "server")]
+pub use conditional::{ETagLayer, ETagService};
 #[cfg(feature = "server")]
 pub use layer::{CachePolicyLayer, CachePolicyService};
 pub use policy::*;
