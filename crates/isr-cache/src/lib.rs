@@ -4,7 +4,8 @@
 //!   from standard HTTP headers. Always available (the wasm client can use it).
 //! - With the `server` feature: [`RouteTable`], every route of a site with its
 //!   default policy; [`CachePolicyLayer`], the tower layer that gives each
-//!   response its final headers; [`ETagLayer`], strong validators and `304`.
+//!   response its final headers; [`ETagLayer`], strong validators and `304`;
+//!   [`IsrLayer`], the built-in shared cache (see the [`isr`] module).
 //! - With the `axum` feature: a `CachePolicy` is an axum response part, so a
 //!   handler can return `(policy, Json(data))`.
 
@@ -12,6 +13,8 @@
 pub mod body;
 #[cfg(feature = "server")]
 pub mod conditional;
+#[cfg(feature = "server")]
+pub mod isr;
 #[cfg(feature = "server")]
 pub mod layer;
 pub mod policy;
@@ -22,6 +25,8 @@ pub mod rules;
 pub use body::BufferedBody;
 #[cfg(feature = "server")]
 pub use conditional::{ETagLayer, ETagService};
+#[cfg(feature = "server")]
+pub use isr::{IsrCache, IsrConfig, IsrLayer, IsrService, Purge, PurgeMode};
 #[cfg(feature = "server")]
 pub use layer::{CachePolicyLayer, CachePolicyService};
 pub use policy::*;

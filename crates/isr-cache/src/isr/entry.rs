@@ -1,0 +1,465 @@
+//! A stored page: its headers, its body in every encoding (each made once, when
+//! the page is stored, with its own strong `ETag`), and its freshness.
+
+use std::collections::BTreeSet;
+use std::io::Write as _;
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::header::{
+    ACCEPT_ENCODING, AGE, CONNECTION, CONTENT_ENCODING, CONTENT_LENGTH, CONTENT_TYPE, DATE, ETAG,
+    TRANSFER_ENCODING, VARY,
+};
+use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
+
+use crate::CachePolicy;
+use crate::conditional::etag_of;
+
+/// Bodies smaller than this are not worth compressing.
+const MIN_COMPRESS: usize = 256;
+/// Brotli quality for stored pages: they are compressed once and served many
+/// times, so spend more than a per-request compressor could.
+const BROTLI_QUALITY: u32 = 9;
+
+/// One encoding of a stored body.
+#[derive(Debug)]
+pub struct Variant {
+    pub body: Bytes,
+    pub etag: HeaderValue,
+}
+
+impl Variant {
+    fn new(body: Bytes) -> Self {
+        let etag = etag_of(&body);
+        Self { body, etag }
+    }
+}
+
+/// The encodings a stored page is served in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Encoding {
+    Identity,
+    Gzip,
+    Brotli,
+}
+
+impl Encoding {
+    /// The best encoding `accept_encoding` allows among those stored.
+    pub fn choose(request: &HeaderMap, has_compressed: bool) -> Self {
+        if !has_compressed {
+            return Self::Identity;
+        }
+        let mut brotli = false;
+        let mut gzip = false;
+        for item in request
+            .get_all(ACCEPT_ENCODING)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+        {
+            let mut parts = item.split(';');
+            let name = parts.next().unwrap_or_default().trim().to_ascii_lowercase();
+            let refused = parts.any(|p| {
+                p.trim().strip_prefix("q=").and_then(|q| q.trim().parse::<f32>().ok()) == Some(0.0)
+            });
+            match name.as_str() {
+                "br" => brotli = !refused,
+                "gzip" => gzip = !refused,
+                _ => {}
+            }
+        }
+        if brotli {
+            Self::Brotli
+        } else if gzip {
+            Self::Gzip
+        } else {
+            Self::Identity
+        }
+    }
+
+    fn header(self) -> Option<HeaderValue> {
+        match self {
+            Self::Identity => None,
+            Self::Gzip => Some(HeaderValue::from_static("gzip")),
+            Self::Brotli => Some(HeaderValue::from_static("br")),
+        }
+    }
+}
+
+/// Where an entry is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Freshness {
+    /// Serve it.
+    Fresh,
+    /// Serve it, and regenerate it in the background.
+    StaleWhileRevalidate,
+    /// Too old to serve, unless regeneration fails.
+    StaleIfError,
+    /// Too old for anything.
+    Expired,
+}
+
+/// A stored response.
+#[derive(Debug)]
+pub struct Entry {
+    pub status: StatusCode,
+    /// The response headers, without the ones the cache writes per response.
+    pub headers: HeaderMap,
+    pub identity: Variant,
+    pub gzip: Option<Variant>,
+    pub brotli: Option<Variant>,
+    /// The request headers the response varies on (never `Accept-Encoding`).
+    pub vary: Vec<HeaderName>,
+    pub path: String,
+    pub tags: BTreeSet<String>,
+    pub stored_at: u64,
+    pub ttl: u64,
+    pub swr: u64,
+    pub sie: u64,
+    /// Set by a soft purge: the entry counts as expired from now on.
+    pub forced_stale: AtomicBool,
+    /// When a failed regeneration may be tried again (clock millis).
+    pub retry_at: AtomicU64,
+    /// Regenerations failed in a row.
+    pub failures: AtomicU32,
+}
+
+/// The stored-response rules of DESIGN.md, for the response head: status
+/// 200, 301, 308, 404 or 410; shared (`public` or `s-maxage`/`max-age`,
+/// none of `private`, `no-store`, `no-cache`) with a TTL; no `Set-Cookie`;
+/// `Vary` not `*`. The policy, when the response may be stored.
+pub fn storable(status: StatusCode, headers: &HeaderMap) -> Option<CachePolicy> {
+    if !matches!(status.as_u16(), 200 | 301 | 308 | 404 | 410)
+        || headers.contains_key(http::header::SET_COOKIE)
+        || vary_names(headers).iter().any(|name| name.as_str() == "*")
+    {
+        return None;
+    }
+    CachePolicy::from_headers(headers).filter(|policy| {
+        policy.is_shared() && policy.shared_ttl().is_some_and(|ttl| !ttl.is_zero())
+    })
+}
+
+/// The names in the response's `Vary` headers, lower-cased; `*` kept.
+pub fn vary_names(headers: &HeaderMap) -> Vec<HeaderName> {
+    headers
+        .get_all(VARY)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .filter_map(|v| HeaderName::from_bytes(v.as_bytes()).ok())
+        .collect()
+}
+
+fn millis(duration: Option<Duration>) -> u64 {
+    duration.map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+fn compressible(headers: &HeaderMap) -> bool {
+    let Some(content_type) = headers.get(CONTENT_TYPE).and_then(|v| v.to_str().ok()) else {
+        return false;
+    };
+    let essence = content_type.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
+    essence.starts_with("text/")
+        || matches!(
+            essence.as_str(),
+            "application/json"
+                | "application/javascript"
+                | "application/xml"
+                | "application/wasm"
+                | "image/svg+xml"
+        )
+        || essence.ends_with("+json")
+        || essence.ends_with("+xml")
+}
+
+fn gzip(body: &[u8]) -> Option<Bytes> {
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::new(6));
+    encoder.write_all(body).ok()?;
+    encoder.finish().ok().map(Bytes::from)
+}
+
+fn brotli(body: &[u8]) -> Option<Bytes> {
+    let mut out = Vec::new();
+    let params =
+        brotli::enc::BrotliEncoderParams { quality: BROTLI_QUALITY as i32, ..Default::default() };
+    brotli::BrotliCompress(&mut &body[..], &mut out, &params).ok()?;
+    Some(Bytes::from(out))
+}
+
+impl Entry {
+    /// Builds the entry for a storable response: its headers cleaned of
+    /// per-response ones, its body in every worthwhile encoding.
+    pub fn new(
+        status: StatusCode,
+        mut headers: HeaderMap,
+        body: Bytes,
+        policy: &CachePolicy,
+        path: String,
+        now: u64,
+    ) -> Self {
+        let vary =
+            vary_names(&headers).into_iter().filter(|name| *name != ACCEPT_ENCODING).collect();
+        let compress = compressible(&headers) && body.len() >= MIN_COMPRESS;
+        for name in
+            [AGE, DATE, ETAG, CONTENT_LENGTH, CONTENT_ENCODING, TRANSFER_ENCODING, CONNECTION]
+        {
+            headers.remove(name);
+        }
+        let smaller =
+            |encoded: Option<Bytes>| encoded.filter(|e| e.len() < body.len()).map(Variant::new);
+        let (gzip, brotli) =
+            if compress { (smaller(gzip(&body)), smaller(brotli(&body))) } else { (None, None) };
+        Self {
+            status,
+            headers,
+            identity: Variant::new(body),
+            gzip,
+            brotli,
+            vary,
+            path,
+            tags: policy.tag_set().clone(),
+            stored_at: now,
+            ttl: millis(policy.shared_ttl()),
+            swr: millis(policy.stale_while_revalidate_window()),
+            sie: millis(policy.stale_if_error_window()),
+            forced_stale: AtomicBool::new(false),
+            retry_at: AtomicU64::new(0),
+            failures: AtomicU32::new(0),
+        }
+    }
+
+    /// Bytes the entry holds, for the store's bound.
+    pub fn weight(&self) -> u32 {
+        let bodies = self.identity.body.len()
+            + self.gzip.as_ref().map_or(0, |v| v.body.len())
+            + self.brotli.as_ref().map_or(0, |v| v.body.len());
+        let headers: usize =
+            self.headers.iter().map(|(k, v)| k.as_str().len() + v.len() + 32).sum();
+        u32::try_from(bodies + headers + self.path.len() + 256).unwrap_or(u32::MAX)
+    }
+
+    /// Milliseconds since it was stored.
+    pub fn age_millis(&self, now: u64) -> u64 {
+        now.saturating_sub(self.stored_at)
+    }
+
+    /// Where the entry is at `now`. A soft-purged entry counts as just expired.
+    pub fn freshness(&self, now: u64) -> Freshness {
+        let mut age = self.age_millis(now);
+        if self.forced_stale.load(Ordering::Acquire) {
+            age = age.max(self.ttl);
+        }
+        if age < self.ttl {
+            Freshness::Fresh
+        } else if age < self.ttl.saturating_add(self.swr) {
+            Freshness::StaleWhileRevalidate
+        } else if age < self.ttl.saturating_add(self.sie) {
+            Freshness::StaleIfError
+        } else {
+            Freshness::Expired
+        }
+    }
+
+    /// Seconds of freshness left (negative once stale), for `Cache-Status`.
+    pub fn ttl_left(&self, now: u64) -> i64 {
+        let ttl = if self.forced_stale.load(Ordering::Acquire) { 0 } else { self.ttl };
+        let left = i128::from(ttl) - i128::from(self.age_millis(now));
+        i64::try_from(left.div_euclid(1000)).unwrap_or(i64::MIN)
+    }
+
+    /// Whether a failed regeneration's back-off has passed.
+    pub fn may_retry(&self, now: u64) -> bool {
+        now >= self.retry_at.load(Ordering::Acquire)
+    }
+
+    /// Records a failed regeneration: retries back off, 1 s doubling to 60 s.
+    pub fn record_failure(&self, now: u64) {
+        let failures = self.failures.fetch_add(1, Ordering::AcqRel).min(6);
+        let backoff = (1000u64 << failures).min(60_000);
+        self.retry_at.store(now.saturating_add(backoff), Ordering::Release);
+    }
+
+    /// The response head and body for a request with `request` headers:
+    /// the best encoding it accepts, `Age`, `ETag`, and `304` when its
+    /// `If-None-Match` holds the tag. `None` body for HEAD and 304.
+    pub fn respond(
+        &self,
+        request: &HeaderMap,
+        now: u64,
+        head: bool,
+    ) -> (StatusCode, HeaderMap, Option<Bytes>) {
+        let encoding = Encoding::choose(request, self.gzip.is_some() || self.brotli.is_some());
+        let variant = match encoding {
+            Encoding::Brotli => self.brotli.as_ref(),
+            Encoding::Gzip => self.gzip.as_ref(),
+            Encoding::Identity => None,
+        }
+        .unwrap_or(&self.identity);
+        let encoding =
+            if std::ptr::eq(variant, &self.identity) { Encoding::Identity } else { encoding };
+        let mut headers = self.headers.clone();
+        headers.insert(ETAG, variant.etag.clone());
+        headers.insert(AGE, HeaderValue::from(self.age_millis(now) / 1000));
+        if let Some(value) = encoding.header() {
+            headers.insert(CONTENT_ENCODING, value);
+        }
+        let not_modified = self.status == StatusCode::OK && matches_etag(request, &variant.etag);
+        if not_modified {
+            headers.remove(CONTENT_TYPE);
+            headers.remove(CONTENT_ENCODING);
+            return (StatusCode::NOT_MODIFIED, headers, None);
+        }
+        headers.insert(CONTENT_LENGTH, HeaderValue::from(variant.body.len()));
+        (self.status, headers, (!head).then(|| variant.body.clone()))
+    }
+}
+
+fn matches_etag(request: &HeaderMap, etag: &HeaderValue) -> bool {
+    let ours = etag.as_bytes();
+    request
+        .get_all(http::header::IF_NONE_MATCH)
+        .iter()
+        .flat_map(|value| value.as_bytes().split(|&b| b == b','))
+        .map(<[u8]>::trim_ascii)
+        .any(|candidate| {
+            candidate == b"*" || candidate.strip_prefix(b"W/").unwrap_or(candidate) == ours
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use http::header::{CACHE_CONTROL, IF_NONE_MATCH, SET_COOKIE};
+
+    use super::*;
+
+    fn headers(pairs: &[(&str, &str)]) -> HeaderMap {
+        pairs
+            .iter()
+            .map(|(k, v)| {
+                (
+                    HeaderName::from_bytes(k.as_bytes()).expect("name"),
+                    HeaderValue::from_str(v).expect("value"),
+                )
+            })
+            .collect()
+    }
+
+    const ISR: &str =
+        "public, max-age=0, s-maxage=60, stale-while-revalidate=600, stale-if-error=3600";
+
+    fn entry(body: &str) -> Entry {
+        let h =
+            headers(&[(CACHE_CONTROL.as_str(), ISR), ("content-type", "text/html; charset=utf-8")]);
+        let policy = storable(StatusCode::OK, &h).expect("storable");
+        Entry::new(StatusCode::OK, h, Bytes::from(body.to_owned()), &policy, "/".into(), 1_000)
+    }
+
+    #[test]
+    fn storable_follows_the_rules() {
+        let ok = |status: u16, pairs: &[(&str, &str)]| {
+            storable(StatusCode::from_u16(status).expect("s"), &headers(pairs)).is_some()
+        };
+        assert!(ok(200, &[("cache-control", ISR)]));
+        assert!(ok(404, &[("cache-control", "public, max-age=0, s-maxage=60")]));
+        assert!(ok(301, &[("cache-control", "max-age=60")]));
+        for status in [204, 302, 400, 500, 503] {
+            assert!(!ok(status, &[("cache-control", ISR)]), "{status}");
+        }
+        for cc in [
+            "private, max-age=60",
+            "no-store",
+            "no-cache",
+            "public, max-age=0",
+            "private, no-store",
+        ] {
+            assert!(!ok(200, &[("cache-control", cc)]), "{cc}");
+        }
+        assert!(!ok(200, &[]), "no policy, no storing");
+        assert!(!ok(200, &[("cache-control", ISR), (SET_COOKIE.as_str(), "a=b")]));
+        assert!(!ok(200, &[("cache-control", ISR), ("vary", "*")]));
+        assert!(ok(200, &[("cache-control", ISR), ("vary", "accept-encoding")]));
+    }
+
+    #[test]
+    fn freshness_windows_and_age() {
+        let entry = entry("hello");
+        assert_eq!(entry.freshness(1_000), Freshness::Fresh);
+        assert_eq!(entry.freshness(60_999), Freshness::Fresh);
+        assert_eq!(entry.freshness(61_000), Freshness::StaleWhileRevalidate);
+        assert_eq!(entry.freshness(660_999), Freshness::StaleWhileRevalidate);
+        assert_eq!(entry.freshness(661_000), Freshness::StaleIfError);
+        assert_eq!(entry.freshness(3_660_999), Freshness::StaleIfError);
+        assert_eq!(entry.freshness(3_661_000), Freshness::Expired);
+        assert_eq!(entry.ttl_left(1_000), 60);
+        assert_eq!(entry.ttl_left(31_500), 29, "whole seconds left, rounded down");
+        assert_eq!(entry.ttl_left(71_000), -10);
+        let (_, h, _) = entry.respond(&HeaderMap::new(), 43_999, false);
+        assert_eq!(h[AGE], "42");
+    }
+
+    #[test]
+    fn a_soft_purge_makes_it_stale_at_once() {
+        let entry = entry("hello");
+        entry.forced_stale.store(true, Ordering::Release);
+        assert_eq!(entry.freshness(1_000), Freshness::StaleWhileRevalidate);
+        assert_eq!(entry.ttl_left(1_000), 0);
+    }
+
+    #[test]
+    fn failures_back_off() {
+        let entry = entry("hello");
+        assert!(entry.may_retry(0));
+        entry.record_failure(10_000);
+        assert!(!entry.may_retry(10_999));
+        assert!(entry.may_retry(11_000));
+        entry.record_failure(11_000);
+        assert!(!entry.may_retry(12_999));
+        assert!(entry.may_retry(13_000));
+        for _ in 0..10 {
+            entry.record_failure(20_000);
+        }
+        assert!(entry.may_retry(80_000), "capped at a minute");
+    }
+
+    #[test]
+    fn encodings_are_made_once_and_chosen_per_request() {
+        let body = "<p>hello, cache</p>".repeat(50);
+        let entry = entry(&body);
+        assert!(entry.brotli.is_some() && entry.gzip.is_some());
+        let pick = |accept: &str| {
+            let (_, h, b) = entry.respond(&headers(&[("accept-encoding", accept)]), 1_000, false);
+            (
+                h.get(CONTENT_ENCODING).map(|v| v.to_str().expect("ascii").to_owned()),
+                b.expect("body").len(),
+                h[ETAG].clone(),
+            )
+        };
+        let (enc, len, br_etag) = pick("gzip, deflate, br");
+        assert_eq!(
+            (enc.as_deref(), len),
+            (Some("br"), entry.brotli.as_ref().expect("br").body.len())
+        );
+        assert_eq!(pick("gzip").0.as_deref(), Some("gzip"));
+        assert_eq!(pick("br;q=0, gzip").0.as_deref(), Some("gzip"));
+        let (plain, plain_len, plain_etag) = pick("identity");
+        assert_eq!((plain, plain_len), (None, body.len()));
+        assert_ne!(br_etag, plain_etag, "each encoding has its own tag");
+    }
+
+    #[test]
+    fn if_none_match_gets_304_and_head_no_body() {
+        let entry = entry("hello");
+        let etag = entry.identity.etag.to_str().expect("ascii").to_owned();
+        let (status, h, body) =
+            entry.respond(&headers(&[(IF_NONE_MATCH.as_str(), &etag)]), 1_000, false);
+        assert_eq!((status, body), (StatusCode::NOT_MODIFIED, None));
+        assert_eq!(h[ETAG], etag.as_str());
+        let (status, h, body) = entry.respond(&HeaderMap::new(), 1_000, true);
+        assert_eq!((status, body), (StatusCode::OK, None));
+        assert_eq!(h[CONTENT_LENGTH], "5");
+    }
+}
