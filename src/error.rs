@@ -28,9 +28,15 @@ pub enum AppError {
     /// 401: a sign-in attempt failed. Deliberately does not say which part was wrong.
     #[error("Wrong email or password")]
     InvalidCredentials,
+    /// 401: an API call without its bearer token, or with a wrong one.
+    #[error("Missing or wrong bearer token")]
+    InvalidToken,
     /// 403: signed in, but not allowed.
     #[error("You are not allowed to do that")]
     Forbidden,
+    /// 405: the route exists, the method does not; the message says which to use.
+    #[error("Method not allowed: {0}")]
+    MethodNotAllowed(String),
     /// 500: something broke on the server. The cause is in the server log only.
     #[error("Something went wrong on our side. Please try again.")]
     Internal,
@@ -45,8 +51,11 @@ impl AppError {
         match self {
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
-            Self::Unauthorized | Self::InvalidCredentials => StatusCode::UNAUTHORIZED,
+            Self::Unauthorized | Self::InvalidCredentials | Self::InvalidToken => {
+                StatusCode::UNAUTHORIZED
+            }
             Self::Forbidden => StatusCode::FORBIDDEN,
+            Self::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             Self::Internal | Self::Transport(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -58,7 +67,9 @@ impl AppError {
             Self::BadRequest(_) => "bad_request",
             Self::Unauthorized => "unauthorized",
             Self::InvalidCredentials => "invalid_credentials",
+            Self::InvalidToken => "invalid_token",
             Self::Forbidden => "forbidden",
+            Self::MethodNotAllowed(_) => "method_not_allowed",
             Self::Internal | Self::Transport(_) => "internal",
         }
     }
@@ -122,7 +133,13 @@ impl axum::response::IntoResponse for AppError {
         let body = serde_json::json!({
             "error": { "code": self.code(), "message": self.to_string() }
         });
-        (self.status(), axum::Json(body)).into_response()
+        let mut response = (self.status(), axum::Json(body)).into_response();
+        if self == Self::InvalidToken {
+            response
+                .headers_mut()
+                .insert(http::header::WWW_AUTHENTICATE, http::HeaderValue::from_static("Bearer"));
+        }
+        response
     }
 }
 

@@ -146,7 +146,8 @@ pub fn route_table(hashed_assets: bool) -> isr_cache::RouteTable {
         .route("/search", |_| search())
         .route("/login", |_| CachePolicy::no_store())
         .route("/dashboard", |_| CachePolicy::private())
-        .route("/dashboard/{*rest}", |_| CachePolicy::private())
+        .route("/dashboard/posts/{slug}", |_| CachePolicy::private())
+        .route("/dashboard/products/{id}", |_| CachePolicy::private())
         // The GET server functions that load each page's data: the page's policy.
         .route("/api/home/get_home", |_| home())
         .route("/api/landing/get_campaign", |r| campaign(r.query("slug").unwrap_or_default()))
@@ -156,6 +157,11 @@ pub fn route_table(hashed_assets: bool) -> isr_cache::RouteTable {
         .route("/api/shop/get_product", |r| product(r.query("id").unwrap_or_default()))
         .route("/api/search/search", |_| search())
         .route("/api/dashboard/get_dashboard", |_| CachePolicy::private())
+        .route("/api/dashboard/update_post", |_| CachePolicy::no_store())
+        .route("/api/dashboard/update_product", |_| CachePolicy::no_store())
+        // Operations: purges from outside, and Prometheus.
+        .route("/api/revalidate", |_| CachePolicy::no_store())
+        .route("/metrics", |_| CachePolicy::no_store())
         // Mutations are POST, which the layer never lets a cache keep anyway.
         .route("/api/auth/login", |_| CachePolicy::no_store())
         .route("/api/auth/logout", |_| CachePolicy::no_store())

@@ -9,6 +9,13 @@
 //! | `REQUEST_TIMEOUT_SECS` | `30` | a request still running after this many seconds gets 408 |
 //! | `SESSION_TTL_HOURS` | `168` | how long a sign-in lasts |
 //! | `SEED_DEMO` | `true` | insert the demo content into an empty database |
+//! | `ISR_CACHE` | `true` | the built-in ISR cache in front of every page |
+//! | `ISR_CACHE_MAX_MB` | `64` | memory the cache may hold, in MiB (bodies in every encoding) |
+//! | `ISR_CACHE_MAX_ENTRY_KB` | `1024` | largest page stored, in KiB; larger ones pass through |
+//! | `ISR_WARM_PATHS` | `/,/blog,/products` | pages rendered into the cache at start-up |
+//! | `ISR_WARM_LIMIT` | `50` | pages warmed in all, following links from those (the number of paths: no crawl) |
+//! | `REVALIDATE_TOKEN` | unset | bearer token for `POST /api/revalidate`; unset: the endpoint refuses every call |
+//! | `METRICS_TOKEN` | unset | bearer token for `GET /metrics`; without one, only loopback clients may read it |
 //! | `RUST_LOG` | `info,leptos_isr_starter=debug` | log filter (tracing-subscriber syntax) |
 //!
 //! Leptos' own `LEPTOS_*` settings (site address, site root, …) are read by
@@ -32,6 +39,22 @@ pub struct Config {
     pub session_ttl: Duration,
     /// Seed the demo content into an empty database.
     pub seed_demo: bool,
+    /// The built-in ISR cache.
+    pub isr: IsrSettings,
+    /// Bearer token of `POST /api/revalidate`.
+    pub revalidate_token: Option<String>,
+    /// Bearer token of `GET /metrics`.
+    pub metrics_token: Option<String>,
+}
+
+/// Settings of the built-in ISR cache.
+#[derive(Debug, Clone)]
+pub struct IsrSettings {
+    pub enabled: bool,
+    pub max_bytes: u64,
+    pub max_entry_bytes: usize,
+    pub warm_paths: Vec<String>,
+    pub warm_limit: usize,
 }
 
 impl std::fmt::Debug for Config {
@@ -43,6 +66,9 @@ impl std::fmt::Debug for Config {
             .field("request_timeout", &self.request_timeout)
             .field("session_ttl", &self.session_ttl)
             .field("seed_demo", &self.seed_demo)
+            .field("isr", &self.isr)
+            .field("revalidate_token", &self.revalidate_token.as_ref().map(|_| "***"))
+            .field("metrics_token", &self.metrics_token.as_ref().map(|_| "***"))
             .finish()
     }
 }
@@ -90,23 +116,68 @@ impl Config {
 
         let request_timeout = Duration::from_secs(parse_number(&get, "REQUEST_TIMEOUT_SECS", 30)?);
         let session_ttl = Duration::from_secs(3600 * parse_number(&get, "SESSION_TTL_HOURS", 168)?);
-        let seed_demo = match get("SEED_DEMO").as_deref() {
-            None | Some("1" | "true" | "yes") => true,
-            Some("0" | "false" | "no") => false,
-            Some(other) => {
-                return Err(ConfigError {
-                    name: "SEED_DEMO",
-                    problem: format!("must be true or false, got {other:?}"),
-                });
-            }
+        let seed_demo = parse_bool(&get, "SEED_DEMO", true)?;
+
+        let warm_paths: Vec<String> = get("ISR_WARM_PATHS")
+            .unwrap_or_else(|| "/,/blog,/products".to_owned())
+            .split(',')
+            .map(|path| path.trim().to_owned())
+            .filter(|path| !path.is_empty())
+            .collect();
+        if let Some(bad) = warm_paths.iter().find(|path| !path.starts_with('/')) {
+            return Err(ConfigError {
+                name: "ISR_WARM_PATHS",
+                problem: format!("paths must start with /, got {bad:?}"),
+            });
+        }
+        let isr = IsrSettings {
+            enabled: parse_bool(&get, "ISR_CACHE", true)?,
+            max_bytes: parse_number(&get, "ISR_CACHE_MAX_MB", 64)?.saturating_mul(1 << 20),
+            max_entry_bytes: usize::try_from(parse_number(&get, "ISR_CACHE_MAX_ENTRY_KB", 1024)?)
+                .unwrap_or(usize::MAX)
+                .saturating_mul(1 << 10),
+            warm_paths,
+            warm_limit: usize::try_from(parse_number(&get, "ISR_WARM_LIMIT", 50)?)
+                .unwrap_or(usize::MAX),
         };
 
-        Ok(Self { database_url, public_url, request_timeout, session_ttl, seed_demo })
+        Ok(Self {
+            database_url,
+            public_url,
+            request_timeout,
+            session_ttl,
+            seed_demo,
+            isr,
+            revalidate_token: get("REVALIDATE_TOKEN"),
+            metrics_token: get("METRICS_TOKEN"),
+        })
+    }
+
+    /// The host part of [`public_url`](Self::public_url): the one host the ISR
+    /// cache keys pages by, whatever `Host` a request claims.
+    pub fn canonical_host(&self) -> &str {
+        let rest = self.public_url.split_once("://").map_or(&*self.public_url, |(_, rest)| rest);
+        rest.split('/').next().unwrap_or(rest)
     }
 
     /// Session cookies get `Secure` when the site is served over https.
     pub fn secure_cookies(&self) -> bool {
         self.public_url.starts_with("https://")
+    }
+}
+
+fn parse_bool(
+    get: &impl Fn(&str) -> Option<String>,
+    name: &'static str,
+    default: bool,
+) -> Result<bool, ConfigError> {
+    match get(name).as_deref().map(str::trim) {
+        None => Ok(default),
+        Some("1" | "true" | "yes" | "on") => Ok(true),
+        Some("0" | "false" | "no" | "off") => Ok(false),
+        Some(other) => {
+            Err(ConfigError { name, problem: format!("must be true or false, got {other:?}") })
+        }
     }
 }
 
@@ -178,6 +249,33 @@ mod tests {
         let config = config(&[("PUBLIC_URL", "https://example.com/")]).expect("valid");
         assert!(config.secure_cookies());
         assert_eq!(config.public_url, "https://example.com");
+    }
+
+    #[test]
+    fn isr_settings_and_the_canonical_host() {
+        let isr = config(&[
+            ("PUBLIC_URL", "https://shop.example.com:8443/"),
+            ("ISR_CACHE_MAX_MB", "8"),
+            ("ISR_WARM_PATHS", "/, /blog"),
+        ])
+        .expect("valid");
+        assert_eq!(isr.canonical_host(), "shop.example.com:8443");
+        assert_eq!(isr.isr.max_bytes, 8 << 20);
+        assert_eq!(isr.isr.max_entry_bytes, 1 << 20);
+        assert_eq!(isr.isr.warm_paths, ["/", "/blog"]);
+        assert!(isr.isr.enabled);
+        let error = config(&[("ISR_WARM_PATHS", "blog")]).expect_err("rejected");
+        assert!(error.to_string().contains("ISR_WARM_PATHS"), "{error}");
+        let error = config(&[("ISR_CACHE", "sometimes")]).expect_err("rejected");
+        assert!(error.to_string().contains("ISR_CACHE"), "{error}");
+    }
+
+    #[test]
+    fn tokens_are_never_logged() {
+        let config = config(&[("REVALIDATE_TOKEN", "s3cret-token"), ("METRICS_TOKEN", "m3trics")])
+            .expect("valid");
+        let logged = format!("{config:?}");
+        assert!(!logged.contains("s3cret-token") && !logged.contains("m3trics"), "{logged}");
     }
 
     #[test]

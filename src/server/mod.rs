@@ -3,6 +3,7 @@
 //! [`run`] is what `main` calls; [`router`] builds the whole application for a
 //! given [`AppState`], so the HTTP tests exercise exactly what production serves.
 
+pub mod cache;
 pub mod config;
 pub mod db;
 pub mod seed;
@@ -12,10 +13,11 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use axum::Router;
 use axum::extract::FromRef;
-use isr_cache::{CachePolicyLayer, ETagLayer};
+use isr_cache::{CachePolicyLayer, ETagLayer, IsrLayer};
 use leptos::config::LeptosOptions;
 use leptos::prelude::*;
 use leptos_axum::{LeptosRoutes, generate_route_list};
+use tower::Layer as _;
 use tower_http::CompressionLevel;
 use tower_http::compression::CompressionLayer;
 use tower_http::timeout::TimeoutLayer;
@@ -37,6 +39,8 @@ pub struct AppState {
     pub db: Db,
     /// The server's configuration.
     pub config: Arc<Config>,
+    /// The built-in ISR cache, for code that purges it.
+    pub isr: isr_cache::IsrCache,
 }
 
 impl AppState {
@@ -72,13 +76,22 @@ pub async fn run() -> anyhow::Result<()> {
         seed::seed_demo(&db).await.context("seeding the demo content")?;
     }
 
-    let state = AppState { leptos_options, db, config: Arc::new(config) };
+    let isr = cache::build(&config);
+    let config = Arc::new(config);
+    let state = AppState { leptos_options, db, config: config.clone(), isr };
     let app = router(state);
 
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .with_context(|| format!("cannot listen on {addr}"))?;
     tracing::info!("listening on http://{addr}");
+    if config.isr.enabled {
+        // After the listener is up: warming never delays readiness.
+        let app = app.clone();
+        tokio::spawn(async move { cache::warm(app, &config).await });
+    }
+    // Peer addresses let `/metrics` tell loopback clients from others.
+    let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
     axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await?;
     tracing::info!("stopped");
     Ok(())
@@ -87,21 +100,26 @@ pub async fn run() -> anyhow::Result<()> {
 /// The whole application: pages, server functions, JSON API, static files, layers.
 ///
 /// The layers, from the outside in (a response passes them in reverse):
-/// tracing; `ETag`/`304` on the bytes actually sent; compression (br, gzip,
-/// with `Vary: Accept-Encoding`); the cache policy of every response (route
-/// table, merged with what loaders asked for, then the safety rules); the
-/// request timeout, whose 408 the policy layer marks `no-store`.
+/// tracing; the ISR cache (hits never go further); `ETag`/`304` on the bytes
+/// actually sent; compression (br, gzip, with `Vary: Accept-Encoding`); the
+/// cache policy of every response (route table, merged with what loaders
+/// asked for, then the safety rules); the request timeout, whose 408 the
+/// policy layer marks `no-store`. The ISR cache renders with
+/// `Accept-Encoding: identity` and keeps its own br and gzip copies, made
+/// once per render; what it passes through is compressed per request.
 pub fn router(state: AppState) -> Router {
     let routes = route_list();
     let timeout = state.config.request_timeout;
+    let isr = state.isr.clone();
     let cache_policy =
         CachePolicyLayer::new(crate::app::cache::route_table(state.leptos_options.hash_files))
             .signed_in_when(|headers| {
                 crate::app::auth::session::id_from_headers(headers).is_some()
             });
 
-    Router::new()
+    let app = Router::new()
         .merge(crate::app::api_routes())
+        .merge(cache::routes())
         .leptos_routes_with_context(&state, routes, shared_render_context, {
             let options = state.leptos_options.clone();
             move || shell(options.clone())
@@ -117,8 +135,11 @@ pub fn router(state: AppState) -> Router {
         // default (11), which would cost milliseconds on every uncached page.
         .layer(CompressionLayer::new().quality(CompressionLevel::Precise(5)))
         .layer(ETagLayer::new())
-        .layer(TraceLayer::new_for_http())
-        .with_state(state)
+        .with_state(state);
+
+    // The ISR cache goes around the routed app, not inside it: a hit never
+    // reaches routing, and each render is routed afresh.
+    Router::new().fallback_service(IsrLayer::new(isr).layer(app)).layer(TraceLayer::new_for_http())
 }
 
 /// Context for every render, making a page the same bytes for every visitor.

@@ -19,6 +19,7 @@
 //!   otherwise; other static files are kept an hour.
 
 use http::{Method, StatusCode};
+use isr_cache::{Purge, PurgeMode};
 
 use crate::db_tests;
 use crate::helpers::{TestApp, TestResponse};
@@ -193,6 +194,8 @@ async fn low_stock_tightens_the_product_page_its_data_and_its_api(app: TestApp) 
         .execute(&app.db)
         .await
         .expect("update stock");
+    // Changed behind the app's back: purge, as a CMS webhook would.
+    app.isr.purge(&Purge::tags([tag.clone()], PurgeMode::Hard));
 
     let page = app.get(&format!("/products/{product}")).await;
     assert!(page.body.contains("Only 2 left"));

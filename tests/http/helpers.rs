@@ -13,9 +13,11 @@ use axum::body::Body;
 use http::header::{ACCEPT, CONTENT_TYPE, COOKIE, LOCATION, SET_COOKIE};
 use http::{HeaderMap, Method, Request, StatusCode};
 use http_body_util::BodyExt;
+use isr_cache::IsrCache;
+use isr_cache::isr::clock::ManualClock;
 use leptos::config::LeptosOptions;
 use leptos_isr_starter::server::seed::{DEMO_CUSTOMER_EMAIL, DEMO_CUSTOMER_PASSWORD};
-use leptos_isr_starter::server::{AppState, Config, db, router, seed};
+use leptos_isr_starter::server::{AppState, Config, cache, db, router, seed};
 use sqlx::Connection;
 use tower::ServiceExt;
 
@@ -30,6 +32,10 @@ pub enum Backend {
 pub struct TestApp {
     router: Router,
     pub db: db::Db,
+    /// The app's ISR cache.
+    pub isr: IsrCache,
+    /// The cache's clock.
+    pub clock: ManualClock,
     _guard: Guard,
 }
 
@@ -104,8 +110,12 @@ impl TestApp {
             .expect("test config");
         let db = db::connect(&config.database_url).await.expect("connect and migrate");
         seed::seed_demo(&db).await.expect("seed");
-        let state = AppState { leptos_options, db: db.clone(), config: Arc::new(config) };
-        Some(Self { router: router(state), db, _guard: guard })
+        // The real cache, on a clock the test moves: no test waits for a TTL.
+        let clock = ManualClock::new();
+        let isr = IsrCache::with_clock(cache::isr_config(&config), Arc::new(clock.clone()));
+        let state =
+            AppState { leptos_options, db: db.clone(), config: Arc::new(config), isr: isr.clone() };
+        Some(Self { router: router(state), db, isr, clock, _guard: guard })
     }
 
     /// Sends `request` through the whole router.
