@@ -23,7 +23,7 @@
 //! | `/products` | `s-maxage=60, swr=600` | `products` |
 //! | `/products/{id}` | `max-age=300, s-maxage=300, swr=3600` (low stock: `s-maxage=10, swr=60`) | `product:{id}` |
 //! | `/search?q=` | `max-age=300`, `Vary: Accept-Encoding` | `search` |
-//! | `/dashboard`, `/dashboard/*` | `private, no-store` | |
+//! | `/dashboard`, its editor and their data | `private, no-store` | |
 //! | `/login`, `POST /api/auth/*` | `no-store` | |
 //! | `GET /api/posts` | `s-maxage=300, swr=3600` | `posts` |
 //! | `GET /api/products/{id}` | `max-age=300, swr=600`, `CDN-Cache-Control: max-age=3600` | `product:{id}` |
@@ -157,6 +157,8 @@ pub fn route_table(hashed_assets: bool) -> isr_cache::RouteTable {
         .route("/api/shop/get_product", |r| product(r.query("id").unwrap_or_default()))
         .route("/api/search/search", |_| search())
         .route("/api/dashboard/get_dashboard", |_| CachePolicy::private())
+        .route("/api/dashboard/get_post_for_edit", |_| CachePolicy::private())
+        .route("/api/dashboard/get_product_for_edit", |_| CachePolicy::private())
         .route("/api/dashboard/update_post", |_| CachePolicy::no_store())
         .route("/api/dashboard/update_product", |_| CachePolicy::no_store())
         // Operations: purges from outside, and Prometheus.

@@ -69,6 +69,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/search") view=search::SearchPage ssr=SsrMode::Async />
                     <Route path=path!("/login") view=auth::LoginPage ssr=SsrMode::Async />
                     <Route path=path!("/dashboard") view=dashboard::DashboardPage ssr=SsrMode::Async />
+                    <Route path=path!("/dashboard/posts/:slug") view=dashboard::editor::PostEditorPage ssr=SsrMode::Async />
+                    <Route path=path!("/dashboard/products/:id") view=dashboard::editor::ProductEditorPage ssr=SsrMode::Async />
                 </Routes>
             </main>
             <SiteFooter />

@@ -16,10 +16,15 @@ use http_body_util::BodyExt;
 use isr_cache::IsrCache;
 use isr_cache::isr::clock::ManualClock;
 use leptos::config::LeptosOptions;
-use leptos_isr_starter::server::seed::{DEMO_CUSTOMER_EMAIL, DEMO_CUSTOMER_PASSWORD};
+use leptos_isr_starter::server::seed::{
+    DEMO_ADMIN_EMAIL, DEMO_ADMIN_PASSWORD, DEMO_CUSTOMER_EMAIL, DEMO_CUSTOMER_PASSWORD,
+};
 use leptos_isr_starter::server::{AppState, Config, cache, db, router, seed};
 use sqlx::Connection;
 use tower::ServiceExt;
+
+/// The bearer token of `POST /api/revalidate` in tests.
+pub const REVALIDATE_TOKEN: &str = "test-revalidate-token";
 
 /// Which database a test runs on.
 #[derive(Debug, Clone, Copy)]
@@ -36,6 +41,8 @@ pub struct TestApp {
     pub isr: IsrCache,
     /// The cache's clock.
     pub clock: ManualClock,
+    /// The app's configuration.
+    pub config: Arc<Config>,
     _guard: Guard,
 }
 
@@ -106,16 +113,30 @@ impl TestApp {
                 (url, Guard::Postgres { admin_url, name })
             }
         };
-        let config = Config::from_lookup(|name| (name == "DATABASE_URL").then(|| url.clone()))
-            .expect("test config");
+        let config = Config::from_lookup(|name| match name {
+            "DATABASE_URL" => Some(url.clone()),
+            "REVALIDATE_TOKEN" => Some(REVALIDATE_TOKEN.to_owned()),
+            "ISR_WARM_PATHS" => Some("/,/blog".to_owned()),
+            "ISR_WARM_LIMIT" => Some("5".to_owned()),
+            _ => None,
+        })
+        .expect("test config");
         let db = db::connect(&config.database_url).await.expect("connect and migrate");
         seed::seed_demo(&db).await.expect("seed");
         // The real cache, on a clock the test moves: no test waits for a TTL.
         let clock = ManualClock::new();
         let isr = IsrCache::with_clock(cache::isr_config(&config), Arc::new(clock.clone()));
+        let config = Arc::new(config);
         let state =
-            AppState { leptos_options, db: db.clone(), config: Arc::new(config), isr: isr.clone() };
-        Some(Self { router: router(state), db, isr, clock, _guard: guard })
+            AppState { leptos_options, db: db.clone(), config: config.clone(), isr: isr.clone() };
+        Some(Self {
+            router: router(state),
+            db,
+            isr,
+            clock,
+            config: Arc::clone(&config),
+            _guard: guard,
+        })
     }
 
     /// Sends `request` through the whole router.
@@ -182,6 +203,16 @@ impl TestApp {
             .await;
         assert_eq!(response.status, StatusCode::OK, "sign-in failed: {}", response.body);
         response.session_cookie().expect("sign-in sets the session cookie")
+    }
+
+    /// The whole app as a tower service (for the warm-up).
+    pub fn router(&self) -> Router {
+        self.router.clone()
+    }
+
+    /// Signs in as the demo admin.
+    pub async fn sign_in_admin(&self) -> String {
+        self.sign_in(DEMO_ADMIN_EMAIL, DEMO_ADMIN_PASSWORD).await
     }
 
     /// Signs in as the demo customer.

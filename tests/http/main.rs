@@ -4,10 +4,12 @@
 //! - `api`: the JSON API, including bad input.
 //! - `auth`: sign-in, sign-out, the dashboard's guard, cookie attributes.
 //! - `caching`: the cache headers of every route, validators, compression.
+//! - `isr`: the built-in ISR cache: hits, purges, the editor, failures, metrics.
 
 mod helpers;
 
 mod api;
 mod auth;
 mod caching;
+mod isr;
 mod pages;

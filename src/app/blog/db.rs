@@ -110,3 +110,16 @@ pub async fn search_posts(db: &Db, text: &str, limit: i64) -> AppResult<Vec<Post
 pub async fn count_posts(db: &Db) -> AppResult<i64> {
     Ok(sqlx::query_scalar("SELECT COUNT(*) FROM posts").fetch_one(db).await?)
 }
+
+/// Changes a post's title and body; `false` when there is no post at `slug`.
+pub async fn update_post(db: &Db, slug: &str, title: &str, body: &str) -> AppResult<bool> {
+    let result =
+        sqlx::query("UPDATE posts SET title = $1, body = $2, updated_at = $3 WHERE slug = $4")
+            .bind(title)
+            .bind(body)
+            .bind(crate::server::db::now())
+            .bind(slug)
+            .execute(db)
+            .await?;
+    Ok(result.rows_affected() == 1)
+}

@@ -5,6 +5,7 @@
 
 #[cfg(feature = "ssr")]
 pub mod db;
+pub mod editor;
 
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -42,6 +43,8 @@ pub struct Dashboard {
     pub orders: Vec<OrderSummary>,
     /// Only for admins.
     pub stats: Option<SiteStats>,
+    /// What an admin can edit.
+    pub content: Option<editor::ContentIndex>,
 }
 
 /// The signed-in user's dashboard; `Unauthorized` when nobody is signed in.
@@ -49,16 +52,17 @@ pub struct Dashboard {
 pub async fn get_dashboard() -> Result<Dashboard, AppError> {
     let user = crate::app::auth::session::current_user().await?.ok_or(AppError::Unauthorized)?;
     let db = crate::server::AppState::current().db;
-    let stats = if user.is_admin {
-        Some(SiteStats {
+    let (stats, content) = if user.is_admin {
+        let stats = SiteStats {
             posts: crate::app::blog::db::count_posts(&db).await?,
             products: crate::app::shop::db::count_products(&db).await?,
             orders: db::count_orders(&db).await?,
-        })
+        };
+        (Some(stats), Some(editor::content_index(&db).await?))
     } else {
-        None
+        (None, None)
     };
-    Ok(Dashboard { orders: db::orders_of(&db, user.id).await?, user, stats })
+    Ok(Dashboard { orders: db::orders_of(&db, user.id).await?, user, stats, content })
 }
 
 /// `/dashboard`.
@@ -70,24 +74,30 @@ pub fn DashboardPage() -> impl IntoView {
         <Title text="Dashboard" />
         <Suspense fallback=Loading>
             {move || Suspend::new(async move {
-                match dashboard.await {
-                    Ok(dashboard) => view! { <DashboardView dashboard /> }.into_any(),
-                    Err(AppError::Unauthorized) => {
-                        // `Redirect` sets Location; the status makes it a real
-                        // redirect whatever the request's Accept header said.
-                        set_status(http::StatusCode::FOUND);
-                        view! { <Redirect path="/login" /> }.into_any()
-                    }
-                    Err(error) => view! { <ErrorPage error /> }.into_any(),
-                }
+                signed_in(dashboard.await, |dashboard| view! { <DashboardView dashboard /> }.into_any())
             })}
         </Suspense>
     }
 }
 
+/// The view of a signed-in page's data: `/login` (a real 302) for a visitor
+/// who is not signed in, the error page for other errors.
+pub fn signed_in<T>(result: Result<T, AppError>, view: impl FnOnce(T) -> AnyView) -> AnyView {
+    match result {
+        Ok(data) => view(data),
+        Err(AppError::Unauthorized) => {
+            // `Redirect` sets Location; the status makes it a real redirect
+            // whatever the request's Accept header said.
+            set_status(http::StatusCode::FOUND);
+            view! { <Redirect path="/login" /> }.into_any()
+        }
+        Err(error) => view! { <ErrorPage error /> }.into_any(),
+    }
+}
+
 #[component]
 fn DashboardView(dashboard: Dashboard) -> impl IntoView {
-    let Dashboard { user, orders, stats } = dashboard;
+    let Dashboard { user, orders, stats, content } = dashboard;
     view! {
         <header class="page-header dashboard-header">
             <div>
@@ -107,6 +117,7 @@ fn DashboardView(dashboard: Dashboard) -> impl IntoView {
                 </ul>
             </section>
         })}
+        {content.map(|content| view! { <editor::ContentList content /> })}
         <section class="section">
             <h2>"Your orders"</h2>
             {if orders.is_empty() {

@@ -77,3 +77,27 @@ pub async fn search_products(db: &Db, text: &str, limit: i64) -> AppResult<Vec<P
 pub async fn count_products(db: &Db) -> AppResult<i64> {
     Ok(sqlx::query_scalar("SELECT COUNT(*) FROM products").fetch_one(db).await?)
 }
+
+/// Every product, in catalogue order (the editor's list).
+pub async fn all_products(db: &Db) -> AppResult<Vec<Product>> {
+    let rows: Vec<ProductRow> = sqlx::query_as(
+        "SELECT id, name, description, price_cents, stock FROM products ORDER BY id",
+    )
+    .fetch_all(db)
+    .await?;
+    Ok(rows.into_iter().map(Into::into).collect())
+}
+
+/// Changes a product's price and stock; `false` when there is no product `id`.
+pub async fn update_product(db: &Db, id: i64, price_cents: i64, stock: i64) -> AppResult<bool> {
+    let result = sqlx::query(
+        "UPDATE products SET price_cents = $1, stock = $2, updated_at = $3 WHERE id = $4",
+    )
+    .bind(price_cents)
+    .bind(stock)
+    .bind(crate::server::db::now())
+    .bind(id)
+    .execute(db)
+    .await?;
+    Ok(result.rows_affected() == 1)
+}

@@ -378,10 +378,13 @@ fn mark(headers: &mut HeaderMap, status: Status) {
 struct Template {
     uri: Uri,
     headers: HeaderMap,
+    /// What lower layers attached (a peer address, …), so a response that
+    /// turns out not to be storable is the one the client would have got.
+    extensions: http::Extensions,
 }
 
 impl Template {
-    fn new(host: &str, uri: &Uri, headers: &HeaderMap) -> Self {
+    fn new(host: &str, uri: &Uri, headers: &HeaderMap, extensions: &http::Extensions) -> Self {
         let mut headers = headers.clone();
         for name in [
             COOKIE,
@@ -409,13 +412,14 @@ impl Template {
             .path_and_query()
             .and_then(|pq| Uri::try_from(pq.as_str()).ok())
             .unwrap_or_else(|| uri.clone());
-        Self { uri, headers }
+        Self { uri, headers, extensions: extensions.clone() }
     }
 
     fn request<B: Default>(&self) -> Request<B> {
         let mut request = Request::new(B::default());
         *request.uri_mut() = self.uri.clone();
         *request.headers_mut() = self.headers.clone();
+        *request.extensions_mut() = self.extensions.clone();
         request
     }
 }
@@ -531,6 +535,7 @@ where
                         &shared.config.canonical_host,
                         request.uri(),
                         request.headers(),
+                        request.extensions(),
                     );
                     drop(join_flight::<S, ReqBody, ResBody>(
                         &cache,
@@ -549,7 +554,12 @@ where
     }
 
     shared.metrics.misses.inc();
-    let template = Template::new(&shared.config.canonical_host, request.uri(), request.headers());
+    let template = Template::new(
+        &shared.config.canonical_host,
+        request.uri(),
+        request.headers(),
+        request.extensions(),
+    );
     let (reply, replies) = oneshot::channel();
     let flight = join_flight(&cache, &key, primary, template, ready.clone(), Some(reply));
     let leader = flight.1;

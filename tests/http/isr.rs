@@ -1,0 +1,321 @@
+//! The built-in ISR cache in the real app, on the real database.
+//!
+//! - Anonymous GETs of cacheable pages are stored and served as hits; signed-in
+//!   visitors neither get stored pages nor fill the cache.
+//! - `POST /api/revalidate` purges by path, prefix and tag, soft or hard, for
+//!   the bearer of `REVALIDATE_TOKEN` only; bad calls get JSON errors.
+//! - The editor's saves purge what they change: the next visitor sees it.
+//! - With the database gone, the last good page keeps being served; after
+//!   recovery it refreshes.
+//! - `GET /metrics` is for loopback clients (or a token holder) only.
+//!
+//! The cache runs on a hand-moved clock (`app.clock`): no test waits for a TTL.
+
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::extract::ConnectInfo;
+use http::{Method, Request, StatusCode};
+
+use crate::db_tests;
+use crate::helpers::{REVALIDATE_TOKEN, TestApp, TestResponse};
+
+db_tests!(
+    pages_are_stored_and_served_as_hits,
+    signed_in_visitors_never_get_or_fill_stored_pages,
+    revalidate_requires_its_token,
+    revalidate_rejects_bad_requests,
+    revalidate_purges_by_path_prefix_and_tag,
+    editing_a_post_purges_its_pages,
+    editing_a_product_purges_its_pages,
+    the_editor_rejects_bad_input_and_other_users,
+    the_last_good_page_outlives_the_database,
+    host_headers_do_not_change_what_others_get,
+    metrics_are_for_loopback_clients,
+    warm_up_fills_the_cache,
+);
+
+const POST_TITLE: &str = "Hello, ISR: static pages that refresh themselves";
+
+fn x_cache(response: &TestResponse) -> &str {
+    response.header("x-cache").unwrap_or("")
+}
+
+async fn revalidate(app: &TestApp, token: Option<&str>, body: &str) -> TestResponse {
+    let mut request = Request::post("/api/revalidate").header("content-type", "application/json");
+    if let Some(token) = token {
+        request = request.header("authorization", format!("Bearer {token}"));
+    }
+    app.send(request.body(Body::from(body.to_owned())).expect("request")).await
+}
+
+async fn pages_are_stored_and_served_as_hits(app: TestApp) {
+    let first = app.get("/blog/hello-isr").await;
+    assert_eq!(x_cache(&first), "MISS");
+    assert_eq!(first.header("cache-status"), Some("isr; fwd=uri-miss; stored"));
+    app.clock.advance(Duration::from_secs(30));
+    let second = app.get("/blog/hello-isr").await;
+    assert_eq!(x_cache(&second), "HIT");
+    assert_eq!(second.header("age"), Some("30"));
+    assert_eq!(second.header("cache-status"), Some("isr; hit; ttl=3570"));
+    assert_eq!(second.body, first.body);
+    assert_eq!(second.header("cache-control"), first.header("cache-control"));
+
+    // What may not be stored goes straight through, every time.
+    assert_eq!(x_cache(&app.get("/login").await), "MISS");
+    assert_eq!(x_cache(&app.get("/login").await), "BYPASS");
+}
+
+async fn signed_in_visitors_never_get_or_fill_stored_pages(app: TestApp) {
+    let cookie = app.sign_in_customer().await;
+    // A signed-in render first: it must not be stored for others.
+    let personal = app.get_signed_in("/blog/hello-isr", &cookie).await;
+    assert_eq!(x_cache(&personal), "BYPASS");
+    assert_eq!(personal.header("cache-control"), Some("private, no-store"));
+    assert_eq!(x_cache(&app.get("/blog/hello-isr").await), "MISS");
+    // And a stored page is not what a signed-in visitor gets.
+    assert_eq!(x_cache(&app.get("/blog/hello-isr").await), "HIT");
+    let again = app.get_signed_in("/blog/hello-isr", &cookie).await;
+    assert_eq!(x_cache(&again), "BYPASS");
+    assert_eq!(again.header("cache-control"), Some("private, no-store"));
+}
+
+async fn revalidate_requires_its_token(app: TestApp) {
+    let body = r#"{"tags": ["posts"]}"#;
+    for token in [None, Some("wrong"), Some("test-revalidate-tokenX"), Some("")] {
+        let response = revalidate(&app, token, body).await;
+        assert_eq!(response.status, StatusCode::UNAUTHORIZED, "{token:?}");
+        assert_eq!(response.json()["error"]["code"], "invalid_token");
+        assert_eq!(response.header("www-authenticate"), Some("Bearer"));
+    }
+    let ok = revalidate(&app, Some(REVALIDATE_TOKEN), body).await;
+    assert_eq!(ok.status, StatusCode::OK, "{}", ok.body);
+    assert_eq!(ok.header("cache-control"), Some("no-store"));
+}
+
+async fn revalidate_rejects_bad_requests(app: TestApp) {
+    let cases = [
+        ("not json", "invalid revalidation request"),
+        (r#"{"tags": "posts"}"#, "invalid revalidation request"),
+        (r#"{"tags": ["posts"], "mode": "gentle"}"#, "invalid revalidation request"),
+        (r#"{"tagz": ["posts"]}"#, "invalid revalidation request"),
+        ("{}", "nothing to purge"),
+        (r#"{"paths": ["blog"]}"#, "start with /"),
+    ];
+    for (body, message) in cases {
+        let response = revalidate(&app, Some(REVALIDATE_TOKEN), body).await;
+        assert_eq!(response.status, StatusCode::BAD_REQUEST, "{body}");
+        let json = response.json();
+        assert_eq!(json["error"]["code"], "bad_request");
+        assert!(
+            json["error"]["message"].as_str().is_some_and(|m| m.contains(message)),
+            "{body}: {json}"
+        );
+    }
+    for method in [Method::GET, Method::PUT, Method::DELETE] {
+        let response = app.send_with(method.clone(), "/api/revalidate", &[]).await;
+        assert_eq!(response.status, StatusCode::METHOD_NOT_ALLOWED, "{method}");
+        assert_eq!(response.json()["error"]["code"], "method_not_allowed");
+    }
+}
+
+async fn revalidate_purges_by_path_prefix_and_tag(app: TestApp) {
+    for path in ["/blog/hello-isr", "/blog", "/blog?page=2", "/products"] {
+        assert_eq!(x_cache(&app.get(path).await), "MISS", "{path}");
+    }
+    let purge = |body: &'static str| revalidate(&app, Some(REVALIDATE_TOKEN), body);
+
+    // Hard by path: every query of that path, the next visitor renders.
+    let response = purge(r#"{"paths": ["/blog"], "mode": "hard"}"#).await;
+    assert_eq!(response.json(), serde_json::json!({"purged": 2, "mode": "hard"}));
+    assert_eq!(x_cache(&app.get("/blog").await), "MISS");
+    assert_eq!(x_cache(&app.get("/blog/hello-isr").await), "HIT");
+
+    // Soft by prefix (the default mode): the next visitor gets the old page at
+    // once while a new one renders.
+    let response = purge(r#"{"prefixes": ["/blog/"]}"#).await;
+    assert_eq!(response.json(), serde_json::json!({"purged": 1, "mode": "soft"}));
+    assert_eq!(x_cache(&app.get("/blog/hello-isr").await), "STALE");
+    app.isr.idle().await;
+    assert_eq!(x_cache(&app.get("/blog/hello-isr").await), "HIT");
+
+    // By tag: the products list is tagged `products`.
+    let response = purge(r#"{"tags": ["products"], "mode": "hard"}"#).await;
+    assert_eq!(response.json()["purged"], 1);
+    assert_eq!(x_cache(&app.get("/products").await), "MISS");
+}
+
+async fn editing_a_post_purges_its_pages(app: TestApp) {
+    // Pages showing the post are in the cache.
+    assert!(app.get("/blog/hello-isr").await.body.contains(POST_TITLE));
+    let list_page: String = sqlx::query_scalar("SELECT COUNT(*) FROM posts")
+        .fetch_one(&app.db)
+        .await
+        .map(|n: i64| format!("/blog?page={}", (n + 8) / 9))
+        .expect("count");
+    assert!(app.get(&list_page).await.body.contains(POST_TITLE));
+    assert_eq!(x_cache(&app.get("/blog/hello-isr").await), "HIT");
+
+    let cookie = app.sign_in_admin().await;
+    let saved = app
+        .post_form(
+            "/api/dashboard/update_post",
+            "slug=hello-isr&title=Hello%2C+edited+ISR&body=A+new+first+paragraph.%0A%0AAnd+a+second.",
+            Some(&cookie),
+        )
+        .await;
+    assert_eq!(saved.status, StatusCode::OK, "{}", saved.body);
+    assert_eq!(saved.header("cache-control"), Some("no-store"));
+
+    let post = app.get("/blog/hello-isr").await;
+    assert_eq!(x_cache(&post), "MISS", "purged, so rendered afresh");
+    assert!(
+        post.body.contains("Hello, edited ISR") && post.body.contains("A new first paragraph.")
+    );
+    assert!(!post.body.contains(POST_TITLE));
+    let list = app.get(&list_page).await;
+    assert!(list.body.contains("Hello, edited ISR"), "the list is purged too (tag posts)");
+    let data = app.get_json("/api/blog/get_post?slug=hello-isr").await;
+    assert!(data.body.contains("Hello, edited ISR"));
+}
+
+async fn editing_a_product_purges_its_pages(app: TestApp) {
+    let id: i64 = sqlx::query_scalar("SELECT id FROM products WHERE stock > 5 ORDER BY id LIMIT 1")
+        .fetch_one(&app.db)
+        .await
+        .expect("a product");
+    let page = format!("/products/{id}");
+    assert!(app.get(&page).await.body.contains("In stock"));
+    app.get("/products").await;
+    app.get_json(&format!("/api/products/{id}")).await;
+
+    let cookie = app.sign_in_admin().await;
+    let saved = app
+        .post_form(
+            "/api/dashboard/update_product",
+            &format!("id={id}&price=12.34&stock=3"),
+            Some(&cookie),
+        )
+        .await;
+    assert_eq!(saved.status, StatusCode::OK, "{}", saved.body);
+
+    let product = app.get(&page).await;
+    assert_eq!(x_cache(&product), "MISS");
+    assert!(product.body.contains("$12.34") && product.body.contains("Only 3 left"));
+    assert!(app.get("/products").await.body.contains("$12.34"));
+    let api = app.get_json(&format!("/api/products/{id}")).await;
+    assert_eq!(
+        (api.json()["price_cents"].as_i64(), api.json()["stock"].as_i64()),
+        (Some(1234), Some(3))
+    );
+}
+
+async fn the_editor_rejects_bad_input_and_other_users(app: TestApp) {
+    let admin = app.sign_in_admin().await;
+    let customer = app.sign_in_customer().await;
+    let form = "slug=hello-isr&title=New&body=Text";
+    let anonymous = app.post_form("/api/dashboard/update_post", form, None).await;
+    assert_eq!(anonymous.status, StatusCode::UNAUTHORIZED);
+    let forbidden = app.post_form("/api/dashboard/update_post", form, Some(&customer)).await;
+    assert_eq!(forbidden.status, StatusCode::FORBIDDEN);
+    let missing =
+        app.post_form("/api/dashboard/update_post", "slug=nope&title=T&body=B", Some(&admin)).await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
+    let cases = [
+        ("/api/dashboard/update_post", "slug=hello-isr&title=+&body=Text", "title"),
+        ("/api/dashboard/update_product", "id=1&price=abc&stock=3", "price"),
+        ("/api/dashboard/update_product", "id=1&price=1.00&stock=-1", "stock"),
+    ];
+    for (path, form, field) in cases {
+        let response = app.post_form(path, form, Some(&admin)).await;
+        assert_eq!(response.status, StatusCode::BAD_REQUEST, "{form}");
+        assert!(response.body.to_lowercase().contains(field), "{form}: {}", response.body);
+    }
+    // Nothing was changed by the rejected saves.
+    assert!(app.get("/blog/hello-isr").await.body.contains(POST_TITLE));
+    // Only admins reach the editor's pages.
+    assert_eq!(
+        app.get_signed_in("/dashboard/posts/hello-isr", &customer).await.status,
+        StatusCode::FORBIDDEN
+    );
+    let editor = app.get_signed_in("/dashboard/posts/hello-isr", &admin).await;
+    assert_eq!(editor.status, StatusCode::OK);
+    assert!(editor.body.contains(POST_TITLE));
+    assert_eq!(app.get("/dashboard/products/1").await.status, StatusCode::FOUND);
+}
+
+async fn the_last_good_page_outlives_the_database(app: TestApp) {
+    let good = app.get("/blog/hello-isr").await;
+    assert_eq!(good.status, StatusCode::OK);
+
+    // The posts disappear from under the app.
+    sqlx::query("ALTER TABLE posts RENAME TO posts_away").execute(&app.db).await.expect("rename");
+    app.clock.advance(Duration::from_secs(3601)); // past s-maxage, inside stale-while-revalidate
+    let stale = app.get("/blog/hello-isr").await;
+    assert_eq!((stale.status, x_cache(&stale)), (StatusCode::OK, "STALE"));
+    assert_eq!(stale.body, good.body);
+    app.isr.idle().await;
+    assert_eq!(app.isr.metrics().regeneration_errors.get(), 1);
+    let still = app.get("/blog/hello-isr").await;
+    assert_eq!((still.status, x_cache(&still)), (StatusCode::OK, "STALE"));
+    assert_eq!(still.body, good.body, "an error never replaces a good page");
+    app.isr.idle().await;
+    // A page that was never stored has nothing to fall back on.
+    assert_eq!(app.get("/blog").await.status, StatusCode::INTERNAL_SERVER_ERROR);
+
+    // Recovery: after the back-off the next visit refreshes the entry.
+    sqlx::query("ALTER TABLE posts_away RENAME TO posts")
+        .execute(&app.db)
+        .await
+        .expect("rename back");
+    app.clock.advance(Duration::from_secs(2));
+    assert_eq!(x_cache(&app.get("/blog/hello-isr").await), "STALE");
+    app.isr.idle().await;
+    let fresh = app.get("/blog/hello-isr").await;
+    assert_eq!((fresh.status, x_cache(&fresh)), (StatusCode::OK, "HIT"));
+    assert_eq!(fresh.header("age"), Some("0"));
+}
+
+async fn host_headers_do_not_change_what_others_get(app: TestApp) {
+    let poisoned = app
+        .get_with("/blog/hello-isr", &[("host", "evil.test"), ("x-forwarded-host", "evil.test")])
+        .await;
+    assert_eq!(x_cache(&poisoned), "MISS");
+    let normal = app.get("/blog/hello-isr").await;
+    assert_eq!(x_cache(&normal), "HIT", "one entry whatever the Host: the canonical one");
+    assert!(!normal.body.contains("evil.test"));
+}
+
+async fn metrics_are_for_loopback_clients(app: TestApp) {
+    app.get("/blog/hello-isr").await;
+    app.get("/blog/hello-isr").await;
+    let from = |ip: [u8; 4]| {
+        let mut request = Request::get("/metrics").body(Body::empty()).expect("request");
+        request.extensions_mut().insert(ConnectInfo(std::net::SocketAddr::from((ip, 40000))));
+        request
+    };
+    let local = app.send(from([127, 0, 0, 1])).await;
+    assert_eq!(local.status, StatusCode::OK);
+    assert!(
+        local.header("content-type").is_some_and(|t| t.starts_with("application/openmetrics-text"))
+    );
+    assert!(local.body.contains("isr_cache_hits_total 1"), "{}", local.body);
+    // The page's first request, and this one (not storable, so not yet known as such).
+    assert!(local.body.contains("isr_cache_misses_total 2"), "{}", local.body);
+    assert!(local.body.contains("isr_cache_entries 1"), "{}", local.body);
+    assert_eq!(local.header("cache-control"), Some("no-store"));
+    assert_eq!(app.send(from([10, 0, 0, 7])).await.status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        app.get("/metrics").await.status,
+        StatusCode::FORBIDDEN,
+        "no peer address, no access"
+    );
+}
+
+async fn warm_up_fills_the_cache(app: TestApp) {
+    let report = leptos_isr_starter::server::cache::warm(app.router(), &app.config).await;
+    assert_eq!(report.requested, 5, "the configured paths, then links from them, up to the limit");
+    assert!(report.ok >= 2);
+    assert_eq!(x_cache(&app.get("/").await), "HIT");
+    assert_eq!(x_cache(&app.get("/blog").await), "HIT");
+}
