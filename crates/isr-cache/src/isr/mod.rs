@@ -669,7 +669,7 @@ where
     cache.shared.metrics.regenerations.inc();
     // Read now, not when the task starts: a purge in between must count.
     let epoch = cache.shared.epoch.load(Ordering::Acquire);
-    let task = tokio::spawn(render(
+    let render = tokio::spawn(render(
         cache.clone(),
         key.to_owned(),
         primary,
@@ -678,11 +678,13 @@ where
         reply,
         epoch,
     ));
-    let outcome = {
+    // The bookkeeping is a task of its own too: it must run when the render
+    // ends even if nobody awaits the flight (a background regeneration).
+    let bookkeeping = tokio::spawn({
         let cache = cache.clone();
         let key = key.to_owned();
         async move {
-            let outcome = task.await.unwrap_or(Outcome::Failed);
+            let outcome = render.await.unwrap_or(Outcome::Failed);
             if matches!(outcome, Outcome::Failed) {
                 cache.shared.metrics.regeneration_errors.inc();
                 if let Some(entry) = cache.shared.store.get(&key) {
@@ -692,7 +694,8 @@ where
             cache.shared.flights.lock().unwrap_or_else(PoisonError::into_inner).remove(&key);
             outcome
         }
-    };
+    });
+    let outcome = async move { bookkeeping.await.unwrap_or(Outcome::Failed) };
     let flight = outcome.boxed().shared();
     flights.insert(key.to_owned(), flight.clone());
     (flight, true)

@@ -467,3 +467,28 @@ async fn metrics_count_what_happened() {
     assert!(text.contains("isr_cache_hits_total 1"), "{text}");
     assert!(text.contains("isr_cache_entries 1"), "{text}");
 }
+
+/// Yields until no render is in flight, without awaiting the flights (as a
+/// server under load never does for background regenerations).
+async fn until_no_flights(cache: &IsrCache) {
+    for _ in 0..100_000 {
+        if cache.shared.flights.lock().expect("lock").is_empty() {
+            return;
+        }
+        tokio::task::yield_now().await;
+    }
+    panic!("a flight never ended by itself");
+}
+
+#[tokio::test]
+async fn background_regenerations_finish_with_nobody_waiting() {
+    let h = harness();
+    h.get("/blog/a").await;
+    for round in 2..=4 {
+        h.clock.advance(61 * SECOND);
+        assert_eq!(h.get("/blog/a").await.x_cache(), "STALE");
+        until_no_flights(&h.cache).await;
+        assert_eq!(h.origin.renders(), round, "each stale period regenerates once");
+        assert_eq!(h.get("/blog/a").await.x_cache(), "HIT");
+    }
+}
