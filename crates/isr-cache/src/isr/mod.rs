@@ -759,7 +759,14 @@ where
         }
     };
     let path = template.uri.path().to_owned();
-    let entry = Arc::new(Entry::new(parts.status, parts.headers, body, &policy, path, cache.now()));
+    let now = cache.now();
+    // Compressing is CPU-bound for milliseconds: off the workers that serve hits.
+    let built = tokio::task::spawn_blocking(move || {
+        Entry::new(parts.status, parts.headers, body, &policy, path, now)
+    });
+    let Ok(entry) = built.await.map(Arc::new) else {
+        return Outcome::Failed;
+    };
     if shared.epoch.load(Ordering::Acquire) != epoch {
         // Purged while rendering: this may hold the old data.
         entry.forced_stale.store(true, Ordering::Release);
