@@ -44,7 +44,7 @@ test("client-side navigation fetches its data with a cacheable GET carrying the 
 });
 
 test("the hashed bundle is immutable", async ({ page }) => {
-  const bundle = page.waitForResponse((r) => /\/pkg\/.+\.[0-9a-f]{8,}\.wasm$/.test(r.url()));
+  const bundle = page.waitForResponse((r) => /\/pkg\/.+\.[A-Za-z0-9_-]{8,}\.wasm$/.test(r.url()));
   await gotoHydrated(page, "/");
   const headers = (await bundle).headers();
   expect(headers["cache-control"]).toBe("public, max-age=31536000, immutable");
