@@ -46,6 +46,7 @@ pub fn isr_config(config: &Config) -> IsrConfig {
         max_entry_bytes: config.isr.max_entry_bytes,
         canonical_host: config.canonical_host().to_owned(),
         session_cookie: Some(SESSION_COOKIE.to_owned()),
+        render_threads: config.isr.render_threads,
     }
 }
 

@@ -14,6 +14,7 @@
 //! | `ISR_CACHE_MAX_ENTRY_KB` | `1024` | largest page stored, in KiB; larger ones pass through |
 //! | `ISR_WARM_PATHS` | `/,/blog,/products` | pages rendered into the cache at start-up |
 //! | `ISR_WARM_LIMIT` | `50` | pages warmed in all, following links from those (the number of paths: no crawl) |
+//! | `ISR_RENDER_THREADS` | `1` | threads the cache renders pages on, apart from those that serve hits |
 //! | `REVALIDATE_TOKEN` | unset | bearer token for `POST /api/revalidate`; unset: the endpoint refuses every call |
 //! | `METRICS_TOKEN` | unset | bearer token for `GET /metrics`; without one, only loopback clients may read it |
 //! | `RUST_LOG` | `info,leptos_isr_starter=debug` | log filter (tracing-subscriber syntax) |
@@ -55,6 +56,7 @@ pub struct IsrSettings {
     pub max_entry_bytes: usize,
     pub warm_paths: Vec<String>,
     pub warm_limit: usize,
+    pub render_threads: usize,
 }
 
 impl std::fmt::Debug for Config {
@@ -139,6 +141,8 @@ impl Config {
             warm_paths,
             warm_limit: usize::try_from(parse_number(&get, "ISR_WARM_LIMIT", 50)?)
                 .unwrap_or(usize::MAX),
+            render_threads: usize::try_from(parse_number(&get, "ISR_RENDER_THREADS", 1)?)
+                .unwrap_or(1),
         };
 
         Ok(Self {

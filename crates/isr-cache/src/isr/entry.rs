@@ -184,8 +184,15 @@ fn gzip(body: &[u8]) -> Option<Bytes> {
 
 fn brotli(body: &[u8]) -> Option<Bytes> {
     let mut out = Vec::new();
-    let params =
-        brotli::enc::BrotliEncoderParams { quality: BROTLI_QUALITY as i32, ..Default::default() };
+    // A window sized to the body: the default (4 MiB) makes the encoder set up
+    // megabytes of tables for a page of a few kilobytes.
+    let window = (usize::BITS - body.len().max(1).leading_zeros()).clamp(16, 22);
+    let params = brotli::enc::BrotliEncoderParams {
+        quality: BROTLI_QUALITY as i32,
+        lgwin: window as i32,
+        size_hint: body.len(),
+        ..Default::default()
+    };
     brotli::BrotliCompress(&mut &body[..], &mut out, &params).ok()?;
     Some(Bytes::from(out))
 }

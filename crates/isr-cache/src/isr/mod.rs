@@ -100,6 +100,10 @@ pub struct IsrConfig {
     pub canonical_host: String,
     /// The session cookie's name: requests carrying it bypass the cache.
     pub session_cookie: Option<String>,
+    /// Threads of a runtime of their own that renders run on, so a render
+    /// never holds up a worker that serves hits; 0 renders on the caller's
+    /// runtime.
+    pub render_threads: usize,
 }
 
 impl Default for IsrConfig {
@@ -110,6 +114,7 @@ impl Default for IsrConfig {
             max_entry_bytes: 1 << 20,
             canonical_host: "localhost".to_owned(),
             session_cookie: None,
+            render_threads: 0,
         }
     }
 }
@@ -178,6 +183,19 @@ struct SharedState {
     epoch: AtomicU64,
     metrics: Arc<Metrics>,
     recent: Mutex<VecDeque<PurgeRecord>>,
+    renderer: Option<RenderRuntime>,
+}
+
+/// The runtime renders run on (see [`IsrConfig::render_threads`]).
+struct RenderRuntime(Option<tokio::runtime::Runtime>);
+
+impl Drop for RenderRuntime {
+    fn drop(&mut self) {
+        // Dropping a runtime blocks, which async code (a test's end) forbids.
+        if let Some(runtime) = self.0.take() {
+            runtime.shutdown_background();
+        }
+    }
 }
 
 type Flight = Shared<BoxFuture<'static, Outcome>>;
@@ -231,8 +249,18 @@ impl IsrCache {
                 }
             })
             .build();
+        let renderer = (config.render_threads > 0).then(|| {
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(config.render_threads)
+                .thread_name("isr-render")
+                .enable_all()
+                .build();
+            // Without it renders run on the caller's runtime, as with 0 threads.
+            RenderRuntime(runtime.ok())
+        });
         Self {
             shared: Arc::new(SharedState {
+                renderer,
                 store,
                 vary: moka::sync::Cache::builder().max_capacity(100_000).build(),
                 passes: moka::sync::Cache::builder()
@@ -530,7 +558,13 @@ where
             }
             Freshness::StaleWhileRevalidate => {
                 shared.metrics.stale.inc();
-                if entry.may_retry(now) {
+                // The template is built only when no render of the key is in flight.
+                let in_flight = shared
+                    .flights
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .contains_key(&key);
+                if !in_flight && entry.may_retry(now) {
                     let template = Template::new(
                         &shared.config.canonical_host,
                         request.uri(),
@@ -669,15 +703,11 @@ where
     cache.shared.metrics.regenerations.inc();
     // Read now, not when the task starts: a purge in between must count.
     let epoch = cache.shared.epoch.load(Ordering::Acquire);
-    let render = tokio::spawn(render(
-        cache.clone(),
-        key.to_owned(),
-        primary,
-        template,
-        service,
-        reply,
-        epoch,
-    ));
+    let render = render(cache.clone(), key.to_owned(), primary, template, service, reply, epoch);
+    let render = match cache.shared.renderer.as_ref().and_then(|r| r.0.as_ref()) {
+        Some(runtime) => runtime.spawn(render),
+        None => tokio::spawn(render),
+    };
     // The bookkeeping is a task of its own too: it must run when the render
     // ends even if nobody awaits the flight (a background regeneration).
     let bookkeeping = tokio::spawn({
