@@ -13,6 +13,13 @@
 //! entry. A response that may not be stored is remembered for 30 s ("hit for
 //! pass", as Varnish says), so the next requests go straight through.
 //!
+//! Renders are anonymous: the request a render sends has no `Cookie`, no
+//! `Authorization`, no `X-Forwarded-*` and no conditional headers, and its
+//! `Host` is the canonical host, so nothing one visitor sent can end up in a
+//! page stored for all. (So a page that may not be stored, rendered for the
+//! first request of its 30 s pass window, does not see that request's other
+//! cookies; later requests go straight through with them.)
+//!
 //! # Keys
 //!
 //! The configured canonical host (never `Host` or `X-Forwarded-Host` as a
