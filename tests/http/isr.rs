@@ -33,6 +33,7 @@ db_tests!(
     host_headers_do_not_change_what_others_get,
     metrics_are_for_loopback_clients,
     warm_up_fills_the_cache,
+    the_dashboard_shows_the_cache_and_purges_it,
 );
 
 const POST_TITLE: &str = "Hello, ISR: static pages that refresh themselves";
@@ -318,4 +319,26 @@ async fn warm_up_fills_the_cache(app: TestApp) {
     assert!(report.ok >= 2);
     assert_eq!(x_cache(&app.get("/").await), "HIT");
     assert_eq!(x_cache(&app.get("/blog").await), "HIT");
+}
+
+async fn the_dashboard_shows_the_cache_and_purges_it(app: TestApp) {
+    app.get("/blog/hello-isr").await;
+    app.get("/blog/hello-isr").await;
+    revalidate(&app, Some(REVALIDATE_TOKEN), r#"{"tags": ["products"]}"#).await;
+    let admin = app.sign_in_admin().await;
+    let dashboard = app.get_signed_in("/dashboard", &admin).await;
+    assert!(dashboard.body.contains("data-testid=\"cache-panel\""));
+    assert!(dashboard.body.contains("50%"), "one hit, one miss");
+    assert!(dashboard.body.contains("#products"), "the latest purge is listed");
+    let customer = app.sign_in_customer().await;
+    let theirs = app.get_signed_in("/dashboard", &customer).await;
+    assert!(!theirs.body.contains("cache-panel"), "only admins see the cache");
+    assert_eq!(
+        app.post_form("/api/dashboard/purge_cache", "", Some(&customer)).await.status,
+        StatusCode::FORBIDDEN
+    );
+
+    let purged = app.post_form("/api/dashboard/purge_cache", "", Some(&admin)).await;
+    assert_eq!(purged.status, StatusCode::OK, "{}", purged.body);
+    assert_eq!(x_cache(&app.get("/blog/hello-isr").await), "MISS", "every page was dropped");
 }

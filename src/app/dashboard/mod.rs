@@ -3,6 +3,7 @@
 //! Everything here depends on who is asking, so none of it may ever be stored
 //! by a shared cache.
 
+pub mod cache_panel;
 #[cfg(feature = "ssr")]
 pub mod db;
 pub mod editor;
@@ -45,6 +46,8 @@ pub struct Dashboard {
     pub stats: Option<SiteStats>,
     /// What an admin can edit.
     pub content: Option<editor::ContentIndex>,
+    /// The built-in cache, for admins.
+    pub cache: Option<cache_panel::CacheStats>,
 }
 
 /// The signed-in user's dashboard; `Unauthorized` when nobody is signed in.
@@ -52,17 +55,18 @@ pub struct Dashboard {
 pub async fn get_dashboard() -> Result<Dashboard, AppError> {
     let user = crate::app::auth::session::current_user().await?.ok_or(AppError::Unauthorized)?;
     let db = crate::server::AppState::current().db;
-    let (stats, content) = if user.is_admin {
+    let (stats, content, cache) = if user.is_admin {
         let stats = SiteStats {
             posts: crate::app::blog::db::count_posts(&db).await?,
             products: crate::app::shop::db::count_products(&db).await?,
             orders: db::count_orders(&db).await?,
         };
-        (Some(stats), Some(editor::content_index(&db).await?))
+        let cache = cache_panel::cache_stats(&crate::server::AppState::current().isr);
+        (Some(stats), Some(editor::content_index(&db).await?), Some(cache))
     } else {
-        (None, None)
+        (None, None, None)
     };
-    Ok(Dashboard { orders: db::orders_of(&db, user.id).await?, user, stats, content })
+    Ok(Dashboard { orders: db::orders_of(&db, user.id).await?, user, stats, content, cache })
 }
 
 /// `/dashboard`.
@@ -97,7 +101,7 @@ pub fn signed_in<T>(result: Result<T, AppError>, view: impl FnOnce(T) -> AnyView
 
 #[component]
 fn DashboardView(dashboard: Dashboard) -> impl IntoView {
-    let Dashboard { user, orders, stats, content } = dashboard;
+    let Dashboard { user, orders, stats, content, cache } = dashboard;
     view! {
         <header class="page-header dashboard-header">
             <div>
@@ -118,6 +122,7 @@ fn DashboardView(dashboard: Dashboard) -> impl IntoView {
             </section>
         })}
         {content.map(|content| view! { <editor::ContentList content /> })}
+        {cache.map(|stats| view! { <cache_panel::CachePanel stats /> })}
         <section class="section">
             <h2>"Your orders"</h2>
             {if orders.is_empty() {

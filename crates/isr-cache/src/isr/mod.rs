@@ -349,8 +349,13 @@ impl IsrCache {
         self.shared.recent.lock().unwrap_or_else(PoisonError::into_inner).iter().cloned().collect()
     }
 
-    fn now(&self) -> u64 {
+    /// The cache's clock, in milliseconds (what [`PurgeRecord::at`] counts in).
+    pub fn now_millis(&self) -> u64 {
         self.shared.clock.now_millis()
+    }
+
+    fn now(&self) -> u64 {
+        self.now_millis()
     }
 
     /// Why a request must not touch the cache, if it must not.

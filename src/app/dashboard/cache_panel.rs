@@ -1,0 +1,148 @@
+//! The dashboard's cache panel, for admins: what the built-in ISR cache has
+//! done since start-up, its latest purges, and a button that purges it all.
+
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::AppError;
+
+/// The cache's counters and latest purges.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CacheStats {
+    pub enabled: bool,
+    pub hits: u64,
+    pub stale: u64,
+    pub misses: u64,
+    pub regenerations: u64,
+    pub regeneration_errors: u64,
+    pub evictions: u64,
+    pub entries: i64,
+    pub bytes: i64,
+    /// Newest first.
+    pub purges: Vec<PurgeSummary>,
+}
+
+/// One purge, as the panel lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PurgeSummary {
+    pub seconds_ago: u64,
+    /// What it named: paths, prefixes (`/blog/*`) and tags (`#posts`).
+    pub what: String,
+    pub hard: bool,
+    pub matched: usize,
+}
+
+impl CacheStats {
+    /// Requests answered from the cache (fresh or stale), in percent.
+    pub fn hit_rate(&self) -> Option<u64> {
+        let served = self.hits + self.stale;
+        let total = served + self.misses;
+        (total > 0).then(|| served * 100 / total)
+    }
+}
+
+/// The panel's data, from the running cache.
+#[cfg(feature = "ssr")]
+pub fn cache_stats(cache: &isr_cache::IsrCache) -> CacheStats {
+    let metrics = cache.metrics();
+    let now = cache.now_millis();
+    let purges = cache
+        .recent_purges()
+        .into_iter()
+        .rev()
+        .map(|record| {
+            let purge = &record.purge;
+            let what = purge
+                .paths
+                .iter()
+                .cloned()
+                .chain(purge.prefixes.iter().map(|prefix| format!("{prefix}*")))
+                .chain(purge.tags.iter().map(|tag| format!("#{tag}")))
+                .collect::<Vec<_>>()
+                .join(" ");
+            PurgeSummary {
+                seconds_ago: now.saturating_sub(record.at) / 1000,
+                what,
+                hard: purge.mode == isr_cache::PurgeMode::Hard,
+                matched: record.matched,
+            }
+        })
+        .collect();
+    CacheStats {
+        enabled: cache.config().enabled,
+        hits: metrics.hits.get(),
+        stale: metrics.stale.get(),
+        misses: metrics.misses.get(),
+        regenerations: metrics.regenerations.get(),
+        regeneration_errors: metrics.regeneration_errors.get(),
+        evictions: metrics.evictions.get(),
+        entries: metrics.entries.get(),
+        bytes: metrics.bytes.get(),
+        purges,
+    }
+}
+
+/// Drops every stored page (hard purge of every path) and reloads the dashboard.
+#[server(endpoint = "dashboard/purge_cache")]
+pub async fn purge_cache() -> Result<(), AppError> {
+    let user = crate::app::auth::session::current_user().await?.ok_or(AppError::Unauthorized)?;
+    if !user.is_admin {
+        return Err(AppError::Forbidden);
+    }
+    let purge = isr_cache::Purge {
+        prefixes: vec!["/".into()],
+        mode: isr_cache::PurgeMode::Hard,
+        ..isr_cache::Purge::default()
+    };
+    let state = crate::server::AppState::current();
+    crate::server::cache::purge(&state.isr, &purge, &format!("dashboard (user {})", user.id));
+    leptos_axum::redirect("/dashboard");
+    Ok(())
+}
+
+/// The panel.
+#[component]
+pub fn CachePanel(stats: CacheStats) -> impl IntoView {
+    let purge = ServerAction::<PurgeCache>::new();
+    let hit_rate = stats.hit_rate().map_or_else(|| "–".to_owned(), |rate| format!("{rate}%"));
+    let stat = |value: String, label: &'static str| {
+        view! { <li class="card stat"><span class="stat-value">{value}</span> " " {label}</li> }
+    };
+    view! {
+        <section class="section" data-testid="cache-panel">
+            <h2>"Cache"</h2>
+            {(!stats.enabled).then(|| view! { <p class="muted">"The built-in cache is off (ISR_CACHE=false)."</p> })}
+            <ul class="stats">
+                {stat(hit_rate, "hit rate")}
+                {stat(stats.hits.to_string(), "hits")}
+                {stat(stats.stale.to_string(), "stale serves")}
+                {stat(stats.misses.to_string(), "misses")}
+                {stat(stats.regenerations.to_string(), "renders")}
+                {stat(stats.regeneration_errors.to_string(), "failed renders")}
+                {stat(stats.entries.to_string(), "pages stored")}
+                {stat(format!("{} KiB", stats.bytes / 1024), "held")}
+            </ul>
+            <h3>"Latest purges"</h3>
+            {if stats.purges.is_empty() {
+                view! { <p class="muted">"None since the server started."</p> }.into_any()
+            } else {
+                view! {
+                    <ul class="editor-list">
+                        {stats.purges.into_iter().map(|p| view! {
+                            <li>
+                                <span>{p.what}</span>
+                                <span class="muted">
+                                    {if p.hard { "hard" } else { "soft" }} " · " {p.matched} " pages · "
+                                    {p.seconds_ago} " s ago"
+                                </span>
+                            </li>
+                        }).collect_view()}
+                    </ul>
+                }.into_any()
+            }}
+            <ActionForm action=purge>
+                <button type="submit" class="button secondary">"Purge every page"</button>
+            </ActionForm>
+        </section>
+    }
+}
