@@ -90,11 +90,16 @@ test.describe("signed in", () => {
     await expect(page.getByRole("heading", { level: 1, name: `Welcome, ${ADMIN.name}` })).toBeVisible();
     await expect(page.locator(".eyebrow")).toHaveText("Administrator");
     await expect(page.getByRole("heading", { level: 2, name: "Site" })).toBeVisible();
-    const stats = page.locator("ul.stats > li");
+    const site = page.locator("section", { has: page.getByRole("heading", { level: 2, name: "Site" }) });
+    const stats = site.locator("ul.stats > li");
     await expect(stats).toHaveCount(3);
     await expect(stats.nth(0)).toHaveText(/^24 posts$/);
     await expect(stats.nth(1)).toHaveText(/^12 products$/);
     await expect(stats.nth(2)).toHaveText(/^\d+ orders$/);
+    // And the cache panel, with its counters.
+    const cache = page.getByTestId("cache-panel");
+    await expect(cache.getByRole("heading", { level: 2, name: "Cache" })).toBeVisible();
+    await expect(cache.locator("ul.stats > li").first()).toHaveText(/^(\d+%|–) hit rate$/);
   });
 
   test("the session cookie is HttpOnly and SameSite=Lax", async ({ page, context }) => {
