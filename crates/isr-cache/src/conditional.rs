@@ -105,7 +105,7 @@ where
         if head {
             *request.method_mut() = Method::GET;
         }
-        let if_none_match: Vec<HeaderValue> =
+        let if_none_match_values: Vec<HeaderValue> =
             request.headers().get_all(IF_NONE_MATCH).iter().cloned().collect();
         let max_body = self.max_body;
         let future = self.inner.call(request);
@@ -137,7 +137,10 @@ where
                 }
             };
             let not_modified = parts.status == StatusCode::OK
-                && parts.headers.get(ETAG).is_some_and(|etag| matches_any(&if_none_match, etag));
+                && parts
+                    .headers
+                    .get(ETAG)
+                    .is_some_and(|etag| if_none_match(&if_none_match_values, etag));
             if not_modified {
                 parts.status = StatusCode::NOT_MODIFIED;
                 for name in [CONTENT_LENGTH, CONTENT_TYPE, CONTENT_ENCODING, TRANSFER_ENCODING] {
@@ -156,12 +159,16 @@ pub fn etag_of(bytes: &[u8]) -> HeaderValue {
     HeaderValue::try_from(format!("\"{hash:032x}\"")).unwrap_or(HeaderValue::from_static("\"\""))
 }
 
-/// `If-None-Match` uses the weak comparison (RFC 9110 §13.1.2): `W/"x"` matches
-/// `"x"`; `*` matches any current representation.
-fn matches_any(if_none_match: &[HeaderValue], etag: &HeaderValue) -> bool {
+/// Whether `If-None-Match` values hold `etag`, by the weak comparison
+/// (RFC 9110 §13.1.2): `W/"x"` matches `"x"`; `*` matches any current
+/// representation. Shared with the ISR cache, which answers from its entries.
+pub(crate) fn if_none_match<'a>(
+    values: impl IntoIterator<Item = &'a HeaderValue>,
+    etag: &HeaderValue,
+) -> bool {
     let ours = opaque(etag.as_bytes());
-    if_none_match
-        .iter()
+    values
+        .into_iter()
         .flat_map(|value| value.as_bytes().split(|&b| b == b','))
         .map(<[u8]>::trim_ascii)
         .any(|candidate| candidate == b"*" || opaque(candidate) == ours)

@@ -14,7 +14,7 @@ use http::header::{
 use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 
 use crate::CachePolicy;
-use crate::conditional::etag_of;
+use crate::conditional::{etag_of, if_none_match};
 
 /// Bodies smaller than this are not worth compressing.
 const MIN_COMPRESS: usize = 256;
@@ -314,7 +314,8 @@ impl Entry {
         if let Some(value) = encoding.header() {
             headers.insert(CONTENT_ENCODING, value);
         }
-        let not_modified = self.status == StatusCode::OK && matches_etag(request, &variant.etag);
+        let not_modified = self.status == StatusCode::OK
+            && if_none_match(request.get_all(http::header::IF_NONE_MATCH), &variant.etag);
         if not_modified {
             headers.remove(CONTENT_TYPE);
             headers.remove(CONTENT_ENCODING);
@@ -323,18 +324,6 @@ impl Entry {
         headers.insert(CONTENT_LENGTH, HeaderValue::from(variant.body.len()));
         (self.status, headers, (!head).then(|| variant.body.clone()))
     }
-}
-
-fn matches_etag(request: &HeaderMap, etag: &HeaderValue) -> bool {
-    let ours = etag.as_bytes();
-    request
-        .get_all(http::header::IF_NONE_MATCH)
-        .iter()
-        .flat_map(|value| value.as_bytes().split(|&b| b == b','))
-        .map(<[u8]>::trim_ascii)
-        .any(|candidate| {
-            candidate == b"*" || candidate.strip_prefix(b"W/").unwrap_or(candidate) == ours
-        })
 }
 
 #[cfg(test)]
