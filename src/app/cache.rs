@@ -91,6 +91,58 @@ pub fn search() -> CachePolicy {
     CachePolicy::public(5 * MINUTE).vary(http::header::ACCEPT_ENCODING).tag("search")
 }
 
+/// The client tier: how long the browser keeps a page's data (leptos-fetch
+/// queries, see [`crate::app::query`]) before it asks again.
+///
+/// Chosen together with the shared tiers above:
+///
+/// - `stale` is how long navigating back to a page reuses its data with no
+///   request at all. After it, the page shows the data it has at once and
+///   refetches in the background (stale-while-revalidate, in the browser).
+///   Shorter than the page's `s-maxage`: the shared caches are purged when
+///   data changes, the browsers of other visitors are not.
+/// - `gc` is how long data no page shows stays in memory.
+///
+/// | data | stale | gc | shared tier |
+/// |---|---|---|---|
+/// | home, landing pages | 1 h | 2 h | `s-maxage=86400` |
+/// | blog index, posts, search | 5 min | 30 min | `s-maxage=300` / `3600`, `max-age=300` |
+/// | products | 30 s | 10 min | `s-maxage=60` / `300` |
+/// | dashboard, editor (private) | 30 s | 5 min | `private, no-store` |
+///
+/// `CLIENT_CACHE_MAX_SECS` caps them all (see [`ClientCache::capped`]) so
+/// that tests need not wait minutes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClientCache {
+    /// Data younger than this is used without asking the server.
+    pub stale: Duration,
+    /// Data no page has used for this long is dropped.
+    pub gc: Duration,
+}
+
+impl ClientCache {
+    /// Marketing and landing pages: rewritten by hand, rarely.
+    pub const LANDING: Self = Self { stale: HOUR, gc: Duration::from_secs(2 * 60 * 60) };
+    /// Posts and lists of posts (and search results, which show posts).
+    pub const POSTS: Self =
+        Self { stale: Duration::from_secs(5 * 60), gc: Duration::from_secs(30 * 60) };
+    /// Products: prices and stock change often.
+    pub const PRODUCTS: Self =
+        Self { stale: Duration::from_secs(30), gc: Duration::from_secs(10 * 60) };
+    /// The signed-in area: the visitor's own orders, the admin's editor.
+    pub const DASHBOARD: Self =
+        Self { stale: Duration::from_secs(30), gc: Duration::from_secs(5 * 60) };
+
+    /// These times, each at most `max` (stale) or `4 × max` (gc): a cap such
+    /// as 3 s lets a test see data go stale, then be dropped, in seconds.
+    pub fn capped(self, max: Option<Duration>) -> Self {
+        match max {
+            Some(max) => Self { stale: self.stale.min(max), gc: self.gc.min(max * 4) },
+            None => self,
+        }
+    }
+}
+
 /// `tag:name`, or nothing when `name` is empty (no URL names nothing).
 fn named(tag: &str, name: &str) -> Option<String> {
     (!name.is_empty()).then(|| format!("{tag}:{name}"))

@@ -15,6 +15,7 @@ pub mod dashboard;
 pub mod home;
 pub mod landing;
 pub mod paging;
+pub mod query;
 pub mod search;
 pub mod shop;
 
@@ -38,6 +39,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <HashedStylesheet options=options.clone() id="leptos" />
                 <AutoReload options=options.clone() />
                 <HydrationScripts options />
+                <query::ClientCacheCap />
                 <MetaTags />
             </head>
             <body>
@@ -51,6 +53,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
+    query::provide_query_client();
 
     view! {
         <Title formatter=|title: String| {

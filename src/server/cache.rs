@@ -31,6 +31,7 @@ use subtle::ConstantTimeEq as _;
 
 use super::{AppState, Config};
 use crate::app::auth::session::SESSION_COOKIE;
+use crate::app::query::Changed;
 use crate::{AppError, AppResult};
 
 /// The cache the configuration asks for.
@@ -60,6 +61,16 @@ pub fn routes() -> Router<AppState> {
             }),
         )
         .route("/metrics", get(metrics))
+}
+
+/// What a write inside the app changed, by tag: purged here (hard, so the
+/// next visitor waits for a fresh render rather than seeing the old page once
+/// more), and returned for the browser to invalidate its own copies
+/// (`app::query::invalidate_after`).
+pub fn changed(tags: Vec<String>, source: &str) -> Changed {
+    let state = AppState::current();
+    purge(&state.isr, &Purge::tags(tags.clone(), PurgeMode::Hard), source);
+    Changed { tags }
 }
 
 /// Invalidates what `purge` names, and logs who asked (`source`). The one

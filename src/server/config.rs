@@ -17,6 +17,7 @@
 //! | `ISR_RENDER_THREADS` | `1` | threads the cache renders pages on, apart from those that serve hits |
 //! | `REVALIDATE_TOKEN` | unset | bearer token for `POST /api/revalidate`; unset: the endpoint refuses every call |
 //! | `METRICS_TOKEN` | unset | bearer token for `GET /metrics`; without one, only loopback clients may read it |
+//! | `CLIENT_CACHE_MAX_SECS` | unset | caps how long browsers keep page data (stale time; 4× for unused data): for tests, which should not wait minutes |
 //! | `RUST_LOG` | `info,leptos_isr_starter=debug` | log filter (tracing-subscriber syntax) |
 //!
 //! Leptos' own `LEPTOS_*` settings (site address, site root, …) are read by
@@ -46,6 +47,8 @@ pub struct Config {
     pub revalidate_token: Option<String>,
     /// Bearer token of `GET /metrics`.
     pub metrics_token: Option<String>,
+    /// Cap on the client tier's stale times (see `app::cache::ClientCache`).
+    pub client_cache_max: Option<Duration>,
 }
 
 /// Settings of the built-in ISR cache.
@@ -71,6 +74,7 @@ impl std::fmt::Debug for Config {
             .field("isr", &self.isr)
             .field("revalidate_token", &self.revalidate_token.as_ref().map(|_| "***"))
             .field("metrics_token", &self.metrics_token.as_ref().map(|_| "***"))
+            .field("client_cache_max", &self.client_cache_max)
             .finish()
     }
 }
@@ -154,6 +158,12 @@ impl Config {
             isr,
             revalidate_token: get("REVALIDATE_TOKEN"),
             metrics_token: get("METRICS_TOKEN"),
+            client_cache_max: match get("CLIENT_CACHE_MAX_SECS") {
+                None => None,
+                Some(_) => {
+                    Some(Duration::from_secs(parse_number(&get, "CLIENT_CACHE_MAX_SECS", 1)?))
+                }
+            },
         })
     }
 
@@ -236,6 +246,15 @@ mod tests {
         assert_eq!(config.request_timeout, Duration::from_secs(30));
         assert!(!config.secure_cookies());
         assert!(config.seed_demo);
+        assert_eq!(config.client_cache_max, None);
+    }
+
+    #[test]
+    fn client_cache_cap() {
+        let capped = config(&[("CLIENT_CACHE_MAX_SECS", "3")]).expect("valid");
+        assert_eq!(capped.client_cache_max, Some(Duration::from_secs(3)));
+        let error = config(&[("CLIENT_CACHE_MAX_SECS", "0")]).expect_err("rejected");
+        assert!(error.to_string().contains("CLIENT_CACHE_MAX_SECS"), "{error}");
     }
 
     #[test]

@@ -6,6 +6,10 @@
 //! with an expiry; signing out deletes the row. A failed sign-in says only
 //! "wrong email or password", and takes the same time whether the account
 //! exists or not: an unknown email is checked against a dummy hash.
+//!
+//! Signing in empties the browser's query cache before it asks (see
+//! `app::query::clear_on`); signing out is a plain form post and a full page
+//! load. Either way nothing the previous visitor loaded stays in the tab.
 
 #[cfg(feature = "ssr")]
 pub mod db;
@@ -78,6 +82,7 @@ pub async fn logout() -> Result<(), AppError> {
 #[component]
 pub fn LoginPage() -> impl IntoView {
     let login = ServerAction::<Login>::new();
+    crate::app::query::clear_on(login);
     let error = move || match login.value().get() {
         Some(Err(error)) => Some(error.to_string()),
         _ => None,
@@ -106,13 +111,14 @@ pub fn LoginPage() -> impl IntoView {
     }
 }
 
-/// The sign-out button.
+/// The sign-out button: a plain form post, so the browser loads the home
+/// page afresh and drops every query the signed-in visitor loaded.
 #[component]
 pub fn SignOut() -> impl IntoView {
-    let logout = ServerAction::<Logout>::new();
+    use server_fn::ServerFn as _;
     view! {
-        <ActionForm action=logout>
+        <form method="post" action=Logout::PATH>
             <button type="submit" class="button secondary">"Sign out"</button>
-        </ActionForm>
+        </form>
     }
 }

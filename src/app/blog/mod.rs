@@ -14,10 +14,12 @@ use serde::{Deserialize, Serialize};
 use server_fn::codec::GetUrl;
 
 use crate::AppError;
+use crate::app::cache::{self, ClientCache};
 use crate::app::components::{
     ErrorPage, Loading, NotFound, Pagination, Paragraphs, page_from_query,
 };
 use crate::app::paging::Paged;
+use crate::app::query::{Query, tags_of};
 
 /// A post as lists show it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -57,14 +59,25 @@ pub async fn get_post(slug: String) -> Result<Option<Post>, AppError> {
     db::find_post(&crate::server::AppState::current().db, &slug).await
 }
 
+/// Pages of posts, by the raw `?page=` (checked before any request).
+pub fn posts_query() -> Query<Option<String>, Paged<PostSummary>> {
+    Query::new(
+        |page: Option<String>| async move { list_posts(page_from_query(page)?).await },
+        ClientCache::POSTS,
+    )
+    .tagged(|_| tags_of(cache::posts()))
+}
+
+/// Posts by slug.
+pub fn post_query() -> Query<String, Option<Post>> {
+    Query::new(get_post, ClientCache::POSTS).tagged(|slug| tags_of(cache::post(slug)))
+}
+
 /// `/blog`: every post, newest first, nine to a page.
 #[component]
 pub fn BlogIndex() -> impl IntoView {
     let query = use_query_map();
-    let posts = Resource::new(
-        move || page_from_query(query.read().get("page")),
-        |page| async move { list_posts(page?).await },
-    );
+    let posts = posts_query().resource(move || query.read().get("page"));
 
     view! {
         <Title text="Blog" />
@@ -75,7 +88,7 @@ pub fn BlogIndex() -> impl IntoView {
         </header>
         <Suspense fallback=Loading>
             {move || Suspend::new(async move {
-                match posts.await {
+                match posts.await.result {
                     Ok(paged) if paged.page > paged.total_pages() => view! { <NotFound /> }.into_any(),
                     Ok(paged) => {
                         let total_pages = paged.total_pages();
@@ -119,12 +132,12 @@ pub fn PostList(posts: Vec<PostSummary>) -> impl IntoView {
 #[component]
 pub fn PostPage() -> impl IntoView {
     let params = use_params_map();
-    let post = Resource::new(move || params.read().get("slug").unwrap_or_default(), get_post);
+    let post = post_query().resource(move || params.read().get("slug").unwrap_or_default());
 
     view! {
         <Suspense fallback=Loading>
             {move || Suspend::new(async move {
-                match post.await {
+                match post.await.result {
                     Ok(Some(post)) => view! { <PostView post /> }.into_any(),
                     Ok(None) => view! { <NotFound /> }.into_any(),
                     Err(error) => view! { <ErrorPage error /> }.into_any(),

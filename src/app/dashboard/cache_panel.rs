@@ -5,6 +5,7 @@ use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::AppError;
+use crate::app::query::{Changed, invalidate_after};
 
 /// The cache's counters and latest purges.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -82,9 +83,10 @@ pub fn cache_stats(cache: &isr_cache::IsrCache) -> CacheStats {
     }
 }
 
-/// Drops every stored page (hard purge of every path) and reloads the dashboard.
+/// Drops every stored page (hard purge of every path) and reloads the
+/// dashboard. No data changed, only the cache the panel shows (tag `cache`).
 #[server(endpoint = "dashboard/purge_cache")]
-pub async fn purge_cache() -> Result<(), AppError> {
+pub async fn purge_cache() -> Result<Changed, AppError> {
     let user = crate::app::auth::session::current_user().await?.ok_or(AppError::Unauthorized)?;
     if !user.is_admin {
         return Err(AppError::Forbidden);
@@ -97,13 +99,14 @@ pub async fn purge_cache() -> Result<(), AppError> {
     let state = crate::server::AppState::current();
     crate::server::cache::purge(&state.isr, &purge, &format!("dashboard (user {})", user.id));
     leptos_axum::redirect("/dashboard");
-    Ok(())
+    Ok(Changed { tags: vec!["cache".into()] })
 }
 
 /// The panel.
 #[component]
 pub fn CachePanel(stats: CacheStats) -> impl IntoView {
     let purge = ServerAction::<PurgeCache>::new();
+    invalidate_after(purge);
     let hit_rate = stats.hit_rate().map_or_else(|| "–".to_owned(), |rate| format!("{rate}%"));
     let stat = |value: String, label: &'static str| {
         view! { <li class="card stat"><span class="stat-value">{value}</span> " " {label}</li> }

@@ -15,7 +15,9 @@ use server_fn::codec::GetUrl;
 use super::signed_in;
 use crate::AppError;
 use crate::app::blog::{Post, PostSummary};
+use crate::app::cache::{self, ClientCache};
 use crate::app::components::{Loading, format_price};
+use crate::app::query::{Changed, Query, invalidate_after, tags_of};
 use crate::app::shop::Product;
 
 /// Longest title, in characters.
@@ -51,14 +53,6 @@ async fn require_admin() -> Result<crate::app::auth::CurrentUser, AppError> {
     if user.is_admin { Ok(user) } else { Err(AppError::Forbidden) }
 }
 
-/// Purges `tags` after an edit by `user_id`.
-#[cfg(feature = "ssr")]
-fn purge_after_edit(tags: Vec<String>, user_id: i64) {
-    let state = crate::server::AppState::current();
-    let purge = isr_cache::Purge::tags(tags, isr_cache::PurgeMode::Hard);
-    crate::server::cache::purge(&state.isr, &purge, &format!("editor (user {user_id})"));
-}
-
 /// The post at `slug`, for its editor.
 #[server(endpoint = "dashboard/get_post_for_edit", input = GetUrl)]
 pub async fn get_post_for_edit(slug: String) -> Result<Post, AppError> {
@@ -77,7 +71,7 @@ pub async fn get_product_for_edit(id: i64) -> Result<Product, AppError> {
 
 /// Saves a post's title and body, purges what shows it, opens the post.
 #[server(endpoint = "dashboard/update_post")]
-pub async fn update_post(slug: String, title: String, body: String) -> Result<(), AppError> {
+pub async fn update_post(slug: String, title: String, body: String) -> Result<Changed, AppError> {
     let user = require_admin().await?;
     let title = title.trim();
     let body = body.trim();
@@ -96,14 +90,15 @@ pub async fn update_post(slug: String, title: String, body: String) -> Result<()
         return Err(AppError::NotFound);
     }
     // The post itself, every list that shows its title, search results.
-    purge_after_edit(vec![format!("post:{slug}"), "posts".into(), "search".into()], user.id);
+    let tags = vec![format!("post:{slug}"), "posts".into(), "search".into()];
+    let changed = crate::server::cache::changed(tags, &format!("editor (user {})", user.id));
     leptos_axum::redirect(&format!("/blog/{slug}"));
-    Ok(())
+    Ok(changed)
 }
 
 /// Saves a product's price (`29.00`) and stock, purges what shows it, opens it.
 #[server(endpoint = "dashboard/update_product")]
-pub async fn update_product(id: i64, price: String, stock: String) -> Result<(), AppError> {
+pub async fn update_product(id: i64, price: String, stock: String) -> Result<Changed, AppError> {
     let user = require_admin().await?;
     let price_cents = parse_price(&price).ok_or_else(|| {
         AppError::BadRequest(format!("The price must be an amount like 29.00, got {price:?}."))
@@ -120,9 +115,10 @@ pub async fn update_product(id: i64, price: String, stock: String) -> Result<(),
     if !crate::app::shop::db::update_product(&db, id, price_cents, stock).await? {
         return Err(AppError::NotFound);
     }
-    purge_after_edit(vec![format!("product:{id}"), "products".into(), "search".into()], user.id);
+    let tags = vec![format!("product:{id}"), "products".into(), "search".into()];
+    let changed = crate::server::cache::changed(tags, &format!("editor (user {})", user.id));
     leptos_axum::redirect(&format!("/products/{id}"));
-    Ok(())
+    Ok(changed)
 }
 
 /// `29`, `29.5`, `29.50`, `$29.50` → cents; `None` for anything else, a
@@ -171,8 +167,8 @@ pub fn ContentList(content: ContentIndex) -> impl IntoView {
 }
 
 /// An error from a save, shown above its button.
-fn save_error(
-    value: impl Get<Value = Option<Result<(), AppError>>> + Send + Sync + 'static,
+fn save_error<T: Send + Sync + 'static>(
+    value: impl Get<Value = Option<Result<T, AppError>>> + Send + Sync + 'static,
 ) -> impl IntoView {
     move || match value.get() {
         Some(Err(error)) => {
@@ -182,17 +178,36 @@ fn save_error(
     }
 }
 
+/// Posts as the editor loads them, tagged like their public page.
+pub fn post_for_edit_query() -> Query<String, Post> {
+    Query::new(get_post_for_edit, ClientCache::DASHBOARD).tagged(|slug| tags_of(cache::post(slug)))
+}
+
+/// Products as the editor loads them, by the raw id of the URL.
+pub fn product_for_edit_query() -> Query<String, Product> {
+    Query::new(
+        |id: String| async move {
+            match id.parse::<i64>() {
+                Ok(id) => get_product_for_edit(id).await,
+                Err(_) => Err(AppError::NotFound),
+            }
+        },
+        ClientCache::DASHBOARD,
+    )
+    .tagged(|id| tags_of(cache::product(id)))
+}
+
 /// `/dashboard/posts/:slug`.
 #[component]
 pub fn PostEditorPage() -> impl IntoView {
     let params = use_params_map();
     let post =
-        Resource::new(move || params.read().get("slug").unwrap_or_default(), get_post_for_edit);
+        post_for_edit_query().resource(move || params.read().get("slug").unwrap_or_default());
     view! {
         <Title text="Edit post" />
         <Suspense fallback=Loading>
             {move || Suspend::new(async move {
-                signed_in(post.await, |post| view! { <PostForm post /> }.into_any())
+                signed_in(post.await.result, |post| view! { <PostForm post /> }.into_any())
             })}
         </Suspense>
     }
@@ -201,6 +216,7 @@ pub fn PostEditorPage() -> impl IntoView {
 #[component]
 fn PostForm(post: Post) -> impl IntoView {
     let save = ServerAction::<UpdatePost>::new();
+    invalidate_after(save);
     view! {
         <section class="card editor">
             <p class="meta"><A href="/dashboard">"← Dashboard"</A></p>
@@ -220,20 +236,13 @@ fn PostForm(post: Post) -> impl IntoView {
 #[component]
 pub fn ProductEditorPage() -> impl IntoView {
     let params = use_params_map();
-    let product = Resource::new(
-        move || params.read().get("id").and_then(|id| id.parse::<i64>().ok()),
-        |id| async move {
-            match id {
-                Some(id) => get_product_for_edit(id).await,
-                None => Err(AppError::NotFound),
-            }
-        },
-    );
+    let product =
+        product_for_edit_query().resource(move || params.read().get("id").unwrap_or_default());
     view! {
         <Title text="Edit product" />
         <Suspense fallback=Loading>
             {move || Suspend::new(async move {
-                signed_in(product.await, |product| view! { <ProductForm product /> }.into_any())
+                signed_in(product.await.result, |product| view! { <ProductForm product /> }.into_any())
             })}
         </Suspense>
     }
@@ -242,6 +251,7 @@ pub fn ProductEditorPage() -> impl IntoView {
 #[component]
 fn ProductForm(product: Product) -> impl IntoView {
     let save = ServerAction::<UpdateProduct>::new();
+    invalidate_after(save);
     let price = format_price(product.price_cents).trim_start_matches('$').to_owned();
     view! {
         <section class="card editor">

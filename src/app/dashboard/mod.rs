@@ -16,7 +16,9 @@ use server_fn::codec::GetUrl;
 
 use crate::AppError;
 use crate::app::auth::{CurrentUser, SignOut};
+use crate::app::cache::ClientCache;
 use crate::app::components::{ErrorPage, Loading, format_price, set_status};
+use crate::app::query::Query;
 
 /// An order as the dashboard lists it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -69,16 +71,23 @@ pub async fn get_dashboard() -> Result<Dashboard, AppError> {
     Ok(Dashboard { orders: db::orders_of(&db, user.id).await?, user, stats, content, cache })
 }
 
+/// The signed-in visitor's dashboard: their orders and, for admins, the
+/// content and the cache, so every write shows here.
+pub fn dashboard_query() -> Query<(), Dashboard> {
+    Query::new(|()| get_dashboard(), ClientCache::DASHBOARD)
+        .tagged(|()| ["orders", "posts", "products", "cache"].map(String::from).to_vec())
+}
+
 /// `/dashboard`.
 #[component]
 pub fn DashboardPage() -> impl IntoView {
-    let dashboard = Resource::new(|| (), |()| get_dashboard());
+    let dashboard = dashboard_query().resource(|| ());
 
     view! {
         <Title text="Dashboard" />
         <Suspense fallback=Loading>
             {move || Suspend::new(async move {
-                signed_in(dashboard.await, |dashboard| view! { <DashboardView dashboard /> }.into_any())
+                signed_in(dashboard.await.result, |dashboard| view! { <DashboardView dashboard /> }.into_any())
             })}
         </Suspense>
     }

@@ -8,7 +8,9 @@ use server_fn::codec::GetUrl;
 
 use crate::AppError;
 use crate::app::blog::{PostList, PostSummary};
+use crate::app::cache::{self, ClientCache};
 use crate::app::components::{ErrorPage, Loading};
+use crate::app::query::{Query, tags_of};
 use crate::app::shop::{Product, ProductGrid};
 
 /// What the home page shows.
@@ -28,10 +30,15 @@ pub async fn get_home() -> Result<HomeData, AppError> {
     })
 }
 
+/// The home page's data.
+pub fn home_query() -> Query<(), HomeData> {
+    Query::new(|()| get_home(), ClientCache::LANDING).tagged(|()| tags_of(cache::home()))
+}
+
 /// `/`.
 #[component]
 pub fn HomePage() -> impl IntoView {
-    let home = Resource::new(|| (), |()| get_home());
+    let home = home_query().resource(|| ());
 
     view! {
         <Title text="" />
@@ -48,7 +55,7 @@ pub fn HomePage() -> impl IntoView {
         </section>
         <Suspense fallback=Loading>
             {move || Suspend::new(async move {
-                match home.await {
+                match home.await.result {
                     Ok(home) => view! {
                         <section class="section">
                             <div class="section-header">

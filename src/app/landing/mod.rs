@@ -11,7 +11,9 @@ use serde::{Deserialize, Serialize};
 use server_fn::codec::GetUrl;
 
 use crate::AppError;
+use crate::app::cache::{self, ClientCache};
 use crate::app::components::{ErrorPage, Loading, NotFound, Paragraphs};
+use crate::app::query::{Query, tags_of};
 
 /// A campaign's landing page content.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -29,17 +31,22 @@ pub async fn get_campaign(slug: String) -> Result<Option<Campaign>, AppError> {
     db::find_campaign(&crate::server::AppState::current().db, &slug).await
 }
 
+/// Campaigns by slug.
+pub fn campaign_query() -> Query<String, Option<Campaign>> {
+    Query::new(get_campaign, ClientCache::LANDING).tagged(|slug| tags_of(cache::campaign(slug)))
+}
+
 /// `/landing/:campaign`; an unknown campaign is a 404.
 #[component]
 pub fn LandingPage() -> impl IntoView {
     let params = use_params_map();
     let campaign =
-        Resource::new(move || params.read().get("campaign").unwrap_or_default(), get_campaign);
+        campaign_query().resource(move || params.read().get("campaign").unwrap_or_default());
 
     view! {
         <Suspense fallback=Loading>
             {move || Suspend::new(async move {
-                match campaign.await {
+                match campaign.await.result {
                     Ok(Some(campaign)) => view! {
                         <Title text=campaign.headline.clone() />
                         <Meta name="description" content=campaign.headline.clone() />

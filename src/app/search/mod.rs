@@ -9,7 +9,9 @@ use server_fn::codec::GetUrl;
 
 use crate::AppError;
 use crate::app::blog::{PostList, PostSummary};
+use crate::app::cache::{self, ClientCache};
 use crate::app::components::{ErrorPage, Loading};
+use crate::app::query::{Query, tags_of};
 use crate::app::shop::{Product, ProductGrid};
 
 /// Longest query accepted, in characters.
@@ -46,12 +48,17 @@ pub async fn search(q: String) -> Result<SearchResults, AppError> {
     })
 }
 
+/// Results by query text; kept as long as the posts they show.
+pub fn search_query() -> Query<String, SearchResults> {
+    Query::new(search, ClientCache::POSTS).tagged(|_| tags_of(cache::search()))
+}
+
 /// `/search?q=`.
 #[component]
 pub fn SearchPage() -> impl IntoView {
     let query = use_query_map();
     let q = move || query.read().get("q").unwrap_or_default();
-    let results = Resource::new(q, search);
+    let results = search_query().resource(q);
 
     // A plain GET form that works without JavaScript; once hydrated, submitting
     // navigates client-side to exactly `/search?q=…` (the router's `<Form>`
@@ -87,7 +94,7 @@ pub fn SearchPage() -> impl IntoView {
         </header>
         <Suspense fallback=Loading>
             {move || Suspend::new(async move {
-                match results.await {
+                match results.await.result {
                     Ok(results) if results.query.is_empty() => {
                         view! { <p class="muted">"Type a word, such as “cache” or “keyboard”."</p> }.into_any()
                     }

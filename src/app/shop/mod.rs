@@ -14,10 +14,12 @@ use serde::{Deserialize, Serialize};
 use server_fn::codec::GetUrl;
 
 use crate::AppError;
+use crate::app::cache::{self, ClientCache};
 use crate::app::components::{
     ErrorPage, Loading, NotFound, Pagination, Paragraphs, format_price, page_from_query,
 };
 use crate::app::paging::Paged;
+use crate::app::query::{Query, tags_of};
 
 /// Stock at or below this shows "only N left".
 pub const LOW_STOCK: i64 = 5;
@@ -75,14 +77,35 @@ pub async fn get_product(id: i64) -> Result<Option<Product>, AppError> {
     Ok(product)
 }
 
+/// Pages of products, by the raw `?page=` (checked before any request).
+pub fn products_query() -> Query<Option<String>, Paged<Product>> {
+    Query::new(
+        |page: Option<String>| async move { list_products(page_from_query(page)?).await },
+        ClientCache::PRODUCTS,
+    )
+    .tagged(|_| tags_of(cache::products()))
+}
+
+/// Products by the raw id of the URL; one that is not a number is `None`
+/// without a request.
+pub fn product_query() -> Query<String, Option<Product>> {
+    Query::new(
+        |id: String| async move {
+            match id.parse::<i64>() {
+                Ok(id) => get_product(id).await,
+                Err(_) => Ok(None),
+            }
+        },
+        ClientCache::PRODUCTS,
+    )
+    .tagged(|id| tags_of(cache::product(id)))
+}
+
 /// `/products`: the catalogue.
 #[component]
 pub fn ProductIndex() -> impl IntoView {
     let query = use_query_map();
-    let products = Resource::new(
-        move || page_from_query(query.read().get("page")),
-        |page| async move { list_products(page?).await },
-    );
+    let products = products_query().resource(move || query.read().get("page"));
 
     view! {
         <Title text="Shop" />
@@ -93,7 +116,7 @@ pub fn ProductIndex() -> impl IntoView {
         </header>
         <Suspense fallback=Loading>
             {move || Suspend::new(async move {
-                match products.await {
+                match products.await.result {
                     Ok(paged) if paged.page > paged.total_pages() => view! { <NotFound /> }.into_any(),
                     Ok(paged) => {
                         let total_pages = paged.total_pages();
@@ -140,20 +163,12 @@ pub fn ProductGrid(products: Vec<Product>) -> impl IntoView {
 #[component]
 pub fn ProductPage() -> impl IntoView {
     let params = use_params_map();
-    let product = Resource::new(
-        move || params.read().get("id").and_then(|id| id.parse::<i64>().ok()),
-        |id| async move {
-            match id {
-                Some(id) => get_product(id).await,
-                None => Ok(None),
-            }
-        },
-    );
+    let product = product_query().resource(move || params.read().get("id").unwrap_or_default());
 
     view! {
         <Suspense fallback=Loading>
             {move || Suspend::new(async move {
-                match product.await {
+                match product.await.result {
                     Ok(Some(product)) => view! { <ProductView product /> }.into_any(),
                     Ok(None) => view! { <NotFound /> }.into_any(),
                     Err(error) => view! { <ErrorPage error /> }.into_any(),
