@@ -247,3 +247,46 @@ test("after an admin's edit, the browser refetches the edited post and the list 
     await expect(page.getByRole("heading", { level: 1, name: before })).toBeVisible();
   }
 });
+
+test("whoever signs in next in the same tab never sees the previous visitor's cached data", async ({
+  page,
+  context,
+}) => {
+  await gotoHydrated(page, "/login");
+  await page.locator('input[name="email"]').fill("customer@example.com");
+  await page.locator('input[name="password"]').fill("customer-demo-password");
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await expect(page.getByRole("heading", { level: 1, name: "Welcome, Casey Customer" })).toBeVisible();
+  await markDocument(page);
+
+  // The session ends without the tab knowing (it expired, or cookies were
+  // cleared): the customer's dashboard is still in the tab's query cache.
+  await context.clearCookies();
+  // Record every heading the page ever shows from now on.
+  await page.evaluate(() => {
+    const seen: string[] = [];
+    (window as unknown as { __headings: string[] }).__headings = seen;
+    new MutationObserver(() => {
+      document.querySelectorAll("h1").forEach((h1) => seen.push(h1.textContent ?? ""));
+    }).observe(document.body, { childList: true, subtree: true, characterData: true });
+  });
+  await page.getByRole("banner").getByRole("link", { name: "Blog" }).click();
+  await expect(page.getByRole("heading", { level: 1, name: "Blog" })).toBeVisible();
+  await page.evaluate(() => {
+    const anchor = document.createElement("a");
+    anchor.href = "/login";
+    document.body.append(anchor);
+    anchor.click();
+  });
+  await expect(page.getByRole("heading", { level: 1, name: "Sign in" })).toBeVisible();
+
+  // The admin signs in, in the same document, and lands on the dashboard.
+  await page.locator('input[name="email"]').fill("admin@example.com");
+  await page.locator('input[name="password"]').fill("admin-demo-password");
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await expect(page.getByRole("heading", { level: 1, name: "Welcome, Ada Admin" })).toBeVisible();
+  await expectNoReload(page);
+  const headings = await page.evaluate(() => (window as unknown as { __headings: string[] }).__headings);
+  expect(headings).toContain("Welcome, Ada Admin");
+  expect(headings.filter((heading) => heading.includes("Casey"))).toEqual([]);
+});
