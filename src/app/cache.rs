@@ -290,6 +290,43 @@ mod tests {
         assert!(rendered("/products/abc", None).1.is_empty());
     }
 
+    /// The browser never holds data longer than the shared caches hold the
+    /// page it belongs to (they are purged on writes, browsers are not), and
+    /// keeps unused data at least as long as it counts as fresh.
+    #[test]
+    fn client_stale_times_fit_inside_the_shared_ones() {
+        let pairs = [
+            (ClientCache::LANDING, home()),
+            (ClientCache::LANDING, campaign("spring-sale")),
+            (ClientCache::POSTS, posts()),
+            (ClientCache::POSTS, post("hello")),
+            (ClientCache::POSTS, search()),
+            (ClientCache::PRODUCTS, products()),
+            (ClientCache::PRODUCTS, product("7")),
+            // Not low stock's 10 s: a visitor's own tab may show a count 30 s
+            // old; what new visitors get stays within 10 s.
+        ];
+        for (keep, policy) in pairs {
+            let shared = policy.shared_ttl().expect("public pages have a shared TTL");
+            assert!(keep.stale <= shared, "{keep:?} outlives {policy}");
+            assert!(keep.stale <= keep.gc, "{keep:?}");
+        }
+        assert!(ClientCache::DASHBOARD.stale <= ClientCache::DASHBOARD.gc);
+    }
+
+    #[test]
+    fn the_cap_shortens_client_times_and_keeps_gc_after_stale() {
+        let capped = ClientCache::POSTS.capped(Some(Duration::from_secs(3)));
+        assert_eq!(
+            capped,
+            ClientCache { stale: Duration::from_secs(3), gc: Duration::from_secs(12) }
+        );
+        assert_eq!(ClientCache::POSTS.capped(None), ClientCache::POSTS);
+        // A cap above a time leaves it alone.
+        let loose = ClientCache::PRODUCTS.capped(Some(HOUR));
+        assert_eq!(loose, ClientCache::PRODUCTS);
+    }
+
     #[test]
     fn bundles_are_immutable_only_when_hashed() {
         let policy =

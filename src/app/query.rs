@@ -270,3 +270,22 @@ pub fn ClientCacheCap() -> impl IntoView {
 fn now_millis() -> i64 {
     chrono::Utc::now().timestamp_millis()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn age_counts_from_the_stamp_and_never_goes_negative() {
+        let old = Loaded { result: Ok(()), loaded_at: now_millis() - 90_000, rendered: true };
+        assert!((90..95).contains(&old.age().as_secs()), "{:?}", old.age());
+        let ahead = Loaded { result: Ok(()), loaded_at: now_millis() + 60_000, rendered: true };
+        assert_eq!(ahead.age(), Duration::ZERO);
+    }
+
+    #[test]
+    fn tags_come_from_the_page_policy() {
+        assert_eq!(tags_of(crate::app::cache::post("hello")), ["post:hello"]);
+        assert_eq!(tags_of(crate::app::cache::home()), ["home", "posts", "products"]);
+    }
+}

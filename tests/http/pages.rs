@@ -19,6 +19,7 @@ db_tests!(
     search_treats_wildcards_literally,
     login_page_renders,
     unknown_path_is_404,
+    pages_carry_their_data_stamped_for_the_client_cache,
 );
 
 async fn home_shows_latest_posts_and_products(app: TestApp) {
@@ -172,4 +173,25 @@ async fn unknown_path_is_404(app: TestApp) {
 /// Text as Leptos escapes it in HTML.
 fn escape(text: &str) -> String {
     text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+}
+
+/// The data a page was rendered from travels with it, for the browser's
+/// query cache to hydrate (no request of its own), stamped with when the
+/// server loaded it (src/app/query.rs); without `CLIENT_CACHE_MAX_SECS`, no cap.
+async fn pages_carry_their_data_stamped_for_the_client_cache(app: TestApp) {
+    let before = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock after 1970")
+        .as_millis();
+    let response = app.get("/blog/hello-isr").await;
+    let stamp = response
+        .body
+        .split_once(r#"\"loaded_at\":"#)
+        .and_then(|(_, rest)| rest.split(',').next())
+        .and_then(|n| n.parse::<u128>().ok())
+        .unwrap_or_else(|| panic!("a loaded_at stamp in {}", response.body));
+    assert!((before..before + 60_000).contains(&stamp), "{stamp} vs {before}");
+    assert!(response.body.contains(r#"\"rendered\":true"#));
+    assert!(response.body.contains(r#"\"slug\":\"hello-isr\""#));
+    assert!(!response.body.contains("client-cache-max-secs"));
 }
