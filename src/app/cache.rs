@@ -214,6 +214,7 @@ pub fn route_table(hashed_assets: bool) -> isr_cache::RouteTable {
         .route("/api/dashboard/update_post", |_| CachePolicy::no_store())
         .route("/api/dashboard/purge_cache", |_| CachePolicy::no_store())
         .route("/api/dashboard/update_product", |_| CachePolicy::no_store())
+        .route("/api/shop/place_order", |_| CachePolicy::no_store())
         // Operations: purges from outside, and Prometheus.
         .route("/api/revalidate", |_| CachePolicy::no_store())
         .route("/metrics", |_| CachePolicy::no_store())

@@ -229,6 +229,11 @@ fn page_request(path: &str, cookie: Option<&str>) -> Request<Body> {
     request.body(Body::empty()).expect("request")
 }
 
+/// The `X-Cache` header of `response` (`HIT`, `MISS`, …), or `""`.
+pub fn x_cache(response: &TestResponse) -> &str {
+    response.header("x-cache").unwrap_or("")
+}
+
 /// What came back.
 #[derive(Debug)]
 pub struct TestResponse {

@@ -18,7 +18,7 @@ use axum::extract::ConnectInfo;
 use http::{Method, Request, StatusCode};
 
 use crate::db_tests;
-use crate::helpers::{REVALIDATE_TOKEN, TestApp, TestResponse};
+use crate::helpers::{REVALIDATE_TOKEN, TestApp, TestResponse, x_cache};
 
 db_tests!(
     pages_are_stored_and_served_as_hits,
@@ -37,10 +37,6 @@ db_tests!(
 );
 
 const POST_TITLE: &str = "Hello, ISR: static pages that refresh themselves";
-
-fn x_cache(response: &TestResponse) -> &str {
-    response.header("x-cache").unwrap_or("")
-}
 
 async fn revalidate(app: &TestApp, token: Option<&str>, body: &str) -> TestResponse {
     let mut request = Request::post("/api/revalidate").header("content-type", "application/json");

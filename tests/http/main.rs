@@ -5,6 +5,7 @@
 //! - `auth`: sign-in, sign-out, the dashboard's guard, cookie attributes.
 //! - `caching`: the cache headers of every route, validators, compression.
 //! - `isr`: the built-in ISR cache: hits, purges, the editor, failures, metrics.
+//! - `orders`: placing orders: stock, overselling, purges.
 
 mod helpers;
 
@@ -12,4 +13,5 @@ mod api;
 mod auth;
 mod caching;
 mod isr;
+mod orders;
 mod pages;

@@ -101,3 +101,55 @@ pub async fn update_product(db: &Db, id: i64, price_cents: i64, stock: i64) -> A
     .await?;
     Ok(result.rows_affected() == 1)
 }
+
+/// What [`place_order`] did.
+#[derive(Debug, PartialEq, Eq)]
+pub enum OrderOutcome {
+    /// Ordered: the new order's id.
+    Placed { order_id: i64 },
+    /// No product `id`.
+    NoSuchProduct,
+    /// Fewer than asked for are left (maybe none); nothing changed.
+    NotEnoughStock { left: i64 },
+}
+
+/// Orders `quantity` of product `id` for `user_id`, at today's price, in one
+/// transaction. The stock check and the decrement are one conditional
+/// `UPDATE`, so concurrent orders can never sell more than there is: the
+/// database serialises them (SQLite locks the file, PostgreSQL the row and
+/// re-checks the condition).
+pub async fn place_order(db: &Db, user_id: i64, id: i64, quantity: i64) -> AppResult<OrderOutcome> {
+    let mut tx = db.begin().await?;
+    let now = crate::server::db::now();
+    let price: Option<i64> = sqlx::query_scalar(
+        "UPDATE products SET stock = stock - $1, updated_at = $2
+         WHERE id = $3 AND stock >= $1 RETURNING price_cents",
+    )
+    .bind(quantity)
+    .bind(now)
+    .bind(id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some(price_cents) = price else {
+        let left: Option<i64> = sqlx::query_scalar("SELECT stock FROM products WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?;
+        return Ok(
+            left.map_or(OrderOutcome::NoSuchProduct, |left| OrderOutcome::NotEnoughStock { left })
+        );
+    };
+    let order_id: i64 = sqlx::query_scalar(
+        "INSERT INTO orders (user_id, product_id, quantity, total_cents, created_at)
+         VALUES ($1, $2, $3, $4, $5) RETURNING id",
+    )
+    .bind(user_id)
+    .bind(id)
+    .bind(quantity)
+    .bind(price_cents * quantity)
+    .bind(now)
+    .fetch_one(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(OrderOutcome::Placed { order_id })
+}

@@ -19,10 +19,12 @@ use crate::app::components::{
     ErrorPage, Loading, NotFound, Pagination, Paragraphs, format_price, page_from_query,
 };
 use crate::app::paging::Paged;
-use crate::app::query::{Query, tags_of};
+use crate::app::query::{Changed, Query, invalidate_after, tags_of};
 
 /// Stock at or below this shows "only N left".
 pub const LOW_STOCK: i64 = 5;
+/// Most of one product one order may take.
+pub const MAX_ORDER_QUANTITY: i64 = 10;
 
 /// A product.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -99,6 +101,40 @@ pub fn product_query() -> Query<String, Option<Product>> {
         ClientCache::PRODUCTS,
     )
     .tagged(|id| tags_of(cache::product(id)))
+}
+
+/// Orders `quantity` of product `id` for the signed-in visitor. The stock
+/// shown everywhere changes, so the product, the lists and search are purged,
+/// and the visitor's orders (`orders`, their dashboard) change too.
+#[server(endpoint = "shop/place_order")]
+pub async fn place_order(id: i64, quantity: String) -> Result<Changed, AppError> {
+    use db::OrderOutcome;
+    let user = crate::app::auth::session::current_user().await?.ok_or(AppError::Unauthorized)?;
+    let quantity = quantity
+        .trim()
+        .parse::<i64>()
+        .ok()
+        .filter(|q| (1..=MAX_ORDER_QUANTITY).contains(q))
+        .ok_or_else(|| {
+            AppError::BadRequest(format!(
+                "The quantity must be a whole number from 1 to {MAX_ORDER_QUANTITY}."
+            ))
+        })?;
+    let state = crate::server::AppState::current();
+    match db::place_order(&state.db, user.id, id, quantity).await? {
+        OrderOutcome::Placed { order_id } => {
+            tracing::info!(user_id = user.id, order_id, product_id = id, quantity, "order placed");
+        }
+        OrderOutcome::NoSuchProduct => return Err(AppError::NotFound),
+        OrderOutcome::NotEnoughStock { left: 0 } => {
+            return Err(AppError::BadRequest("Sold out, sorry.".into()));
+        }
+        OrderOutcome::NotEnoughStock { left } => {
+            return Err(AppError::BadRequest(format!("Only {left} left: order fewer.")));
+        }
+    }
+    let tags = vec![format!("product:{id}"), "products".into(), "search".into(), "orders".into()];
+    Ok(crate::server::cache::changed(tags, &format!("order (user {})", user.id)))
 }
 
 /// `/products`: the catalogue.
@@ -193,9 +229,47 @@ fn ProductView(product: Product) -> impl IntoView {
                     <h1>{product.name}</h1>
                     <p class="price large">{format_price(product.price_cents)}</p>
                     <p><span class=class data-testid="availability">{availability}</span></p>
+                    <OrderForm id=product.id in_stock={product.stock > 0} />
                     <div class="prose"><Paragraphs text=product.description /></div>
                 </div>
             </div>
         </article>
+    }
+}
+
+/// Quantity and "Buy", the same for every visitor (the page is cached for
+/// everyone): whether they are signed in shows only in the answer.
+#[component]
+fn OrderForm(id: i64, in_stock: bool) -> impl IntoView {
+    let order = ServerAction::<PlaceOrder>::new();
+    invalidate_after(order);
+    let outcome = move || {
+        match order.value().get() {
+        Some(Ok(_)) => Some(
+            view! { <p class="form-ok" role="status">"Ordered. " <A href="/dashboard">"See your orders"</A></p> }
+                .into_any(),
+        ),
+        Some(Err(AppError::Unauthorized)) => Some(
+            view! { <p class="form-error" role="alert"><A href="/login">"Sign in"</A> " to order."</p> }
+                .into_any(),
+        ),
+        Some(Err(error)) => {
+            Some(view! { <p class="form-error" role="alert">{error.to_string()}</p> }.into_any())
+        }
+        None => None,
+    }
+    };
+    view! {
+        <ActionForm action=order attr:class="order-form">
+            <input type="hidden" name="id" value=id />
+            <label>
+                "Quantity "
+                <input type="number" name="quantity" value="1" min="1" max=MAX_ORDER_QUANTITY required />
+            </label>
+            <button type="submit" class="button" disabled=move || !in_stock || order.pending().get()>
+                "Buy"
+            </button>
+            {outcome}
+        </ActionForm>
     }
 }
