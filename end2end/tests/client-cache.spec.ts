@@ -290,3 +290,44 @@ test("whoever signs in next in the same tab never sees the previous visitor's ca
   expect(headings).toContain("Welcome, Ada Admin");
   expect(headings.filter((heading) => heading.includes("Casey"))).toEqual([]);
 });
+
+test("an order refetches the product's stock and the buyer's orders, which were cached", async ({ page }) => {
+  await gotoHydrated(page, "/login");
+  await page.locator('input[name="email"]').fill("admin@example.com");
+  await page.locator('input[name="password"]').fill("admin-demo-password");
+  await page.getByRole("button", { name: "Sign in" }).click();
+  const orders = page.locator("section", { has: page.getByRole("heading", { name: "Your orders" }) });
+  await expect(orders).toBeVisible();
+  const ordersBefore = await orders.locator("tbody tr").count();
+  await markDocument(page);
+
+  // A product with only a few left (seeded), by client-side navigation.
+  await page.getByRole("banner").getByRole("link", { name: "Shop" }).click();
+  await page.locator(".product-grid .card", { hasText: /Only \d+ left/ }).first().getByRole("link").click();
+  const availability = page.getByTestId("availability");
+  const left = Number((await availability.textContent())!.match(/Only (\d+) left/)![1]);
+  const id = new URL(page.url()).pathname.replace("/products/", "");
+
+  const requests = recordDataRequests(page);
+  await page.getByRole("button", { name: "Buy" }).click();
+  await expect(page.getByRole("status")).toContainText("Ordered.");
+  await expect(availability).toHaveText(left > 1 ? `Only ${left - 1} left` : "Sold out");
+
+  // The dashboard, cached at sign-in and still within its stale time, was
+  // invalidated by the order (tag `orders`): it shows the new order.
+  await page.getByRole("link", { name: "See your orders" }).click();
+  await expect(orders.locator("tbody tr")).toHaveCount(ordersBefore + 1);
+  await settle(page);
+  await expectNoReload(page);
+  expect(described(requests)).toEqual(["POST place_order", `GET get_product?id=${id}`, "GET get_dashboard"]);
+});
+
+test("a visitor who is not signed in is asked to sign in, and nothing is ordered", async ({ page }) => {
+  await gotoHydrated(page, "/products/1");
+  const availability = await page.getByTestId("availability").textContent();
+  await page.getByRole("button", { name: "Buy" }).click();
+  await expect(page.getByRole("alert")).toHaveText("Sign in to order.");
+  await expect(page.getByRole("alert").getByRole("link", { name: "Sign in" })).toHaveAttribute("href", "/login");
+  await page.reload();
+  await expect(page.getByTestId("availability")).toHaveText(availability!);
+});

@@ -200,12 +200,17 @@ pub fn ProductGrid(products: Vec<Product>) -> impl IntoView {
 pub fn ProductPage() -> impl IntoView {
     let params = use_params_map();
     let product = product_query().resource(move || params.read().get("id").unwrap_or_default());
+    // Owned by the page, not the view: the order refetches the product (its
+    // stock changed), and the new view must still show how the order went.
+    let order = ServerAction::<PlaceOrder>::new();
+    invalidate_after(order);
+    Effect::watch(move || params.read().get("id"), move |_, _, _| order.value().set(None), false);
 
     view! {
         <Suspense fallback=Loading>
             {move || Suspend::new(async move {
                 match product.await.result {
-                    Ok(Some(product)) => view! { <ProductView product /> }.into_any(),
+                    Ok(Some(product)) => view! { <ProductView product order /> }.into_any(),
                     Ok(None) => view! { <NotFound /> }.into_any(),
                     Err(error) => view! { <ErrorPage error /> }.into_any(),
                 }
@@ -215,7 +220,7 @@ pub fn ProductPage() -> impl IntoView {
 }
 
 #[component]
-fn ProductView(product: Product) -> impl IntoView {
+fn ProductView(product: Product, order: ServerAction<PlaceOrder>) -> impl IntoView {
     let class = product.availability_class();
     let availability = product.availability();
     view! {
@@ -229,7 +234,7 @@ fn ProductView(product: Product) -> impl IntoView {
                     <h1>{product.name}</h1>
                     <p class="price large">{format_price(product.price_cents)}</p>
                     <p><span class=class data-testid="availability">{availability}</span></p>
-                    <OrderForm id=product.id in_stock={product.stock > 0} />
+                    <OrderForm order id=product.id in_stock={product.stock > 0} />
                     <div class="prose"><Paragraphs text=product.description /></div>
                 </div>
             </div>
@@ -240,9 +245,7 @@ fn ProductView(product: Product) -> impl IntoView {
 /// Quantity and "Buy", the same for every visitor (the page is cached for
 /// everyone): whether they are signed in shows only in the answer.
 #[component]
-fn OrderForm(id: i64, in_stock: bool) -> impl IntoView {
-    let order = ServerAction::<PlaceOrder>::new();
-    invalidate_after(order);
+fn OrderForm(order: ServerAction<PlaceOrder>, id: i64, in_stock: bool) -> impl IntoView {
     let outcome = move || {
         match order.value().get() {
         Some(Ok(_)) => Some(
