@@ -1,16 +1,10 @@
 import { expect, test, type Page } from "@playwright/test";
-import { gotoHydrated, pageTitle, siteNav, waitForHydration } from "./support";
+import { ADMIN, CUSTOMER, gotoHydrated, pageTitle, signIn as submitSignIn, siteNav, waitForHydration } from "./support";
 
 // Every test has its own browser context, so sessions never leak between tests.
 
-const CUSTOMER = { email: "customer@example.com", password: "customer-demo-password", name: "Casey Customer" };
-const ADMIN = { email: "admin@example.com", password: "admin-demo-password", name: "Ada Admin" };
-
-async function signIn(page: Page, email: string, password: string): Promise<void> {
-  await gotoHydrated(page, "/login");
-  await page.locator('input[name="email"]').fill(email);
-  await page.locator('input[name="password"]').fill(password);
-  await page.getByRole("button", { name: "Sign in" }).click();
+function signIn(page: Page, email: string, password: string): Promise<void> {
+  return submitSignIn(page, { email, password });
 }
 
 test.describe("signed out", () => {

@@ -1,5 +1,5 @@
 import { expect, test } from "@playwright/test";
-import { gotoHydrated, markDocument, expectNoReload } from "./support";
+import { CUSTOMER, gotoHydrated, markDocument, expectNoReload, signIn } from "./support";
 
 // The cache headers as the browser received them: on a server-rendered page,
 // on the data request a client-side navigation makes, on the hashed bundle,
@@ -51,10 +51,7 @@ test("the hashed bundle is immutable", async ({ page }) => {
 });
 
 test("a signed-in visitor's pages are private, no-store, and untagged", async ({ page }) => {
-  await gotoHydrated(page, "/login");
-  await page.locator('input[name="email"]').fill("customer@example.com");
-  await page.locator('input[name="password"]').fill("customer-demo-password");
-  await page.getByRole("button", { name: "Sign in" }).click();
+  await signIn(page, CUSTOMER);
   await expect(page).toHaveURL("/dashboard");
 
   const response = await page.goto("/blog/hello-isr");

@@ -1,5 +1,5 @@
 import { expect, test, type Page, type Request } from "@playwright/test";
-import { gotoHydrated, markDocument, expectNoReload } from "./support";
+import { ADMIN, CUSTOMER, gotoHydrated, markDocument, expectNoReload, signIn } from "./support";
 
 // The client tier (src/app/query.rs): each page's data is a leptos-fetch query
 // with a stale time. These tests count the data requests (GET /api/…) the
@@ -195,10 +195,7 @@ test("a page a shared cache kept past the stale time refetches its data once, in
 });
 
 test("after an admin's edit, the browser refetches the edited post and the list showing it", async ({ page }) => {
-  await gotoHydrated(page, "/login");
-  await page.locator('input[name="email"]').fill("admin@example.com");
-  await page.locator('input[name="password"]').fill("admin-demo-password");
-  await page.getByRole("button", { name: "Sign in" }).click();
+  await signIn(page, ADMIN);
   await expect(page).toHaveURL("/dashboard");
   await markDocument(page);
 
@@ -252,10 +249,7 @@ test("whoever signs in next in the same tab never sees the previous visitor's ca
   page,
   context,
 }) => {
-  await gotoHydrated(page, "/login");
-  await page.locator('input[name="email"]').fill("customer@example.com");
-  await page.locator('input[name="password"]').fill("customer-demo-password");
-  await page.getByRole("button", { name: "Sign in" }).click();
+  await signIn(page, CUSTOMER);
   await expect(page.getByRole("heading", { level: 1, name: "Welcome, Casey Customer" })).toBeVisible();
   await markDocument(page);
 
@@ -281,8 +275,8 @@ test("whoever signs in next in the same tab never sees the previous visitor's ca
   await expect(page.getByRole("heading", { level: 1, name: "Sign in" })).toBeVisible();
 
   // The admin signs in, in the same document, and lands on the dashboard.
-  await page.locator('input[name="email"]').fill("admin@example.com");
-  await page.locator('input[name="password"]').fill("admin-demo-password");
+  await page.locator('input[name="email"]').fill(ADMIN.email);
+  await page.locator('input[name="password"]').fill(ADMIN.password);
   await page.getByRole("button", { name: "Sign in" }).click();
   await expect(page.getByRole("heading", { level: 1, name: "Welcome, Ada Admin" })).toBeVisible();
   await expectNoReload(page);
@@ -292,10 +286,7 @@ test("whoever signs in next in the same tab never sees the previous visitor's ca
 });
 
 test("an order refetches the product's stock and the buyer's orders, which were cached", async ({ page }) => {
-  await gotoHydrated(page, "/login");
-  await page.locator('input[name="email"]').fill("admin@example.com");
-  await page.locator('input[name="password"]').fill("admin-demo-password");
-  await page.getByRole("button", { name: "Sign in" }).click();
+  await signIn(page, ADMIN);
   const orders = page.locator("section", { has: page.getByRole("heading", { name: "Your orders" }) });
   await expect(orders).toBeVisible();
   const ordersBefore = await orders.locator("tbody tr").count();

@@ -1,14 +1,11 @@
 import { expect, test, type Browser, type Page } from "@playwright/test";
-import { gotoHydrated } from "./support";
+import { ADMIN, gotoHydrated, signIn } from "./support";
 
 // An admin edits a post in the dashboard; the public page, which the ISR cache
 // held, shows the new text at once: to the admin and to an anonymous visitor.
 
 async function signInAsAdmin(page: Page): Promise<void> {
-  await gotoHydrated(page, "/login");
-  await page.locator('input[name="email"]').fill("admin@example.com");
-  await page.locator('input[name="password"]').fill("admin-demo-password");
-  await page.getByRole("button", { name: "Sign in" }).click();
+  await signIn(page, ADMIN);
   await expect(page).toHaveURL("/dashboard");
 }
 

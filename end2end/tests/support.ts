@@ -24,6 +24,18 @@ export async function gotoHydrated(page: Page, path: string, status = 200): Prom
   return response;
 }
 
+/** The seeded demo accounts (src/server/seed.rs). */
+export const CUSTOMER = { email: "customer@example.com", password: "customer-demo-password", name: "Casey Customer" };
+export const ADMIN = { email: "admin@example.com", password: "admin-demo-password", name: "Ada Admin" };
+
+/** Fills in and submits the sign-in form (the result is the caller's to check). */
+export async function signIn(page: Page, account: { email: string; password: string }): Promise<void> {
+  await gotoHydrated(page, "/login");
+  await page.locator('input[name="email"]').fill(account.email);
+  await page.locator('input[name="password"]').fill(account.password);
+  await page.getByRole("button", { name: "Sign in" }).click();
+}
+
 /** Collects uncaught errors thrown in the page from now on. */
 export function collectPageErrors(page: Page): Error[] {
   const errors: Error[] = [];

@@ -112,6 +112,23 @@ pub fn format_price(cents: i64) -> String {
     format!("{sign}${}.{:02}", cents / 100, cents % 100)
 }
 
+/// A form field that must hold a whole number within `range`, or a 400 that
+/// names the field (`"The stock must be a whole number from 0 to 1000000."`).
+#[cfg(feature = "ssr")]
+pub fn whole_number(
+    field: &str,
+    text: &str,
+    range: std::ops::RangeInclusive<i64>,
+) -> Result<i64, AppError> {
+    text.trim().parse::<i64>().ok().filter(|n| range.contains(n)).ok_or_else(|| {
+        AppError::BadRequest(format!(
+            "The {field} must be a whole number from {} to {}.",
+            range.start(),
+            range.end()
+        ))
+    })
+}
+
 /// Reads `?page=` for a paged list page (absent means 1); a 400 error when it is not a page number.
 pub fn page_from_query(raw: Option<String>) -> Result<u32, AppError> {
     crate::app::paging::PageRequest::parse(raw.as_deref(), None).map(|request| request.page)

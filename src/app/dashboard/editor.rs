@@ -103,14 +103,7 @@ pub async fn update_product(id: i64, price: String, stock: String) -> Result<Cha
     let price_cents = parse_price(&price).ok_or_else(|| {
         AppError::BadRequest(format!("The price must be an amount like 29.00, got {price:?}."))
     })?;
-    let stock = stock
-        .trim()
-        .parse::<i64>()
-        .ok()
-        .filter(|s| (0..=MAX_STOCK).contains(s))
-        .ok_or_else(|| {
-            AppError::BadRequest(format!("The stock must be a whole number from 0 to {MAX_STOCK}."))
-        })?;
+    let stock = crate::app::components::whole_number("stock", &stock, 0..=MAX_STOCK)?;
     let db = crate::server::AppState::current().db;
     if !crate::app::shop::db::update_product(&db, id, price_cents, stock).await? {
         return Err(AppError::NotFound);

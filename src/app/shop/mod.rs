@@ -110,16 +110,8 @@ pub fn product_query() -> Query<String, Option<Product>> {
 pub async fn place_order(id: i64, quantity: String) -> Result<Changed, AppError> {
     use db::OrderOutcome;
     let user = crate::app::auth::session::current_user().await?.ok_or(AppError::Unauthorized)?;
-    let quantity = quantity
-        .trim()
-        .parse::<i64>()
-        .ok()
-        .filter(|q| (1..=MAX_ORDER_QUANTITY).contains(q))
-        .ok_or_else(|| {
-            AppError::BadRequest(format!(
-                "The quantity must be a whole number from 1 to {MAX_ORDER_QUANTITY}."
-            ))
-        })?;
+    let quantity =
+        crate::app::components::whole_number("quantity", &quantity, 1..=MAX_ORDER_QUANTITY)?;
     let state = crate::server::AppState::current();
     match db::place_order(&state.db, user.id, id, quantity).await? {
         OrderOutcome::Placed { order_id } => {
