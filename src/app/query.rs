@@ -111,9 +111,10 @@ where
         Self { id: TypeId::of::<F>(), scope, stale: keep.stale, tags: |_| Vec::new() }
     }
 
-    /// Tags each answer with those of `tags(key)`, a cache policy: the
-    /// policy of the page the data belongs to, so that the purge of a tag on
-    /// the server and its invalidation in the browser reach the same data.
+    /// Tags each answer with `tags(key)`: for public data, the tags of the
+    /// cache policy of the page it belongs to (`tags_of(cache::post(slug))`),
+    /// so that the purge of a tag on the server and its invalidation in the
+    /// browser reach the same data.
     pub fn tagged(mut self, tags: fn(&K) -> Vec<String>) -> Self {
         self.tags = tags;
         self

@@ -68,14 +68,22 @@ pub fn routes() -> Router<AppState> {
 /// more), and returned for the browser to invalidate its own copies
 /// (`app::query::invalidate_after`).
 pub fn changed(tags: Vec<String>, source: &str) -> Changed {
-    let state = AppState::current();
-    purge(&state.isr, &Purge::tags(tags.clone(), PurgeMode::Hard), source);
+    purge(&AppState::current(), &Purge::tags(tags.clone(), PurgeMode::Hard), source);
     Changed { tags }
 }
 
-/// Invalidates what `purge` names, and logs who asked (`source`). The one
-/// path every purge takes, from the HTTP endpoint or from the app's writes.
-pub fn purge(cache: &IsrCache, purge: &Purge, source: &str) -> usize {
+/// Invalidates what `purge` names, here and on every other instance of the
+/// app (see `fanout`), and logs who asked (`source`). The one path every
+/// purge takes, from the HTTP endpoint or from the app's writes. Returns how
+/// many pages it matched here.
+pub fn purge(state: &AppState, purge: &Purge, source: &str) -> usize {
+    let matched = purge_here(&state.isr, purge, source);
+    state.fanout.publish(purge);
+    matched
+}
+
+/// Invalidates what `purge` names in this instance's cache only, and logs it.
+pub fn purge_here(cache: &IsrCache, purge: &Purge, source: &str) -> usize {
     let matched = cache.purge(purge);
     tracing::info!(
         source,
@@ -133,7 +141,7 @@ async fn revalidate(
     };
     let purge_request =
         Purge { paths: request.paths, prefixes: request.prefixes, tags: request.tags, mode };
-    let matched = purge(&state.isr, &purge_request, "api");
+    let matched = purge(&state, &purge_request, "api");
     let mode = if mode == PurgeMode::Hard { "hard" } else { "soft" };
     Ok(axum::Json(serde_json::json!({ "purged": matched, "mode": mode })))
 }

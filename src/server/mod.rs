@@ -6,6 +6,7 @@
 pub mod cache;
 pub mod config;
 pub mod db;
+pub mod fanout;
 pub mod seed;
 
 use std::sync::Arc;
@@ -41,6 +42,8 @@ pub struct AppState {
     pub config: Arc<Config>,
     /// The built-in ISR cache, for code that purges it.
     pub isr: isr_cache::IsrCache,
+    /// Tells the other instances about purges (PostgreSQL only).
+    pub fanout: fanout::Fanout,
 }
 
 impl AppState {
@@ -77,8 +80,12 @@ pub async fn run() -> anyhow::Result<()> {
     }
 
     let isr = cache::build(&config);
+    let fanout = fanout::Fanout::new(&config.database_url, &db);
+    if fanout.listen(&config.database_url, isr.clone()).await?.is_some() {
+        tracing::info!(channel = fanout::CHANNEL, "purges fan out to every instance");
+    }
     let config = Arc::new(config);
-    let state = AppState { leptos_options, db, config: config.clone(), isr };
+    let state = AppState { leptos_options, db, config: config.clone(), isr, fanout };
     let app = router(state);
 
     let listener = tokio::net::TcpListener::bind(addr)

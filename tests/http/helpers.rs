@@ -16,6 +16,7 @@ use http_body_util::BodyExt;
 use isr_cache::IsrCache;
 use isr_cache::isr::clock::ManualClock;
 use leptos::config::LeptosOptions;
+use leptos_isr_starter::server::fanout::Fanout;
 use leptos_isr_starter::server::seed::{
     DEMO_ADMIN_EMAIL, DEMO_ADMIN_PASSWORD, DEMO_CUSTOMER_EMAIL, DEMO_CUSTOMER_PASSWORD,
 };
@@ -43,12 +44,29 @@ pub struct TestApp {
     pub clock: ManualClock,
     /// The app's configuration.
     pub config: Arc<Config>,
+    /// The state the router was built with.
+    state: AppState,
+    /// Applies other instances' purges (PostgreSQL only); stopped on drop.
+    listener: Option<tokio::task::JoinHandle<()>>,
     _guard: Guard,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(listener) = &self.listener {
+            listener.abort();
+        }
+    }
 }
 
 enum Guard {
     Sqlite(#[expect(dead_code, reason = "held to delete the folder on drop")] tempfile::TempDir),
-    Postgres { admin_url: String, name: String },
+    Postgres {
+        admin_url: String,
+        name: String,
+    },
+    /// Another instance: the first one owns the database.
+    None,
 }
 
 impl Drop for Guard {
@@ -123,20 +141,52 @@ impl TestApp {
         .expect("test config");
         let db = db::connect(&config.database_url).await.expect("connect and migrate");
         seed::seed_demo(&db).await.expect("seed");
+        Some(Self::instance(Arc::new(config), db, leptos_options, guard).await)
+    }
+
+    /// One instance of the app on `db`: its own ISR cache and fan-out.
+    async fn instance(
+        config: Arc<Config>,
+        db: db::Db,
+        leptos_options: LeptosOptions,
+        guard: Guard,
+    ) -> Self {
         // The real cache, on a clock the test moves: no test waits for a TTL.
         let clock = ManualClock::new();
         let isr = IsrCache::with_clock(cache::isr_config(&config), Arc::new(clock.clone()));
-        let config = Arc::new(config);
-        let state =
-            AppState { leptos_options, db: db.clone(), config: config.clone(), isr: isr.clone() };
-        Some(Self {
-            router: router(state),
+        let fanout = Fanout::new(&config.database_url, &db);
+        let listener =
+            fanout.listen(&config.database_url, isr.clone()).await.expect("LISTEN for purges");
+        let state = AppState {
+            leptos_options,
+            db: db.clone(),
+            config: config.clone(),
+            isr: isr.clone(),
+            fanout,
+        };
+        Self {
+            router: router(state.clone()),
             db,
             isr,
             clock,
-            config: Arc::clone(&config),
+            config,
+            state,
+            listener,
             _guard: guard,
-        })
+        }
+    }
+
+    /// A second instance of the app on the same database (as behind a load
+    /// balancer), with a cache of its own.
+    pub async fn another_instance(&self) -> Self {
+        let state = &self.state;
+        Self::instance(
+            state.config.clone(),
+            state.db.clone(),
+            state.leptos_options.clone(),
+            Guard::None,
+        )
+        .await
     }
 
     /// Sends `request` through the whole router.

@@ -8,6 +8,7 @@
 //! - With the database gone, the last good page keeps being served; after
 //!   recovery it refreshes.
 //! - `GET /metrics` is for loopback clients (or a token holder) only.
+//! - On PostgreSQL, a purge on one instance reaches the others.
 //!
 //! The cache runs on a hand-moved clock (`app.clock`): no test waits for a TTL.
 
@@ -16,9 +17,10 @@ use std::time::Duration;
 use axum::body::Body;
 use axum::extract::ConnectInfo;
 use http::{Method, Request, StatusCode};
+use isr_cache::PurgeMode;
 
 use crate::db_tests;
-use crate::helpers::{REVALIDATE_TOKEN, TestApp, TestResponse, x_cache};
+use crate::helpers::{Backend, REVALIDATE_TOKEN, TestApp, TestResponse, x_cache};
 
 db_tests!(
     pages_are_stored_and_served_as_hits,
@@ -37,6 +39,87 @@ db_tests!(
 );
 
 const POST_TITLE: &str = "Hello, ISR: static pages that refresh themselves";
+
+/// Two instances on one PostgreSQL database (as behind a load balancer), each
+/// with its own cache: an edit on one purges the page on both. (On SQLite
+/// there is one machine, so nothing to fan out to.)
+#[tokio::test]
+async fn purges_reach_every_instance_on_postgres() {
+    let Some(first) = TestApp::start(Backend::Postgres).await else {
+        eprintln!("TEST_POSTGRES_URL not set: PostgreSQL run skipped");
+        return;
+    };
+    let second = first.another_instance().await;
+    for app in [&first, &second] {
+        app.get("/blog/hello-isr").await;
+        assert_eq!(x_cache(&app.get("/blog/hello-isr").await), "HIT");
+    }
+
+    let cookie = first.sign_in_admin().await;
+    let form = "slug=hello-isr&title=Edited+on+the+first&body=Text.";
+    let saved = first.post_form("/api/dashboard/update_post", form, Some(&cookie)).await;
+    assert_eq!(saved.status, StatusCode::OK, "{}", saved.body);
+
+    // The second instance hears of it through NOTIFY, asynchronously: wait
+    // for the purge to arrive, not for a time.
+    let heard = tokio::time::timeout(Duration::from_secs(10), async {
+        while second.isr.recent_purges().is_empty() {
+            tokio::task::yield_now().await;
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await;
+    assert!(heard.is_ok(), "the second instance never heard of the purge");
+    let purge = &second.isr.recent_purges()[0].purge;
+    assert_eq!(purge.tags, ["post:hello-isr", "posts", "search"]);
+    assert_eq!(purge.mode, PurgeMode::Hard);
+    let page = second.get("/blog/hello-isr").await;
+    assert_eq!(x_cache(&page), "MISS");
+    assert!(page.body.contains("Edited on the first"));
+    // The first instance applied its purge once: it ignores its own message.
+    assert_eq!(first.isr.recent_purges().len(), 1);
+}
+
+/// A listener that loses its connection may have missed purges: once back,
+/// it marks every stored page stale, and hears the next purges again.
+#[tokio::test]
+async fn a_listener_that_reconnects_marks_everything_stale_on_postgres() {
+    let Some(first) = TestApp::start(Backend::Postgres).await else {
+        eprintln!("TEST_POSTGRES_URL not set: PostgreSQL run skipped");
+        return;
+    };
+    let second = first.another_instance().await;
+    let heard = |app: &TestApp, count: usize| {
+        let isr = app.isr.clone();
+        tokio::time::timeout(Duration::from_secs(10), async move {
+            while isr.recent_purges().len() < count {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        })
+    };
+
+    // The database drops every listening connection.
+    let dropped: Vec<bool> = sqlx::query_scalar(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+         WHERE datname = current_database() AND query ILIKE 'LISTEN%'",
+    )
+    .fetch_all(&first.db)
+    .await
+    .expect("terminate the listeners");
+    assert_eq!(dropped, [true, true], "both instances were listening");
+    assert!(heard(&second, 1).await.is_ok(), "the listener never noticed");
+    let everything = &second.isr.recent_purges()[0].purge;
+    assert_eq!(
+        (everything.prefixes.as_slice(), everything.mode),
+        (&["/".to_owned()][..], PurgeMode::Soft)
+    );
+
+    // Reconnected: a purge on the first reaches the second again.
+    let response = revalidate(&first, Some(REVALIDATE_TOKEN), r#"{"tags": ["posts"]}"#).await;
+    assert_eq!(response.status, StatusCode::OK);
+    assert!(heard(&second, 2).await.is_ok(), "the reconnected listener missed a purge");
+    assert_eq!(second.isr.recent_purges()[1].purge.tags, ["posts"]);
+}
 
 async fn revalidate(app: &TestApp, token: Option<&str>, body: &str) -> TestResponse {
     let mut request = Request::post("/api/revalidate").header("content-type", "application/json");

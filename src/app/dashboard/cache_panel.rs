@@ -97,7 +97,7 @@ pub async fn purge_cache() -> Result<Changed, AppError> {
         ..isr_cache::Purge::default()
     };
     let state = crate::server::AppState::current();
-    crate::server::cache::purge(&state.isr, &purge, &format!("dashboard (user {})", user.id));
+    crate::server::cache::purge(&state, &purge, &format!("dashboard (user {})", user.id));
     leptos_axum::redirect("/dashboard");
     Ok(Changed { tags: vec!["cache".into()] })
 }
