@@ -72,6 +72,15 @@ ensure_wasm_opt() {
   fi
 }
 
+# Varnish, for the CDN tests (tests/http/cdn.rs) and scripts/varnish.
+ensure_varnish() {
+  if ! command -v varnishd >/dev/null && [ ! -x /usr/sbin/varnishd ]; then
+    say "installing Debian's varnish for the CDN tests"
+    as_root apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq varnish
+  fi
+}
+
 # Playwright's own Chromium where it is installed; otherwise Debian's (the
 # Playwright config picks whichever exists).
 ensure_chromium() {

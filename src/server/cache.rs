@@ -29,6 +29,7 @@ use isr_cache::{IsrCache, IsrConfig, Purge, PurgeMode};
 use serde::Deserialize;
 use subtle::ConstantTimeEq as _;
 
+use super::cdn::Cdn;
 use super::{AppState, Config};
 use crate::app::auth::session::SESSION_COOKIE;
 use crate::app::query::Changed;
@@ -77,14 +78,16 @@ pub fn changed(tags: Vec<String>, source: &str) -> Changed {
 /// purge takes, from the HTTP endpoint or from the app's writes. Returns how
 /// many pages it matched here.
 pub fn purge(state: &AppState, purge: &Purge, source: &str) -> usize {
-    let matched = purge_here(&state.isr, purge, source);
+    let matched = purge_here(&state.isr, &state.cdn, purge, source);
     state.fanout.publish(purge);
     matched
 }
 
-/// Invalidates what `purge` names in this instance's cache only, and logs it.
-pub fn purge_here(cache: &IsrCache, purge: &Purge, source: &str) -> usize {
+/// Invalidates what `purge` names in this instance's cache and in the CDN in
+/// front of it (see `cdn`), and logs it.
+pub fn purge_here(cache: &IsrCache, cdn: &Cdn, purge: &Purge, source: &str) -> usize {
     let matched = cache.purge(purge);
+    cdn.purge(purge);
     tracing::info!(
         source,
         mode = ?purge.mode,

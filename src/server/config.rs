@@ -17,6 +17,7 @@
 //! | `ISR_RENDER_THREADS` | `1` | threads the cache renders pages on, apart from those that serve hits |
 //! | `REVALIDATE_TOKEN` | unset | bearer token for `POST /api/revalidate`; unset: the endpoint refuses every call |
 //! | `METRICS_TOKEN` | unset | bearer token for `GET /metrics`; without one, only loopback clients may read it |
+//! | `CDN_VARNISH_URLS` | unset | Varnish servers in front (comma-separated `http://host:port`): purges are sent there as `BAN`s |
 //! | `CLIENT_CACHE_MAX_SECS` | unset | caps how long browsers keep page data (stale time; 4× for unused data): for tests, which should not wait minutes |
 //! | `RUST_LOG` | `info,leptos_isr_starter=debug` | log filter (tracing-subscriber syntax) |
 //!
@@ -49,6 +50,8 @@ pub struct Config {
     pub metrics_token: Option<String>,
     /// Cap on the client tier's stale times (see `app::cache::ClientCache`).
     pub client_cache_max: Option<Duration>,
+    /// Varnish servers to send purges to.
+    pub cdn_varnish_urls: Vec<String>,
 }
 
 /// Settings of the built-in ISR cache.
@@ -75,6 +78,7 @@ impl std::fmt::Debug for Config {
             .field("revalidate_token", &self.revalidate_token.as_ref().map(|_| "***"))
             .field("metrics_token", &self.metrics_token.as_ref().map(|_| "***"))
             .field("client_cache_max", &self.client_cache_max)
+            .field("cdn_varnish_urls", &self.cdn_varnish_urls)
             .finish()
     }
 }
@@ -149,7 +153,21 @@ impl Config {
                 .unwrap_or(1),
         };
 
+        let cdn_varnish_urls: Vec<String> = get("CDN_VARNISH_URLS")
+            .unwrap_or_default()
+            .split(',')
+            .map(|url| url.trim().trim_end_matches('/').to_owned())
+            .filter(|url| !url.is_empty())
+            .collect();
+        if let Some(bad) = cdn_varnish_urls.iter().find(|url| !url.starts_with("http://")) {
+            return Err(ConfigError {
+                name: "CDN_VARNISH_URLS",
+                problem: format!("must be http:// URLs, got {bad:?}"),
+            });
+        }
+
         Ok(Self {
+            cdn_varnish_urls,
             database_url,
             public_url,
             request_timeout,

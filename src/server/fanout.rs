@@ -29,6 +29,7 @@ use sqlx::postgres::PgListener;
 use tokio::task::JoinHandle;
 
 use super::Db;
+use super::cdn::Cdn;
 
 /// The `LISTEN`/`NOTIFY` channel.
 pub const CHANNEL: &str = "isr_purge";
@@ -87,12 +88,13 @@ impl Fanout {
     }
 
     /// Starts listening for the purges of other instances and applying them
-    /// to `cache`, on PostgreSQL; `None` on SQLite. Returns once the `LISTEN`
+    /// to `cache` and the CDN in front, on PostgreSQL; `None` on SQLite. Returns once the `LISTEN`
     /// is in place: a purge published after this returns is not missed.
     pub async fn listen(
         &self,
         database_url: &str,
         cache: IsrCache,
+        cdn: Cdn,
     ) -> Result<Option<JoinHandle<()>>, sqlx::Error> {
         if self.db.is_none() {
             return Ok(None);
@@ -106,7 +108,7 @@ impl Fanout {
                 match listener.try_recv().await {
                     Ok(Some(notification)) => {
                         backoff = Duration::from_millis(100);
-                        apply(instance, notification.payload(), &cache);
+                        apply(instance, notification.payload(), &cache, &cdn);
                     }
                     Ok(None) => {
                         // The connection dropped; sqlx reconnects and listens
@@ -120,6 +122,7 @@ impl Fanout {
                             ..Purge::default()
                         };
                         cache.purge(&everything);
+                        cdn.purge(&everything);
                     }
                     Err(error) => {
                         tracing::warn!(%error, "purge listener failed; retrying in {backoff:?}");
@@ -135,7 +138,7 @@ impl Fanout {
 
 /// Applies another instance's purge; ignores this instance's own, and
 /// anything that is not a purge (logged).
-fn apply(instance: u64, payload: &str, cache: &IsrCache) {
+fn apply(instance: u64, payload: &str, cache: &IsrCache, cdn: &Cdn) {
     let message: Message = match serde_json::from_str(payload) {
         Ok(message) => message,
         Err(error) => {
@@ -153,7 +156,7 @@ fn apply(instance: u64, payload: &str, cache: &IsrCache) {
         tags: message.tags,
         mode: if message.hard { PurgeMode::Hard } else { PurgeMode::Soft },
     };
-    super::cache::purge_here(cache, &purge, &format!("instance {from:016x}"));
+    super::cache::purge_here(cache, cdn, &purge, &format!("instance {from:016x}"));
 }
 
 /// `purge` as one or more payloads of at most [`MAX_PAYLOAD`] bytes.

@@ -4,6 +4,7 @@
 //! given [`AppState`], so the HTTP tests exercise exactly what production serves.
 
 pub mod cache;
+pub mod cdn;
 pub mod config;
 pub mod db;
 pub mod fanout;
@@ -44,6 +45,8 @@ pub struct AppState {
     pub isr: isr_cache::IsrCache,
     /// Tells the other instances about purges (PostgreSQL only).
     pub fanout: fanout::Fanout,
+    /// Tells the CDN in front about purges (when one is configured).
+    pub cdn: cdn::Cdn,
 }
 
 impl AppState {
@@ -80,12 +83,13 @@ pub async fn run() -> anyhow::Result<()> {
     }
 
     let isr = cache::build(&config);
+    let cdn = cdn::Cdn::new(config.cdn_varnish_urls.clone());
     let fanout = fanout::Fanout::new(&config.database_url, &db);
-    if fanout.listen(&config.database_url, isr.clone()).await?.is_some() {
+    if fanout.listen(&config.database_url, isr.clone(), cdn.clone()).await?.is_some() {
         tracing::info!(channel = fanout::CHANNEL, "purges fan out to every instance");
     }
     let config = Arc::new(config);
-    let state = AppState { leptos_options, db, config: config.clone(), isr, fanout };
+    let state = AppState { leptos_options, db, config: config.clone(), isr, fanout, cdn };
     let app = router(state);
 
     let listener = tokio::net::TcpListener::bind(addr)

@@ -16,6 +16,7 @@ use http_body_util::BodyExt;
 use isr_cache::IsrCache;
 use isr_cache::isr::clock::ManualClock;
 use leptos::config::LeptosOptions;
+use leptos_isr_starter::server::cdn::Cdn;
 use leptos_isr_starter::server::fanout::Fanout;
 use leptos_isr_starter::server::seed::{
     DEMO_ADMIN_EMAIL, DEMO_ADMIN_PASSWORD, DEMO_CUSTOMER_EMAIL, DEMO_CUSTOMER_PASSWORD,
@@ -97,7 +98,14 @@ impl TestApp {
     /// The app on a fresh database of `backend`; `None` when that backend is not
     /// available here (PostgreSQL without `TEST_POSTGRES_URL`).
     pub async fn start(backend: Backend) -> Option<Self> {
-        Self::start_with(backend, leptos_options()).await
+        Self::start_with(backend, leptos_options(), &[]).await
+    }
+
+    /// The app on SQLite with extra environment variables for its `Config`.
+    pub async fn start_with_vars(vars: &[(&str, String)]) -> Self {
+        Self::start_with(Backend::Sqlite, leptos_options(), vars)
+            .await
+            .expect("SQLite is always available")
     }
 
     /// The app serving static files from `site_root`, with `/pkg` file names
@@ -106,10 +114,14 @@ impl TestApp {
         let mut options = leptos_options();
         options.site_root = site_root.to_string_lossy().as_ref().into();
         options.hash_files = hash_files;
-        Self::start_with(Backend::Sqlite, options).await.expect("SQLite is always available")
+        Self::start_with(Backend::Sqlite, options, &[]).await.expect("SQLite is always available")
     }
 
-    async fn start_with(backend: Backend, leptos_options: LeptosOptions) -> Option<Self> {
+    async fn start_with(
+        backend: Backend,
+        leptos_options: LeptosOptions,
+        vars: &[(&str, String)],
+    ) -> Option<Self> {
         sqlx::any::install_default_drivers();
         let (url, guard) = match backend {
             Backend::Sqlite => {
@@ -136,7 +148,7 @@ impl TestApp {
             "REVALIDATE_TOKEN" => Some(REVALIDATE_TOKEN.to_owned()),
             "ISR_WARM_PATHS" => Some("/,/blog".to_owned()),
             "ISR_WARM_LIMIT" => Some("5".to_owned()),
-            _ => None,
+            _ => vars.iter().find(|(var, _)| *var == name).map(|(_, value)| value.clone()),
         })
         .expect("test config");
         let db = db::connect(&config.database_url).await.expect("connect and migrate");
@@ -154,15 +166,19 @@ impl TestApp {
         // The real cache, on a clock the test moves: no test waits for a TTL.
         let clock = ManualClock::new();
         let isr = IsrCache::with_clock(cache::isr_config(&config), Arc::new(clock.clone()));
+        let cdn = Cdn::new(config.cdn_varnish_urls.clone());
         let fanout = Fanout::new(&config.database_url, &db);
-        let listener =
-            fanout.listen(&config.database_url, isr.clone()).await.expect("LISTEN for purges");
+        let listener = fanout
+            .listen(&config.database_url, isr.clone(), cdn.clone())
+            .await
+            .expect("LISTEN for purges");
         let state = AppState {
             leptos_options,
             db: db.clone(),
             config: config.clone(),
             isr: isr.clone(),
             fanout,
+            cdn,
         };
         Self {
             router: router(state.clone()),
@@ -253,6 +269,16 @@ impl TestApp {
             .await;
         assert_eq!(response.status, StatusCode::OK, "sign-in failed: {}", response.body);
         response.session_cookie().expect("sign-in sets the session cookie")
+    }
+
+    /// Serves the app on a port of its own, for clients outside the process
+    /// (a CDN in front); stops when the test's runtime does.
+    pub async fn serve(&self) -> std::net::SocketAddr {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a free port");
+        let addr = listener.local_addr().expect("bound");
+        let router = self.router.clone();
+        tokio::spawn(async move { axum::serve(listener, router).await });
+        addr
     }
 
     /// The whole app as a tower service (for the warm-up).

@@ -5,6 +5,7 @@
 //! - `auth`: sign-in, sign-out, the dashboard's guard, cookie attributes.
 //! - `caching`: the cache headers of every route, validators, compression.
 //! - `isr`: the built-in ISR cache: hits, purges, the editor, failures, metrics.
+//! - `cdn`: a real Varnish in front, driven by the app's headers and purges.
 //! - `orders`: placing orders: stock, overselling, purges.
 
 mod helpers;
@@ -12,6 +13,7 @@ mod helpers;
 mod api;
 mod auth;
 mod caching;
+mod cdn;
 mod isr;
 mod orders;
 mod pages;
