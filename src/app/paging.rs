@@ -10,6 +10,23 @@ pub const DEFAULT_PER_PAGE: u32 = 9;
 /// The most items one request may ask for.
 pub const MAX_PER_PAGE: u32 = 50;
 
+/// The query of a paged list page (`/blog`, `/products`): keyed by the raw
+/// `?page=`, which is checked before any request, loaded by `list`.
+pub fn paged_query<T, F, Fut>(
+    list: F,
+    keep: crate::app::cache::ClientCache,
+) -> crate::app::query::Query<Option<String>, Paged<T>>
+where
+    T: Clone + Serialize + serde::de::DeserializeOwned + Send + Sync + 'static,
+    F: Fn(u32) -> Fut + Copy + Send + Sync + 'static,
+    Fut: Future<Output = Result<Paged<T>, AppError>> + Send + 'static,
+{
+    let load = move |page: Option<String>| async move {
+        list(crate::app::components::page_from_query(page)?).await
+    };
+    crate::app::query::Query::new(load, keep)
+}
+
 /// One page of a list.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Paged<T> {

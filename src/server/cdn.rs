@@ -18,7 +18,7 @@ use std::time::Duration;
 use isr_cache::Purge;
 
 /// Sends purges to the CDN in front; cheap to clone.
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct Cdn {
     varnish: Vec<String>,
     client: reqwest::Client,

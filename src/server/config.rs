@@ -128,18 +128,9 @@ impl Config {
         let session_ttl = Duration::from_secs(3600 * parse_number(&get, "SESSION_TTL_HOURS", 168)?);
         let seed_demo = parse_bool(&get, "SEED_DEMO", true)?;
 
-        let warm_paths: Vec<String> = get("ISR_WARM_PATHS")
-            .unwrap_or_else(|| "/,/blog,/products".to_owned())
-            .split(',')
-            .map(|path| path.trim().to_owned())
-            .filter(|path| !path.is_empty())
-            .collect();
-        if let Some(bad) = warm_paths.iter().find(|path| !path.starts_with('/')) {
-            return Err(ConfigError {
-                name: "ISR_WARM_PATHS",
-                problem: format!("paths must start with /, got {bad:?}"),
-            });
-        }
+        let warm_paths = parse_list(&get, "ISR_WARM_PATHS", "/,/blog,/products", |path| {
+            path.starts_with('/').then_some(path).ok_or("paths must start with /")
+        })?;
         let isr = IsrSettings {
             enabled: parse_bool(&get, "ISR_CACHE", true)?,
             max_bytes: parse_number(&get, "ISR_CACHE_MAX_MB", 64)?.saturating_mul(1 << 20),
@@ -153,18 +144,11 @@ impl Config {
                 .unwrap_or(1),
         };
 
-        let cdn_varnish_urls: Vec<String> = get("CDN_VARNISH_URLS")
-            .unwrap_or_default()
-            .split(',')
-            .map(|url| url.trim().trim_end_matches('/').to_owned())
-            .filter(|url| !url.is_empty())
-            .collect();
-        if let Some(bad) = cdn_varnish_urls.iter().find(|url| !url.starts_with("http://")) {
-            return Err(ConfigError {
-                name: "CDN_VARNISH_URLS",
-                problem: format!("must be http:// URLs, got {bad:?}"),
-            });
-        }
+        let cdn_varnish_urls = parse_list(&get, "CDN_VARNISH_URLS", "", |url| {
+            url.starts_with("http://")
+                .then(|| url.trim_end_matches('/'))
+                .ok_or("must be http:// URLs")
+        })?;
 
         Ok(Self {
             cdn_varnish_urls,
@@ -211,6 +195,27 @@ fn parse_bool(
             Err(ConfigError { name, problem: format!("must be true or false, got {other:?}") })
         }
     }
+}
+
+/// A comma-separated list: items trimmed, empty ones dropped, each checked
+/// (and normalised) by `item`, whose error says what was expected.
+fn parse_list(
+    get: &impl Fn(&str) -> Option<String>,
+    name: &'static str,
+    default: &str,
+    item: impl Fn(&str) -> Result<&str, &'static str>,
+) -> Result<Vec<String>, ConfigError> {
+    let raw = get(name).unwrap_or_else(|| default.to_owned());
+    raw.split(',')
+        .map(str::trim)
+        .filter(|value| !value.is_empty())
+        .map(|value| {
+            item(value).map(str::to_owned).map_err(|expected| ConfigError {
+                name,
+                problem: format!("{expected}, got {value:?}"),
+            })
+        })
+        .collect()
 }
 
 fn parse_number(

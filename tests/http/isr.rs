@@ -40,16 +40,23 @@ db_tests!(
 
 const POST_TITLE: &str = "Hello, ISR: static pages that refresh themselves";
 
+/// Two instances of the app on one fresh PostgreSQL database, each with a
+/// cache of its own; `None` (said) without `TEST_POSTGRES_URL`.
+async fn two_instances_on_postgres() -> Option<(TestApp, TestApp)> {
+    let Some(first) = TestApp::start(Backend::Postgres).await else {
+        eprintln!("TEST_POSTGRES_URL not set: PostgreSQL run skipped");
+        return None;
+    };
+    let second = first.another_instance().await;
+    Some((first, second))
+}
+
 /// Two instances on one PostgreSQL database (as behind a load balancer), each
 /// with its own cache: an edit on one purges the page on both. (On SQLite
 /// there is one machine, so nothing to fan out to.)
 #[tokio::test]
 async fn purges_reach_every_instance_on_postgres() {
-    let Some(first) = TestApp::start(Backend::Postgres).await else {
-        eprintln!("TEST_POSTGRES_URL not set: PostgreSQL run skipped");
-        return;
-    };
-    let second = first.another_instance().await;
+    let Some((first, second)) = two_instances_on_postgres().await else { return };
     for app in [&first, &second] {
         app.get("/blog/hello-isr").await;
         assert_eq!(x_cache(&app.get("/blog/hello-isr").await), "HIT");
@@ -84,11 +91,7 @@ async fn purges_reach_every_instance_on_postgres() {
 /// it marks every stored page stale, and hears the next purges again.
 #[tokio::test]
 async fn a_listener_that_reconnects_marks_everything_stale_on_postgres() {
-    let Some(first) = TestApp::start(Backend::Postgres).await else {
-        eprintln!("TEST_POSTGRES_URL not set: PostgreSQL run skipped");
-        return;
-    };
-    let second = first.another_instance().await;
+    let Some((first, second)) = two_instances_on_postgres().await else { return };
     let heard = |app: &TestApp, count: usize| {
         let isr = app.isr.clone();
         tokio::time::timeout(Duration::from_secs(10), async move {

@@ -15,10 +15,8 @@ use server_fn::codec::GetUrl;
 
 use crate::AppError;
 use crate::app::cache::{self, ClientCache};
-use crate::app::components::{
-    ErrorPage, Loading, NotFound, Pagination, Paragraphs, page_from_query,
-};
-use crate::app::paging::Paged;
+use crate::app::components::{ErrorPage, Loading, NotFound, Pagination, Paragraphs};
+use crate::app::paging::{Paged, paged_query};
 use crate::app::query::{Query, tags_of};
 
 /// A post as lists show it.
@@ -61,11 +59,7 @@ pub async fn get_post(slug: String) -> Result<Option<Post>, AppError> {
 
 /// Pages of posts, by the raw `?page=` (checked before any request).
 pub fn posts_query() -> Query<Option<String>, Paged<PostSummary>> {
-    Query::new(
-        |page: Option<String>| async move { list_posts(page_from_query(page)?).await },
-        ClientCache::POSTS,
-    )
-    .tagged(|_| tags_of(cache::posts()))
+    paged_query(list_posts, ClientCache::POSTS).tagged(|_| tags_of(cache::posts()))
 }
 
 /// Posts by slug.

@@ -15,10 +15,8 @@ use server_fn::codec::GetUrl;
 
 use crate::AppError;
 use crate::app::cache::{self, ClientCache};
-use crate::app::components::{
-    ErrorPage, Loading, NotFound, Pagination, Paragraphs, format_price, page_from_query,
-};
-use crate::app::paging::Paged;
+use crate::app::components::{ErrorPage, Loading, NotFound, Pagination, Paragraphs, format_price};
+use crate::app::paging::{Paged, paged_query};
 use crate::app::query::{Changed, Query, invalidate_after, tags_of};
 
 /// Stock at or below this shows "only N left".
@@ -81,11 +79,7 @@ pub async fn get_product(id: i64) -> Result<Option<Product>, AppError> {
 
 /// Pages of products, by the raw `?page=` (checked before any request).
 pub fn products_query() -> Query<Option<String>, Paged<Product>> {
-    Query::new(
-        |page: Option<String>| async move { list_products(page_from_query(page)?).await },
-        ClientCache::PRODUCTS,
-    )
-    .tagged(|_| tags_of(cache::products()))
+    paged_query(list_products, ClientCache::PRODUCTS).tagged(|_| tags_of(cache::products()))
 }
 
 /// Products by the raw id of the URL; one that is not a number is `None`
