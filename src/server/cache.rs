@@ -73,6 +73,18 @@ pub fn changed(tags: Vec<String>, source: &str) -> Changed {
     Changed { tags }
 }
 
+/// Samples the cache's hit rate once a minute, for the dashboard's graph.
+pub fn sample_every_minute(isr: IsrCache) {
+    tokio::spawn(async move {
+        let mut minutes = tokio::time::interval(std::time::Duration::from_secs(60));
+        minutes.tick().await; // The first tick is immediate: nothing to count yet.
+        loop {
+            minutes.tick().await;
+            isr.sample_history();
+        }
+    });
+}
+
 /// Invalidates what `purge` names, here and on every other instance of the
 /// app (see `fanout`), and logs who asked (`source`). The one path every
 /// purge takes, from the HTTP endpoint or from the app's writes. Returns how

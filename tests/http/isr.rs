@@ -418,6 +418,16 @@ async fn the_dashboard_shows_the_cache_and_purges_it(app: TestApp) {
     assert!(dashboard.body.contains("data-testid=\"cache-panel\""));
     assert!(dashboard.body.contains("50%"), "one hit, one miss");
     assert!(dashboard.body.contains("#products"), "the latest purge is listed");
+    assert!(dashboard.body.contains("appears after the first minute"), "no sample yet");
+
+    // A minute's sample (the server takes one a minute), then another.
+    app.isr.sample_history();
+    app.get("/blog/hello-isr").await;
+    app.get("/blog/hello-isr").await;
+    app.isr.sample_history();
+    let graph = app.get_signed_in("/dashboard", &admin).await.body;
+    assert!(graph.contains("Hit rate, one point a minute; last: 100%"), "{graph}");
+    assert!(graph.contains(r#"<polyline points="0,30 5,0">"#), "50 % then 100 %: {graph}");
     let customer = app.sign_in_customer().await;
     let theirs = app.get_signed_in("/dashboard", &customer).await;
     assert!(!theirs.body.contains("cache-panel"), "only admins see the cache");

@@ -1,5 +1,6 @@
 //! The dashboard's cache panel, for admins: what the built-in ISR cache has
-//! done since start-up, its latest purges, and a button that purges it all.
+//! done since start-up, its hit rate minute by minute over the last hour, its
+//! latest purges, and a button that purges it all.
 
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -21,6 +22,8 @@ pub struct CacheStats {
     pub bytes: i64,
     /// Newest first.
     pub purges: Vec<PurgeSummary>,
+    /// The hit rate of each minute sampled (oldest first; `None`: no requests).
+    pub history: Vec<Option<u64>>,
 }
 
 /// One purge, as the panel lists it.
@@ -80,6 +83,7 @@ pub fn cache_stats(cache: &isr_cache::IsrCache) -> CacheStats {
         entries: metrics.entries.get(),
         bytes: metrics.bytes.get(),
         purges,
+        history: cache.history().iter().map(isr_cache::isr::Sample::hit_rate).collect(),
     }
 }
 
@@ -125,6 +129,7 @@ pub fn CachePanel(stats: CacheStats) -> impl IntoView {
                 {stat(stats.entries.to_string(), "pages stored")}
                 {stat(format!("{} KiB", stats.bytes / 1024), "held")}
             </ul>
+            <HitRateGraph history=stats.history />
             <h3>"Latest purges"</h3>
             {if stats.purges.is_empty() {
                 view! { <p class="muted">"None since the server started."</p> }.into_any()
@@ -147,5 +152,60 @@ pub fn CachePanel(stats: CacheStats) -> impl IntoView {
                 <button type="submit" class="button secondary">"Purge every page"</button>
             </ActionForm>
         </section>
+    }
+}
+
+/// Minutes the graph spans: as many as the cache keeps samples of (on the
+/// server, `isr_cache::isr::HISTORY_SAMPLES`; a test keeps them equal).
+const GRAPH_MINUTES: usize = 60;
+
+/// The hit rate of each sampled minute as a line (a gap where a minute had
+/// no requests), scaled from 0 % (bottom) to 100 % (top).
+#[component]
+fn HitRateGraph(history: Vec<Option<u64>>) -> impl IntoView {
+    const WIDTH: usize = 300;
+    const HEIGHT: u64 = 60;
+    if history.is_empty() {
+        return view! { <p class="muted">"The hit rate over time appears after the first minute."</p> }
+            .into_any();
+    }
+    let step = WIDTH / (GRAPH_MINUTES - 1);
+    let point = |(i, rate): (usize, u64)| format!("{},{}", i * step, HEIGHT - rate * HEIGHT / 100);
+    // One polyline per run of minutes that had requests.
+    let runs: Vec<String> = history
+        .iter()
+        .enumerate()
+        .collect::<Vec<_>>()
+        .split(|(_, rate)| rate.is_none())
+        .filter(|run| !run.is_empty())
+        .map(|run| {
+            run.iter()
+                .filter_map(|(i, rate)| rate.map(|rate| point((*i, rate))))
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .collect();
+    let last = history.iter().rev().find_map(|rate| *rate);
+    let label = match last {
+        Some(rate) => format!("Hit rate, one point a minute; last: {rate}%"),
+        None => "Hit rate, one point a minute; no requests lately".to_owned(),
+    };
+    view! {
+        <figure class="hit-rate" data-testid="hit-rate-graph">
+            <svg viewBox=format!("-2 -2 {} {}", WIDTH + 4, HEIGHT + 4) role="img" aria-label=label.clone()>
+                <line x1="0" y1=HEIGHT x2=WIDTH y2=HEIGHT class="axis" />
+                {runs.into_iter().map(|points| view! { <polyline points=points /> }).collect_view()}
+            </svg>
+            <figcaption class="muted">{label}</figcaption>
+        </figure>
+    }
+    .into_any()
+}
+
+#[cfg(all(test, feature = "ssr"))]
+mod tests {
+    #[test]
+    fn the_graph_spans_the_history_the_cache_keeps() {
+        assert_eq!(super::GRAPH_MINUTES, isr_cache::isr::HISTORY_SAMPLES);
     }
 }

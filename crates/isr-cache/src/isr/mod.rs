@@ -51,6 +51,7 @@
 
 pub mod clock;
 mod entry;
+mod history;
 mod key;
 mod metrics;
 mod warm;
@@ -76,6 +77,7 @@ use tower_service::Service;
 
 use self::clock::{Clock, SystemClock};
 use self::entry::{Entry, Freshness};
+pub use self::history::{HISTORY_SAMPLES, Sample};
 pub use self::metrics::Metrics;
 pub use self::warm::{WarmUp, warm_up};
 use crate::body::{BufferedBody, Collected, collect};
@@ -190,6 +192,7 @@ struct SharedState {
     epoch: AtomicU64,
     metrics: Arc<Metrics>,
     recent: Mutex<VecDeque<PurgeRecord>>,
+    history: Mutex<history::History>,
     renderer: Option<RenderRuntime>,
 }
 
@@ -278,6 +281,7 @@ impl IsrCache {
                 epoch: AtomicU64::new(0),
                 metrics,
                 recent: Mutex::new(VecDeque::new()),
+                history: Mutex::default(),
                 clock,
                 config,
             }),
@@ -347,6 +351,19 @@ impl IsrCache {
     /// The latest purges, oldest first.
     pub fn recent_purges(&self) -> Vec<PurgeRecord> {
         self.shared.recent.lock().unwrap_or_else(PoisonError::into_inner).iter().cloned().collect()
+    }
+
+    /// Records what the cache did since the last call (hits, stale serves,
+    /// misses) as a [`Sample`] of its history. Call it at a fixed interval.
+    pub fn sample_history(&self) {
+        let at = self.shared.clock.now_millis();
+        let mut history = self.shared.history.lock().unwrap_or_else(PoisonError::into_inner);
+        history.sample(&self.shared.metrics, at);
+    }
+
+    /// The last [`HISTORY_SAMPLES`] samples, oldest first.
+    pub fn history(&self) -> Vec<Sample> {
+        self.shared.history.lock().unwrap_or_else(PoisonError::into_inner).samples()
     }
 
     /// The cache's clock, in milliseconds (what [`PurgeRecord::at`] counts in).
