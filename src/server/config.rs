@@ -18,6 +18,9 @@
 //! | `REVALIDATE_TOKEN` | unset | bearer token for `POST /api/revalidate`; unset: the endpoint refuses every call |
 //! | `METRICS_TOKEN` | unset | bearer token for `GET /metrics`; without one, only loopback clients may read it |
 //! | `CDN_VARNISH_URLS` | unset | Varnish servers in front (comma-separated `http://host:port`): purges are sent there as `BAN`s |
+//! | `CLOUDFLARE_ZONE_ID`, `CLOUDFLARE_API_TOKEN` | unset | a Cloudflare zone in front: purges call its purge API (both or neither) |
+//! | `FASTLY_SERVICE_ID`, `FASTLY_API_TOKEN` | unset | a Fastly service in front: purges call its purge API (both or neither) |
+//! | `CLOUDFLARE_API_URL`, `FASTLY_API_URL` | the real APIs | where those APIs are (tests point them elsewhere) |
 //! | `CLIENT_CACHE_MAX_SECS` | unset | caps how long browsers keep page data (stale time; 4× for unused data): for tests, which should not wait minutes |
 //! | `RUST_LOG` | `info,leptos_isr_starter=debug` | log filter (tracing-subscriber syntax) |
 //!
@@ -28,6 +31,8 @@
 //! message naming it: a typo must never silently fall back to a default.
 
 use std::time::Duration;
+
+use super::cdn::{CdnSettings, Cloudflare, Fastly};
 
 /// The server's configuration. Build it with [`Config::from_env`].
 #[derive(Clone)]
@@ -50,8 +55,8 @@ pub struct Config {
     pub metrics_token: Option<String>,
     /// Cap on the client tier's stale times (see `app::cache::ClientCache`).
     pub client_cache_max: Option<Duration>,
-    /// Varnish servers to send purges to.
-    pub cdn_varnish_urls: Vec<String>,
+    /// The CDNs in front, which purges are sent to.
+    pub cdn: CdnSettings,
 }
 
 /// Settings of the built-in ISR cache.
@@ -78,7 +83,7 @@ impl std::fmt::Debug for Config {
             .field("revalidate_token", &self.revalidate_token.as_ref().map(|_| "***"))
             .field("metrics_token", &self.metrics_token.as_ref().map(|_| "***"))
             .field("client_cache_max", &self.client_cache_max)
-            .field("cdn_varnish_urls", &self.cdn_varnish_urls)
+            .field("cdn", &self.cdn)
             .finish()
     }
 }
@@ -144,14 +149,32 @@ impl Config {
                 .unwrap_or(1),
         };
 
-        let cdn_varnish_urls = parse_list(&get, "CDN_VARNISH_URLS", "", |url| {
+        let varnish = parse_list(&get, "CDN_VARNISH_URLS", "", |url| {
             url.starts_with("http://")
                 .then(|| url.trim_end_matches('/'))
                 .ok_or("must be http:// URLs")
         })?;
+        let api_url = |name, default: &str| {
+            get(name).unwrap_or_else(|| default.to_owned()).trim_end_matches('/').to_owned()
+        };
+        let cloudflare = parse_pair(&get, "CLOUDFLARE_ZONE_ID", "CLOUDFLARE_API_TOKEN")?.map(
+            |(zone_id, token)| Cloudflare {
+                api_url: api_url("CLOUDFLARE_API_URL", "https://api.cloudflare.com/client/v4"),
+                zone_id,
+                token,
+                host: host_of(&public_url).to_owned(),
+            },
+        );
+        let fastly = parse_pair(&get, "FASTLY_SERVICE_ID", "FASTLY_API_TOKEN")?.map(
+            |(service_id, token)| Fastly {
+                api_url: api_url("FASTLY_API_URL", "https://api.fastly.com"),
+                service_id,
+                token,
+            },
+        );
 
         Ok(Self {
-            cdn_varnish_urls,
+            cdn: CdnSettings { varnish, cloudflare, fastly },
             database_url,
             public_url,
             request_timeout,
@@ -172,8 +195,7 @@ impl Config {
     /// The host part of [`public_url`](Self::public_url): the one host the ISR
     /// cache keys pages by, whatever `Host` a request claims.
     pub fn canonical_host(&self) -> &str {
-        let rest = self.public_url.split_once("://").map_or(&*self.public_url, |(_, rest)| rest);
-        rest.split('/').next().unwrap_or(rest)
+        host_of(&self.public_url)
     }
 
     /// Session cookies get `Secure` when the site is served over https.
@@ -193,6 +215,30 @@ fn parse_bool(
         Some("0" | "false" | "no" | "off") => Ok(false),
         Some(other) => {
             Err(ConfigError { name, problem: format!("must be true or false, got {other:?}") })
+        }
+    }
+}
+
+/// `https://shop.example.com:8443/x` → `shop.example.com:8443`.
+fn host_of(url: &str) -> &str {
+    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+    rest.split('/').next().unwrap_or(rest)
+}
+
+/// Two variables that go together (an id and its token): both or neither.
+fn parse_pair(
+    get: &impl Fn(&str) -> Option<String>,
+    first: &'static str,
+    second: &'static str,
+) -> Result<Option<(String, String)>, ConfigError> {
+    match (get(first), get(second)) {
+        (Some(a), Some(b)) => Ok(Some((a, b))),
+        (None, None) => Ok(None),
+        (Some(_), None) => {
+            Err(ConfigError { name: second, problem: format!("must be set with {first}") })
+        }
+        (None, Some(_)) => {
+            Err(ConfigError { name: first, problem: format!("must be set with {second}") })
         }
     }
 }
@@ -318,10 +364,43 @@ mod tests {
 
     #[test]
     fn tokens_are_never_logged() {
-        let config = config(&[("REVALIDATE_TOKEN", "s3cret-token"), ("METRICS_TOKEN", "m3trics")])
-            .expect("valid");
+        let config = config(&[
+            ("REVALIDATE_TOKEN", "s3cret-token"),
+            ("METRICS_TOKEN", "m3trics"),
+            ("CLOUDFLARE_ZONE_ID", "zone"),
+            ("CLOUDFLARE_API_TOKEN", "cf-t0ken"),
+            ("FASTLY_SERVICE_ID", "service"),
+            ("FASTLY_API_TOKEN", "f4stly"),
+        ])
+        .expect("valid");
         let logged = format!("{config:?}");
-        assert!(!logged.contains("s3cret-token") && !logged.contains("m3trics"), "{logged}");
+        for secret in ["s3cret-token", "m3trics", "cf-t0ken", "f4stly"] {
+            assert!(!logged.contains(secret), "{logged}");
+        }
+        assert!(logged.contains("zone") && logged.contains("service"));
+    }
+
+    #[test]
+    fn cdn_settings_come_in_pairs() {
+        let error = config(&[("CLOUDFLARE_ZONE_ID", "zone")]).expect_err("rejected");
+        assert!(error.to_string().contains("CLOUDFLARE_API_TOKEN"), "{error}");
+        let error = config(&[("FASTLY_API_TOKEN", "t")]).expect_err("rejected");
+        assert!(error.to_string().contains("FASTLY_SERVICE_ID"), "{error}");
+        let error = config(&[("CDN_VARNISH_URLS", "varnish:6081")]).expect_err("rejected");
+        assert!(error.to_string().contains("CDN_VARNISH_URLS"), "{error}");
+        let cdn = config(&[
+            ("PUBLIC_URL", "https://shop.example.com"),
+            ("CDN_VARNISH_URLS", "http://a:6081/, http://b:6081"),
+            ("CLOUDFLARE_ZONE_ID", "zone"),
+            ("CLOUDFLARE_API_TOKEN", "t"),
+        ])
+        .expect("valid")
+        .cdn;
+        assert_eq!(cdn.varnish, ["http://a:6081", "http://b:6081"]);
+        let cloudflare = cdn.cloudflare.expect("configured");
+        assert_eq!(cloudflare.host, "shop.example.com");
+        assert_eq!(cloudflare.api_url, "https://api.cloudflare.com/client/v4");
+        assert!(cdn.fastly.is_none());
     }
 
     #[test]

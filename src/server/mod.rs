@@ -84,7 +84,7 @@ pub async fn run() -> anyhow::Result<()> {
 
     let isr = cache::build(&config);
     cache::sample_every_minute(isr.clone());
-    let cdn = cdn::Cdn::new(config.cdn_varnish_urls.clone());
+    let cdn = cdn::Cdn::new(config.cdn.clone());
     let fanout = fanout::Fanout::new(&config.database_url, &db);
     if fanout.listen(&config.database_url, isr.clone(), cdn.clone()).await?.is_some() {
         tracing::info!(channel = fanout::CHANNEL, "purges fan out to every instance");

@@ -1,7 +1,8 @@
 //! A real Varnish in front of the app, running `deploy/varnish/default.vcl`:
 //! the app's headers alone make it do ISR (hits, a stale page served at once
 //! while one background fetch refreshes it, personal pages passed through),
-//! and the app's purges reach it (a `BAN` by tag).
+//! and the app's purges reach it (a `BAN` by tag). And the calls the app makes
+//! to the Cloudflare and Fastly purge APIs, received by a stand-in server.
 //!
 //! Needs `varnishd` (`scripts/test` installs Debian's varnish). Where it is
 //! missing the tests say so and pass, except under CI (`CI` set), where a
@@ -203,4 +204,148 @@ async fn varnish_never_stores_personal_pages() {
     for _ in 0..2 {
         assert_ne!(varnish.get("/login").await.x_cache, "HIT", "no-store pages pass");
     }
+}
+
+/// What a stand-in for the Cloudflare and Fastly APIs received: method, path,
+/// the headers that matter, and the body.
+#[derive(Debug, Clone, PartialEq)]
+struct ApiCall {
+    method: String,
+    path: String,
+    auth: String,
+    surrogate_key: String,
+    soft: bool,
+    body: serde_json::Value,
+}
+
+/// Cloudflare and Fastly cannot be reached from here (nor should tests purge
+/// a real zone): a stand-in HTTP server records the calls and answers 200.
+async fn purge_api_stand_in() -> (SocketAddr, std::sync::Arc<std::sync::Mutex<Vec<ApiCall>>>) {
+    use axum::extract::{Request, State};
+    type Calls = std::sync::Arc<std::sync::Mutex<Vec<ApiCall>>>;
+    async fn record(State(calls): State<Calls>, request: Request) -> axum::Json<serde_json::Value> {
+        let (parts, body) = request.into_parts();
+        let header = |name: &str| {
+            parts.headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or("").to_owned()
+        };
+        let auth = [header("authorization"), header("fastly-key")].concat();
+        let (surrogate_key, soft) = (header("surrogate-key"), header("fastly-soft-purge") == "1");
+        let (method, path) = (parts.method.to_string(), parts.uri.path().to_owned());
+        let bytes = axum::body::to_bytes(body, 1 << 20).await.unwrap_or_default();
+        let body = serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null);
+        calls.lock().expect("calls").push(ApiCall {
+            method,
+            path,
+            auth,
+            surrogate_key,
+            soft,
+            body,
+        });
+        axum::Json(serde_json::json!({ "success": true }))
+    }
+    let calls = Calls::default();
+    let app = axum::Router::new().fallback(record).with_state(calls.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a free port");
+    let addr = listener.local_addr().expect("bound");
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (addr, calls)
+}
+
+#[tokio::test]
+async fn cloudflare_and_fastly_get_the_apps_purges() {
+    let (api, calls) = purge_api_stand_in().await;
+    let app = TestApp::start_with_vars(&[
+        ("PUBLIC_URL", "https://shop.example.com".to_owned()),
+        ("CLOUDFLARE_API_URL", format!("http://{api}/cloudflare")),
+        ("CLOUDFLARE_ZONE_ID", "zone-1".to_owned()),
+        ("CLOUDFLARE_API_TOKEN", "cf-token".to_owned()),
+        ("FASTLY_API_URL", format!("http://{api}/fastly")),
+        ("FASTLY_SERVICE_ID", "service-1".to_owned()),
+        ("FASTLY_API_TOKEN", "fastly-token".to_owned()),
+    ])
+    .await;
+    // The purges go out in the background: wait for `count` calls in all.
+    let calls_after = |count: usize| {
+        let calls = calls.clone();
+        async move {
+            let arrived = tokio::time::timeout(Duration::from_secs(10), async {
+                while calls.lock().expect("calls").len() < count {
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                }
+            })
+            .await;
+            assert!(arrived.is_ok(), "only {:?}", calls.lock().expect("calls"));
+            let mut seen = std::mem::take(&mut *calls.lock().expect("calls"));
+            seen.sort_by(|a, b| a.path.cmp(&b.path));
+            seen
+        }
+    };
+
+    // An edit: a hard purge of tags.
+    let admin = app.sign_in_admin().await;
+    let form = "slug=hello-isr&title=Purged+at+the+edge&body=Text.";
+    let saved = app.post_form("/api/dashboard/update_post", form, Some(&admin)).await;
+    assert_eq!(saved.status, StatusCode::OK, "{}", saved.body);
+    let tags = ["post:hello-isr", "posts", "search"];
+    assert_eq!(
+        calls_after(2).await,
+        [
+            ApiCall {
+                method: "POST".into(),
+                path: "/cloudflare/zones/zone-1/purge_cache".into(),
+                auth: "Bearer cf-token".into(),
+                surrogate_key: String::new(),
+                soft: false,
+                body: serde_json::json!({ "tags": tags }),
+            },
+            ApiCall {
+                method: "POST".into(),
+                path: "/fastly/service/service-1/purge".into(),
+                auth: "fastly-token".into(),
+                surrogate_key: tags.join(" "),
+                soft: false,
+                body: serde_json::Value::Null,
+            },
+        ]
+    );
+
+    // From outside, soft, by path and prefix too: Cloudflare purges both as
+    // prefixes of the site's host; Fastly, which has no prefix purge, the tag.
+    let request = http::Request::post("/api/revalidate")
+        .header("content-type", "application/json")
+        .header("authorization", format!("Bearer {}", crate::helpers::REVALIDATE_TOKEN))
+        .body(axum::body::Body::from(
+            r#"{"paths": ["/blog/hello-isr"], "prefixes": ["/products/"], "tags": ["posts"]}"#,
+        ))
+        .expect("request");
+    assert_eq!(app.send(request).await.status, StatusCode::OK);
+    let seen = calls_after(3).await;
+    let bodies: Vec<_> =
+        seen.iter().map(|call| (call.path.as_str(), call.body.clone(), call.soft)).collect();
+    assert_eq!(
+        bodies,
+        [
+            (
+                "/cloudflare/zones/zone-1/purge_cache",
+                serde_json::json!({ "tags": ["posts"] }),
+                false
+            ),
+            (
+                "/cloudflare/zones/zone-1/purge_cache",
+                serde_json::json!({ "prefixes": ["shop.example.com/blog/hello-isr", "shop.example.com/products/"] }),
+                false
+            ),
+            ("/fastly/service/service-1/purge", serde_json::Value::Null, true),
+        ]
+    );
+
+    // The dashboard's "purge every page": everything, on both.
+    let purged = app.post_form("/api/dashboard/purge_cache", "", Some(&admin)).await;
+    assert_eq!(purged.status, StatusCode::OK);
+    let seen = calls_after(2).await;
+    assert_eq!(seen[0].body, serde_json::json!({ "purge_everything": true }));
+    assert_eq!(
+        (seen[1].path.as_str(), seen[1].method.as_str()),
+        ("/fastly/service/service-1/purge_all", "POST")
+    );
 }

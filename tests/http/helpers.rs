@@ -166,7 +166,7 @@ impl TestApp {
         // The real cache, on a clock the test moves: no test waits for a TTL.
         let clock = ManualClock::new();
         let isr = IsrCache::with_clock(cache::isr_config(&config), Arc::new(clock.clone()));
-        let cdn = Cdn::new(config.cdn_varnish_urls.clone());
+        let cdn = Cdn::new(config.cdn.clone());
         let fanout = Fanout::new(&config.database_url, &db);
         let listener = fanout
             .listen(&config.database_url, isr.clone(), cdn.clone())
