@@ -33,6 +33,15 @@ pub use policy::*;
 #[cfg(feature = "server")]
 pub use rules::{Resolved, RouteMatch, RouteTable, Scope};
 
+/// The share of requests a cache answered itself (fresh `hits` or `stale`
+/// serves, against `misses`), in whole percent; `None` when there were none.
+/// Always available: dashboards in the browser compute it too.
+pub fn hit_rate(hits: u64, stale: u64, misses: u64) -> Option<u64> {
+    let served = hits + stale;
+    let total = served + misses;
+    (total > 0).then(|| served * 100 / total)
+}
+
 #[cfg(feature = "axum")]
 impl axum_core::response::IntoResponseParts for CachePolicy {
     type Error = std::convert::Infallible;

@@ -39,9 +39,7 @@ pub struct PurgeSummary {
 impl CacheStats {
     /// Requests answered from the cache (fresh or stale), in percent.
     pub fn hit_rate(&self) -> Option<u64> {
-        let served = self.hits + self.stale;
-        let total = served + self.misses;
-        (total > 0).then(|| served * 100 / total)
+        isr_cache::hit_rate(self.hits, self.stale, self.misses)
     }
 }
 

@@ -22,9 +22,7 @@ impl Sample {
     /// Requests answered from the cache (fresh or stale) in percent; `None`
     /// when there were none.
     pub fn hit_rate(&self) -> Option<u64> {
-        let served = self.hits + self.stale;
-        let total = served + self.misses;
-        (total > 0).then(|| served * 100 / total)
+        crate::hit_rate(self.hits, self.stale, self.misses)
     }
 }
 
