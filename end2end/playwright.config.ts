@@ -7,7 +7,7 @@ import { chromium, defineConfig, devices, type LaunchOptions } from "@playwright
  *
  *   npx playwright test                  # builds and starts ../scripts/e2e-server
  *   E2E_PORT=3100 npx playwright test    # the same on another port
- *   CLIENT_CACHE_MAX_SECS=3 cargo leptos end-to-end
+ *   CLIENT_CACHE_MAX_SECS=10 cargo leptos end-to-end
  *                                        # cargo-leptos serves on 3000; reused here
  *                                        # (client-cache.spec.ts needs the cap)
  */
