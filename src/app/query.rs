@@ -137,7 +137,8 @@ where
         resource
     }
 
-    /// Lets [`invalidate_tags`] find this query's cached data.
+    /// Lets [`invalidate_tags`] find this query's cached data (in the
+    /// browser; on the server there is no index to register with).
     fn register(&self, client: &QueryClient) {
         let Some(registry) = use_context::<TaggedQueries>() else { return };
         let (scope, tags, client) = (self.scope.clone(), self.tags, *client);
@@ -191,9 +192,12 @@ struct TaggedQueries(Arc<Mutex<HashMap<TypeId, Invalidate>>>);
 
 type Invalidate = Arc<dyn Fn(&BTreeSet<String>) + Send + Sync>;
 
-/// Provides the query client (and the tag index) to the whole app.
+/// Provides the query client to the whole app, and in the browser the tag
+/// index writes invalidate through. (A server render never invalidates: its
+/// query cache lives for one request, so indexing its queries is wasted work.)
 pub fn provide_query_client() {
     QueryClient::new().provide();
+    #[cfg(not(feature = "ssr"))]
     provide_context(TaggedQueries::default());
 }
 
