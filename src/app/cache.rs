@@ -28,7 +28,13 @@
 //! | `GET /api/posts` | `s-maxage=300, swr=3600` | `posts` |
 //! | `GET /api/products/{id}` | `max-age=300, swr=600`, `CDN-Cache-Control: max-age=3600` | `product:{id}` |
 //! | `/pkg/*` | `max-age=31536000, immutable` (when file names are hashed) | |
-//! | other files | `max-age=3600` | |
+//! | other files, the not-found page | `max-age=3600` (404s: `s-maxage=60`) | |
+//! | anything else (a route missing here) | `private, no-store`, and a warning | |
+//!
+//! Query parameters: `/blog` and `/products` read `page`, `/search` reads
+//! `q`; the GET data functions read their arguments; every other page reads
+//! none. Parameters a route does not declare are left out of the built-in
+//! cache's keys and of the renders it stores.
 
 use std::time::Duration;
 
@@ -176,46 +182,76 @@ pub fn tighten(policy: CachePolicy) {
     let _ = policy;
 }
 
-/// Every route of the site with its default policy. `hashed_assets` says
-/// whether `/pkg` file names carry a content hash (cargo-leptos `hash-files`,
-/// `LEPTOS_HASH_FILES`): only then may they be cached forever.
-#[cfg(feature = "ssr")]
-pub fn route_table(hashed_assets: bool) -> isr_cache::RouteTable {
-    let bundle = if hashed_assets {
+/// The JS, wasm and CSS bundle under `/pkg`, the same bytes for everyone.
+/// `hashed` says whether its file names carry a content hash (cargo-leptos
+/// `hash-files`, `LEPTOS_HASH_FILES`): only then may they be cached forever.
+pub fn bundle(hashed: bool) -> CachePolicy {
+    if hashed {
         CachePolicy::immutable()
     } else {
         // Same name, new bytes after every build: browsers must ask again.
         CachePolicy::public(Duration::ZERO).must_revalidate()
-    };
+    }
+}
+
+/// Files from `public/` (favicon, robots.txt) and the not-found page of
+/// paths no route matches: they are served by the router's fallback, under a
+/// fixed policy of their own (`server::router`), not from this table.
+pub fn files() -> CachePolicy {
+    CachePolicy::public(HOUR)
+}
+
+/// Every route of the site with its default policy, and the query
+/// parameters each reads (`.query([..])`): every other parameter is left out
+/// of the built-in cache's keys and of the renders it stores, so `?x=1`,
+/// `?x=2`, … are one page and one render. A route that declares none
+/// ignores the query. GET data functions declare their arguments.
+///
+/// A path the table does not list is answered `private, no-store` (and
+/// logged): forgetting a route costs renders, never a page stored for all.
+#[cfg(feature = "ssr")]
+pub fn route_table() -> isr_cache::RouteTable {
     isr_cache::RouteTable::new()
         // Pages.
         .route("/", |_| home())
         .route("/landing/{campaign}", |r| campaign(r.param("campaign")))
         .route("/blog", |_| posts())
+        .query(["page"])
         .route("/blog/{slug}", |r| post(r.param("slug")))
         .route("/products", |_| products())
+        .query(["page"])
         .route("/products/{id}", |r| product(r.param("id")))
         .route("/search", |_| search())
+        .query(["q"])
         .route("/login", |_| CachePolicy::no_store())
         .route("/dashboard", |_| CachePolicy::private())
         .route("/dashboard/posts/{slug}", |_| CachePolicy::private())
         .route("/dashboard/products/{id}", |_| CachePolicy::private())
-        // The GET server functions that load each page's data: the page's policy.
+        // The GET server functions that load each page's data: the page's
+        // policy, and their arguments as declared query parameters.
         .route("/api/home/get_home", |_| home())
         .route("/api/landing/get_campaign", |r| campaign(r.query("slug").unwrap_or_default()))
+        .query(["slug"])
         .route("/api/blog/list_posts", |_| posts())
+        .query(["page"])
         .route("/api/blog/get_post", |r| post(r.query("slug").unwrap_or_default()))
+        .query(["slug"])
         .route("/api/shop/list_products", |_| products())
+        .query(["page"])
         .route("/api/shop/get_product", |r| product(r.query("id").unwrap_or_default()))
+        .query(["id"])
         .route("/api/search/search", |_| search())
+        .query(["q"])
         .route("/api/dashboard/get_dashboard", |_| CachePolicy::private())
         .route("/api/dashboard/get_post_for_edit", |_| CachePolicy::private())
+        .query(["slug"])
         .route("/api/dashboard/get_product_for_edit", |_| CachePolicy::private())
+        .query(["id"])
         .route("/api/dashboard/update_post", |_| CachePolicy::no_store())
         .route("/api/dashboard/purge_cache", |_| CachePolicy::no_store())
         .route("/api/dashboard/update_product", |_| CachePolicy::no_store())
         .route("/api/shop/place_order", |_| CachePolicy::no_store())
-        // Operations: purges from outside, and Prometheus.
+        // Operations: purges from outside, Prometheus, previews.
         .route("/api/revalidate", |_| CachePolicy::no_store())
         .route("/metrics", |_| CachePolicy::no_store())
         // Mutations are POST, which the layer never lets a cache keep anyway.
@@ -223,12 +259,8 @@ pub fn route_table(hashed_assets: bool) -> isr_cache::RouteTable {
         .route("/api/auth/logout", |_| CachePolicy::no_store())
         // The JSON API.
         .route("/api/posts", |_| posts())
+        .query(["page", "per_page"])
         .route("/api/products/{id}", |r| product_api(r.param("id")))
-        // The JS, wasm and CSS bundle: the same bytes for everyone.
-        .assets("/pkg/{*file}", move |_| bundle.clone())
-        // Files from `public/` (favicon), and unknown paths, whose 404s the
-        // layer caps to a minute in shared caches.
-        .fallback(|_| CachePolicy::public(HOUR))
 }
 
 #[cfg(all(test, feature = "ssr"))]
@@ -236,7 +268,7 @@ mod tests {
     use super::*;
 
     fn rendered(path: &str, query: Option<&str>) -> (String, Vec<String>) {
-        let resolved = route_table(true).resolve(path, query).expect("every path resolves");
+        let resolved = route_table().resolve(path, query).expect("every path resolves");
         (resolved.policy.to_string(), resolved.policy.tag_set().iter().cloned().collect())
     }
 
@@ -244,7 +276,7 @@ mod tests {
     /// route added without one fails here instead of falling back silently.
     #[test]
     fn every_route_and_server_function_is_in_the_table() {
-        let table = route_table(true);
+        let table = route_table();
         let pages = crate::server::route_list().into_iter().map(|route| route.path().to_owned());
         let functions = server_fn::axum::server_fn_paths().map(|(path, _)| path.to_owned());
         for path in pages.chain(functions) {
@@ -330,9 +362,24 @@ mod tests {
 
     #[test]
     fn bundles_are_immutable_only_when_hashed() {
-        let policy =
-            |hashed| route_table(hashed).resolve("/pkg/app.js", None).expect("match").policy;
-        assert_eq!(policy(true).to_string(), "public, max-age=31536000, immutable");
-        assert_eq!(policy(false).to_string(), "public, max-age=0, must-revalidate");
+        assert_eq!(bundle(true).to_string(), "public, max-age=31536000, immutable");
+        assert_eq!(bundle(false).to_string(), "public, max-age=0, must-revalidate");
+    }
+
+    /// Each page's data function declares the arguments the page passes, so
+    /// a render for the cache gets them; a page declares what it reads.
+    #[test]
+    fn data_functions_keep_their_arguments() {
+        let table = route_table();
+        let declared = |path: &str| -> Vec<String> {
+            table.declared_query(path).iter().map(|name| name.to_string()).collect()
+        };
+        assert_eq!(declared("/api/blog/get_post"), ["slug"]);
+        assert_eq!(declared("/api/shop/get_product"), ["id"]);
+        assert_eq!(declared("/api/search/search"), ["q"]);
+        assert_eq!(declared("/blog"), ["page"]);
+        assert_eq!(declared("/search"), ["q"]);
+        assert!(declared("/blog/hello").is_empty());
+        assert!(declared("/").is_empty());
     }
 }

@@ -16,6 +16,7 @@
 //! each with a JSON error; every call is logged.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use axum::Router;
 use axum::body::Bytes;
@@ -25,13 +26,12 @@ use axum::routing::{get, post};
 use http::HeaderMap;
 use http::header::{AUTHORIZATION, CONTENT_TYPE};
 use isr_cache::isr::{WarmUp, warm_up};
-use isr_cache::{IsrCache, IsrConfig, Purge, PurgeMode};
+use isr_cache::{IsrCache, IsrConfig, Purge, PurgeMode, Visitor, Visitors};
 use serde::Deserialize;
 use subtle::ConstantTimeEq as _;
 
 use super::cdn::Cdn;
 use super::{AppState, Config};
-use crate::app::auth::session::SESSION_COOKIE;
 use crate::app::query::Changed;
 use crate::{AppError, AppResult};
 
@@ -47,9 +47,23 @@ pub fn isr_config(config: &Config) -> IsrConfig {
         max_bytes: config.isr.max_bytes,
         max_entry_bytes: config.isr.max_entry_bytes,
         canonical_host: config.canonical_host().to_owned(),
-        session_cookie: Some(SESSION_COOKIE.to_owned()),
+        visitors: visitors(config),
+        routes: Some(Arc::new(crate::app::cache::route_table())),
         render_threads: config.isr.render_threads,
     }
+}
+
+/// Who is asking, for both cache layers (the ISR cache and the policy of
+/// every response): personal with a session cookie, anonymous otherwise.
+/// Checked on every request, hits included, so it never touches the database.
+pub fn visitors(_config: &Config) -> Visitors {
+    Visitors::new(|headers| {
+        if crate::app::auth::session::id_from_headers(headers).is_some() {
+            Visitor::Personal
+        } else {
+            Visitor::Anonymous
+        }
+    })
 }
 
 /// `POST /api/revalidate` and `GET /metrics`.

@@ -15,6 +15,7 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use axum::Router;
 use axum::extract::FromRef;
+use axum::handler::Handler as _;
 use isr_cache::{CachePolicyLayer, ETagLayer, IsrLayer};
 use leptos::config::LeptosOptions;
 use leptos::prelude::*;
@@ -123,11 +124,16 @@ pub fn router(state: AppState) -> Router {
     let routes = route_list();
     let timeout = state.config.request_timeout;
     let isr = state.isr.clone();
+    let visitors = cache::visitors(&state.config);
     let cache_policy =
-        CachePolicyLayer::new(crate::app::cache::route_table(state.leptos_options.hash_files))
-            .signed_in_when(|headers| {
-                crate::app::auth::session::id_from_headers(headers).is_some()
-            });
+        CachePolicyLayer::new(crate::app::cache::route_table()).visitors(visitors.clone());
+    // Files under the site root (the /pkg bundle, favicon, …), else the app's
+    // 404 page: listed by a fixed policy of their own, as the table lists routes.
+    let files = leptos_axum::file_and_error_handler_with_context::<AppState, _>(
+        shared_render_context,
+        shell,
+    )
+    .layer(CachePolicyLayer::fixed(crate::app::cache::files()).visitors(visitors));
 
     let app = Router::new()
         .merge(crate::app::api_routes())
@@ -136,11 +142,7 @@ pub fn router(state: AppState) -> Router {
             let options = state.leptos_options.clone();
             move || shell(options.clone())
         })
-        // Files under the site root (the /pkg bundle, favicon, …), else the app's 404 page.
-        .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(
-            shared_render_context,
-            shell,
-        ))
+        .fallback(files)
         .layer(TimeoutLayer::with_status_code(http::StatusCode::REQUEST_TIMEOUT, timeout))
         .layer(cache_policy)
         // Level 5: most of brotli's gain on HTML for a fraction of the CPU of its

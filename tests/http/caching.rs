@@ -22,12 +22,12 @@ use http::{Method, StatusCode};
 use isr_cache::{Purge, PurgeMode};
 
 use crate::db_tests;
-use crate::helpers::{TestApp, TestResponse};
+use crate::helpers::{TestApp, TestResponse, x_cache};
 
 db_tests!(
     public_routes_for_anonymous_visitors,
     every_route_is_private_for_signed_in_visitors,
-    authorization_makes_a_request_private,
+    an_unused_authorization_is_served_from_the_cache,
     low_stock_tightens_the_product_page_its_data_and_its_api,
     mutations_and_cookies_are_never_stored,
     not_found_is_cached_briefly_with_its_tags,
@@ -168,11 +168,20 @@ async fn every_route_is_private_for_signed_in_visitors(app: TestApp) {
     }
 }
 
-async fn authorization_makes_a_request_private(app: TestApp) {
-    for path in ["/blog/hello-isr", "/api/posts"] {
-        let response = app.get_with(path, &[("authorization", "Bearer anything")]).await;
-        assert_eq!(response.status, StatusCode::OK, "{path}");
-        assert_caching(path, &response, expect(PRIVATE, None));
+/// An `Authorization` header no page reads neither forces a render nor
+/// makes a public page private: the page is rendered anonymously, stored, and
+/// served from the cache, as RFC 9111 section 3.5 allows for `public` and
+/// `s-maxage` responses.
+async fn an_unused_authorization_is_served_from_the_cache(app: TestApp) {
+    for (path, policy, tag) in
+        [("/blog/hello-isr", POST, "post:hello-isr"), ("/api/posts", POSTS, "posts")]
+    {
+        let first = app.get_with(path, &[("authorization", "Bearer anything")]).await;
+        assert_eq!((first.status, x_cache(&first)), (StatusCode::OK, "MISS"), "{path}");
+        assert_caching(path, &first, expect(policy, Some(tag)));
+        let again = app.get_with(path, &[("authorization", "Basic dTpw")]).await;
+        assert_eq!(x_cache(&again), "HIT", "{path}");
+        assert_eq!(x_cache(&app.get(path).await), "HIT", "{path}: stored for everyone");
     }
 }
 

@@ -9,21 +9,27 @@
 //!
 //! 1. Only `GET` and `HEAD` are cacheable: everything else (mutations, form
 //!    posts) is `no-store`.
-//! 2. A path with neither a default nor a policy of its own is `no-store`.
+//! 2. Fail closed: a path the table does not list is `private, no-store`,
+//!    and logged once as a warning naming it, whatever its handler wrote;
+//!    unless a [`CachePolicyLayer::fixed`] nearer the handler decided its
+//!    policy (static files, the not-found page). Forgetting a route in the
+//!    table must cost a render, never a page stored for all.
 //! 3. Statuses: 200, 203, 300, 301, 304 and 308 keep the policy; 404 and 410 are
 //!    capped by the error policy (briefly, shared caches only, by default);
 //!    anything else (redirects to sign-in, 4xx, every 5xx) is `no-store`.
 //! 4. A response that sets a cookie is never shared: `private, no-store`.
-//! 5. A request from a signed-in visitor (the layer's predicate) or with
-//!    `Authorization` gets `private, no-store`, unless its route is an
-//!    [asset route](Scope::Asset), whose bytes cannot depend on who asks.
+//! 5. A request from a signed-in visitor or a preview (the layer's
+//!    [`Visitors`]) or with `Authorization` gets `private, no-store`, unless
+//!    its route is an [asset route](Scope::Asset), whose bytes cannot depend
+//!    on who asks.
 //!
 //! Merging is the most restrictive (see [`CachePolicy::merge`]), so the route
 //! table is a ceiling: a handler can only tighten what its route allows.
 
+use std::collections::HashSet;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -32,9 +38,16 @@ use http::{HeaderMap, Method, Request, Response, StatusCode};
 use tower_layer::Layer;
 use tower_service::Service;
 
-use crate::{CachePolicy, RouteTable, Scope};
+use crate::{CachePolicy, RouteTable, Scope, Visitor, Visitors};
 
-type SignedIn = Arc<dyn Fn(&HeaderMap) -> bool + Send + Sync>;
+/// Unlisted paths warned about, at most: a flood of made-up URLs must not
+/// grow the set (or the log) without bound.
+const MAX_WARNED: usize = 1024;
+
+/// Marks a response whose policy a [`CachePolicyLayer::fixed`] decided, so
+/// that a table layer further out counts its path as listed.
+#[derive(Debug, Clone, Copy)]
+struct Decided;
 
 #[derive(Clone)]
 enum Defaults {
@@ -46,14 +59,16 @@ enum Defaults {
 #[derive(Clone)]
 pub struct CachePolicyLayer {
     defaults: Defaults,
-    signed_in: Option<SignedIn>,
+    visitors: Visitors,
     not_found: CachePolicy,
+    /// Unlisted paths already logged.
+    warned: Arc<Mutex<HashSet<String>>>,
 }
 
 impl std::fmt::Debug for CachePolicyLayer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("CachePolicyLayer")
-            .field("signed_in", &self.signed_in.is_some())
+            .field("visitors", &self.visitors)
             .field("not_found", &self.not_found)
             .finish_non_exhaustive()
     }
@@ -66,8 +81,8 @@ pub const NOT_FOUND_TTL: Duration = Duration::from_secs(60);
 
 impl CachePolicyLayer {
     /// Defaults from a route table (the whole site).
-    pub fn new(table: RouteTable) -> Self {
-        Self::with_defaults(Defaults::Table(Arc::new(table)))
+    pub fn new(table: impl Into<Arc<RouteTable>>) -> Self {
+        Self::with_defaults(Defaults::Table(table.into()))
     }
 
     /// One default for every route the layer wraps (a group of routes).
@@ -78,19 +93,17 @@ impl CachePolicyLayer {
     fn with_defaults(defaults: Defaults) -> Self {
         Self {
             defaults,
-            signed_in: None,
+            visitors: Visitors::anonymous(),
             not_found: CachePolicy::public(Duration::ZERO).s_maxage(NOT_FOUND_TTL),
+            warned: Arc::default(),
         }
     }
 
-    /// How to tell that a request comes from a signed-in visitor (typically:
-    /// it carries the session cookie). Such requests get `private, no-store`.
+    /// Who is asking: requests from signed-in visitors and previews get
+    /// `private, no-store`. Give the [`IsrLayer`](crate::IsrLayer) the same.
     #[must_use]
-    pub fn signed_in_when(
-        mut self,
-        predicate: impl Fn(&HeaderMap) -> bool + Send + Sync + 'static,
-    ) -> Self {
-        self.signed_in = Some(Arc::new(predicate));
+    pub fn visitors(mut self, visitors: Visitors) -> Self {
+        self.visitors = visitors;
         self
     }
 
@@ -112,10 +125,23 @@ impl CachePolicyLayer {
         let headers = request.headers();
         RequestFacts {
             method: request.method().clone(),
+            listed: default.is_some(),
             default,
             scope,
             personal: headers.contains_key(AUTHORIZATION)
-                || self.signed_in.as_ref().is_some_and(|signed_in| signed_in(headers)),
+                || self.visitors.classify(headers) != Visitor::Anonymous,
+        }
+    }
+
+    /// Logs `path` as missing from the table, once.
+    fn warn_unlisted(&self, path: &str) {
+        let mut warned = self.warned.lock().unwrap_or_else(PoisonError::into_inner);
+        if warned.len() < MAX_WARNED && warned.insert(path.to_owned()) {
+            tracing::warn!(
+                path,
+                "no cache policy: the route table does not list this path, so it is \
+                 answered private, no-store; add it to the table"
+            );
         }
     }
 }
@@ -149,13 +175,23 @@ where
     }
 
     fn call(&mut self, request: Request<B>) -> Self::Future {
-        let facts = self.layer.facts(&request);
-        let not_found = self.layer.not_found.clone();
+        let mut facts = self.layer.facts(&request);
+        let fixed = matches!(self.layer.defaults, Defaults::Fixed(_));
+        let path = (!facts.listed).then(|| request.uri().path().to_owned());
+        let layer = self.layer.clone();
         let future = self.inner.call(request);
         Box::pin(async move {
             let mut response = future.await?;
-            let policy = decide(&facts, response.status(), response.headers(), &not_found);
+            // A fixed layer nearer the handler decided: its path is listed.
+            facts.listed |= response.extensions().get::<Decided>().is_some();
+            if let Some(path) = path.filter(|_| !facts.listed) {
+                layer.warn_unlisted(&path);
+            }
+            let policy = decide(&facts, response.status(), response.headers(), &layer.not_found);
             policy.apply(response.headers_mut());
+            if fixed {
+                response.extensions_mut().insert(Decided);
+            }
             Ok(response)
         })
     }
@@ -168,6 +204,9 @@ pub struct RequestFacts {
     pub method: Method,
     /// The route's default policy, if it has one.
     pub default: Option<CachePolicy>,
+    /// Whether a table (or a fixed layer) lists the route: an unlisted one
+    /// is answered `private, no-store` whatever its handler wrote.
+    pub listed: bool,
     /// Whether the signed-in rule applies to the route.
     pub scope: Scope,
     /// Whether the request is a signed-in visitor's or carries `Authorization`.
@@ -185,6 +224,9 @@ pub fn decide(
 ) -> CachePolicy {
     if request.method != Method::GET && request.method != Method::HEAD {
         return CachePolicy::no_store();
+    }
+    if !request.listed {
+        return CachePolicy::private();
     }
     let own = CachePolicy::from_headers(headers);
     let Some(mut policy) = CachePolicy::merge_all(request.default.clone().into_iter().chain(own))
@@ -215,7 +257,7 @@ mod tests {
     const MINUTE: Duration = Duration::from_secs(60);
 
     fn facts(method: Method, default: Option<CachePolicy>, personal: bool) -> RequestFacts {
-        RequestFacts { method, default, scope: Scope::Dynamic, personal }
+        RequestFacts { method, listed: default.is_some(), default, scope: Scope::Dynamic, personal }
     }
 
     fn isr() -> CachePolicy {
@@ -251,11 +293,22 @@ mod tests {
     }
 
     #[test]
-    fn unknown_routes_are_not_stored() {
-        assert_eq!(
-            decide_for(&facts(Method::GET, None, false), 200, &HeaderMap::new()),
-            "no-store"
-        );
+    fn unlisted_routes_fail_closed() {
+        let mut headers = HeaderMap::new();
+        CachePolicy::public(MINUTE).apply(&mut headers);
+        for own in [HeaderMap::new(), headers] {
+            assert_eq!(
+                decide_for(&facts(Method::GET, None, false), 200, &own),
+                "private, no-store",
+                "whatever the handler wrote"
+            );
+        }
+    }
+
+    #[test]
+    fn a_listed_route_without_a_default_is_not_stored() {
+        let listed = RequestFacts { listed: true, ..facts(Method::GET, None, false) };
+        assert_eq!(decide_for(&listed, 200, &HeaderMap::new()), "no-store");
     }
 
     #[test]
@@ -279,10 +332,8 @@ mod tests {
     fn a_handler_policy_stands_alone_without_a_default() {
         let mut headers = HeaderMap::new();
         CachePolicy::public(MINUTE).apply(&mut headers);
-        assert_eq!(
-            decide_for(&facts(Method::GET, None, false), 200, &headers),
-            "public, max-age=60"
-        );
+        let listed = RequestFacts { listed: true, ..facts(Method::GET, None, false) };
+        assert_eq!(decide_for(&listed, 200, &headers), "public, max-age=60");
     }
 
     #[test]
@@ -353,9 +404,13 @@ mod tests {
 
         let table = RouteTable::new()
             .route("/blog/{slug}", |r| isr().tag(format!("post:{}", r.param("slug"))));
-        let layer = CachePolicyLayer::new(table).signed_in_when(|headers| {
-            headers.get(COOKIE).is_some_and(|c| c.as_bytes().starts_with(b"sid="))
-        });
+        let layer = CachePolicyLayer::new(table).visitors(Visitors::new(|headers| {
+            if headers.get(COOKIE).is_some_and(|c| c.as_bytes().starts_with(b"sid=")) {
+                Visitor::Personal
+            } else {
+                Visitor::Anonymous
+            }
+        }));
         let service = layer.layer(tower::service_fn(|_request: Request<()>| async {
             let mut response = Response::new(());
             response.headers_mut().insert(VARY, HeaderValue::from_static("accept-encoding"));
@@ -379,7 +434,37 @@ mod tests {
 
         let unknown = Request::get("/elsewhere").body(()).expect("request");
         let response = service.oneshot(unknown).await.expect("infallible");
-        assert_eq!(response.headers()[CACHE_CONTROL], "no-store");
+        assert_eq!(response.headers()[CACHE_CONTROL], "private, no-store");
+    }
+
+    /// Files and the not-found page, behind a fixed layer, keep its policy
+    /// under a table layer that does not list them; other paths fail closed.
+    #[tokio::test]
+    async fn a_fixed_layer_inside_a_table_counts_as_listed() {
+        use tower::ServiceExt as _;
+
+        let inner = tower::service_fn(|request: Request<()>| async move {
+            let mut response = Response::new(());
+            if request.uri().path() == "/open" {
+                // A handler that would like to be cached: not listed, so not.
+                CachePolicy::static_content().apply(response.headers_mut());
+            }
+            Ok::<_, Infallible>(response)
+        });
+        let files = CachePolicyLayer::fixed(CachePolicy::public(MINUTE)).layer(inner);
+        let table = CachePolicyLayer::new(RouteTable::new().route("/", |_| isr()));
+        let through_files = table.layer(files);
+        let response = through_files
+            .clone()
+            .oneshot(Request::get("/favicon.ico").body(()).expect("request"))
+            .await
+            .expect("infallible");
+        assert_eq!(response.headers()[CACHE_CONTROL], "public, max-age=60");
+
+        let plain = table.layer(inner);
+        let response =
+            plain.oneshot(Request::get("/open").body(()).expect("request")).await.expect("ok");
+        assert_eq!(response.headers()[CACHE_CONTROL], "private, no-store");
     }
 
     #[tokio::test]

@@ -5,7 +5,9 @@
 //! - With the `server` feature: [`RouteTable`], every route of a site with its
 //!   default policy; [`CachePolicyLayer`], the tower layer that gives each
 //!   response its final headers; [`ETagLayer`], strong validators and `304`;
-//!   [`IsrLayer`], the built-in shared cache (see the [`isr`] module).
+//!   [`IsrLayer`], the built-in shared cache (see the [`isr`] module);
+//!   [`Visitors`], the one classification of requests (anonymous, personal,
+//!   preview) both layers share.
 //! - With the `axum` feature: a `CachePolicy` is an axum response part, so a
 //!   handler can return `(policy, Json(data))`.
 
@@ -20,6 +22,8 @@ pub mod layer;
 pub mod policy;
 #[cfg(feature = "server")]
 pub mod rules;
+#[cfg(feature = "server")]
+pub mod visitor;
 
 #[cfg(feature = "server")]
 pub use body::BufferedBody;
@@ -32,6 +36,8 @@ pub use layer::{CachePolicyLayer, CachePolicyService};
 pub use policy::*;
 #[cfg(feature = "server")]
 pub use rules::{Resolved, RouteMatch, RouteTable, Scope};
+#[cfg(feature = "server")]
+pub use visitor::{Visitor, Visitors};
 
 /// The share of requests a cache answered itself (fresh `hits` or `stale`
 /// serves, against `misses`), in whole percent; `None` when there were none.

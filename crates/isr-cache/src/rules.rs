@@ -15,6 +15,12 @@
 //!   one default policy, never a guess between two.
 //! - Parameters reach the policy percent-decoded, so `/blog/hello%2Disr` and
 //!   `/blog/hello-isr` carry the same tag and one purge reaches both.
+//! - Each route declares the query parameters its responses read
+//!   ([`RouteTable::query`]); a route that declares none ignores the query.
+//!   The ISR cache keys a page on those alone and renders it with those alone,
+//!   so no stored page can depend on a parameter a client made up
+//!   (`?x=1`, `?x=2`, … would otherwise each be a new entry and a new render).
+//!   A path no route matches keeps no parameters.
 //! - The table only states defaults. What a response finally gets (merged with
 //!   what the handler says, tightened for errors and signed-in visitors) is
 //!   decided by [`crate::CachePolicyLayer`].
@@ -47,6 +53,8 @@ struct Entry {
     pattern: Arc<str>,
     scope: Scope,
     policy: PolicyFn,
+    /// The query parameters the route reads, sorted.
+    query: Arc<[Box<str>]>,
 }
 
 /// Every route with its default [`CachePolicy`]. Build it once at start-up.
@@ -124,15 +132,53 @@ impl RouteTable {
             pattern: Arc::from("*"),
             scope: Scope::Dynamic,
             policy: Arc::new(policy),
+            query: Arc::from([]),
         });
         self
+    }
+
+    /// Declares the query parameters the route added last reads (`page` of
+    /// `/blog?page=2`, the arguments of a GET data endpoint). Every other
+    /// parameter is left out of its cache key and of the requests that
+    /// render it for a shared cache.
+    ///
+    /// # Panics
+    ///
+    /// If no route was added yet: like a conflicting pattern, a table that
+    /// cannot mean what it says stops the server at start-up.
+    #[must_use]
+    pub fn query<I, S>(mut self, names: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        let Some(entry) = self.entries.last_mut() else {
+            panic!("cache route table: query parameters declared before any route");
+        };
+        let mut names: Vec<Box<str>> =
+            names.into_iter().map(|name| name.into().into_boxed_str()).collect();
+        names.sort();
+        names.dedup();
+        entry.query = Arc::from(names);
+        self
+    }
+
+    /// The query parameters the route of `path` reads (sorted), and none for a
+    /// path no route matches.
+    pub fn declared_query(&self, path: &str) -> &[Box<str>] {
+        self.router.at(path).map_or(&[], |found| &self.entries[*found.value].query)
     }
 
     fn insert(mut self, pattern: &str, scope: Scope, policy: PolicyFn) -> Self {
         if let Err(error) = self.router.insert(pattern, self.entries.len()) {
             panic!("cache route table: cannot add {pattern:?}: {error}");
         }
-        self.entries.push(Entry { pattern: Arc::from(pattern), scope, policy });
+        self.entries.push(Entry {
+            pattern: Arc::from(pattern),
+            scope,
+            policy,
+            query: Arc::from([]),
+        });
         self
     }
 
@@ -208,6 +254,7 @@ mod tests {
             .route("/api/get_post", |r| {
                 CachePolicy::frequent().tags(r.query("slug").map(|slug| format!("post:{slug}")))
             })
+            .query(["slug", "lang", "slug"])
             .assets("/pkg/{*file}", |_| CachePolicy::immutable())
     }
 
@@ -250,6 +297,22 @@ mod tests {
         let resolved = with_fallback.resolve("/nowhere", None).expect("fallback");
         assert_eq!(resolved.policy, CachePolicy::public(Duration::from_secs(60)));
         assert_eq!(resolved.pattern, None);
+    }
+
+    #[test]
+    fn routes_declare_the_query_they_read() {
+        let table = table();
+        let declared: Vec<&str> =
+            table.declared_query("/api/get_post").iter().map(|n| &**n).collect();
+        assert_eq!(declared, ["lang", "slug"], "sorted, once each");
+        assert!(table.declared_query("/blog/hello").is_empty(), "none declared: none kept");
+        assert!(table.declared_query("/nowhere").is_empty(), "unmatched: none kept");
+    }
+
+    #[test]
+    #[should_panic(expected = "before any route")]
+    fn query_parameters_need_a_route() {
+        let _ = RouteTable::new().query(["page"]);
     }
 
     #[test]

@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use http::header::{
-    ACCEPT_ENCODING, AGE, CONNECTION, CONTENT_ENCODING, CONTENT_LENGTH, CONTENT_TYPE, DATE, ETAG,
-    TRANSFER_ENCODING, VARY,
+    ACCEPT_ENCODING, ACCEPT_RANGES, AGE, CONNECTION, CONTENT_ENCODING, CONTENT_LENGTH,
+    CONTENT_RANGE, CONTENT_TYPE, DATE, ETAG, TRANSFER_ENCODING, VARY,
 };
 use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 
@@ -111,6 +111,9 @@ pub struct Entry {
     pub brotli: Option<Variant>,
     /// The request headers the response varies on (never `Accept-Encoding`).
     pub vary: Vec<HeaderName>,
+    /// `public` or `s-maxage`: may answer a request with `Authorization`
+    /// (RFC 9111 section 3.5).
+    pub explicitly_shared: bool,
     pub path: String,
     pub tags: BTreeSet<String>,
     pub stored_at: u64,
@@ -211,6 +214,13 @@ impl Entry {
         let vary =
             vary_names(&headers).into_iter().filter(|name| *name != ACCEPT_ENCODING).collect();
         let compress = compressible(&headers) && body.len() >= MIN_COMPRESS;
+        let explicitly_shared = headers
+            .get_all(http::header::CACHE_CONTROL)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .map(|d| d.trim().split('=').next().unwrap_or_default().to_ascii_lowercase())
+            .any(|d| d == "public" || d == "s-maxage");
         for name in
             [AGE, DATE, ETAG, CONTENT_LENGTH, CONTENT_ENCODING, TRANSFER_ENCODING, CONNECTION]
         {
@@ -227,6 +237,7 @@ impl Entry {
             gzip,
             brotli,
             vary,
+            explicitly_shared,
             path,
             tags: policy.tag_set().clone(),
             stored_at: now,
@@ -291,15 +302,25 @@ impl Entry {
     }
 
     /// The response head and body for a request with `request` headers:
-    /// the best encoding it accepts, `Age`, `ETag`, and `304` when its
-    /// `If-None-Match` holds the tag. `None` body for HEAD and 304.
+    /// the best encoding it accepts, `Age`, `ETag`, `304` when its
+    /// `If-None-Match` holds the tag, and `206` (or `416`) for a `Range` it
+    /// can be given. `None` body for HEAD and 304.
     pub fn respond(
         &self,
         request: &HeaderMap,
         now: u64,
         head: bool,
     ) -> (StatusCode, HeaderMap, Option<Bytes>) {
-        let encoding = Encoding::choose(request, self.gzip.is_some() || self.brotli.is_some());
+        let range = (self.status == StatusCode::OK)
+            .then(|| range::requested(request, &self.identity.etag))
+            .flatten();
+        // A range counts bytes of the identity body: what every client can
+        // read, whatever encodings it accepts.
+        let encoding = if range.is_some() {
+            Encoding::Identity
+        } else {
+            Encoding::choose(request, self.gzip.is_some() || self.brotli.is_some())
+        };
         let variant = match encoding {
             Encoding::Brotli => self.brotli.as_ref(),
             Encoding::Gzip => self.gzip.as_ref(),
@@ -321,8 +342,98 @@ impl Entry {
             headers.remove(CONTENT_ENCODING);
             return (StatusCode::NOT_MODIFIED, headers, None);
         }
-        headers.insert(CONTENT_LENGTH, HeaderValue::from(variant.body.len()));
-        (self.status, headers, (!head).then(|| variant.body.clone()))
+        let len = variant.body.len();
+        match range.map(|range| range.resolve(len)) {
+            Some(Some((start, end))) => {
+                headers.insert(ACCEPT_RANGES, HeaderValue::from_static("bytes"));
+                let content_range = format!("bytes {start}-{end}/{len}");
+                if let Ok(value) = HeaderValue::try_from(content_range) {
+                    headers.insert(CONTENT_RANGE, value);
+                }
+                headers.insert(CONTENT_LENGTH, HeaderValue::from(end + 1 - start));
+                let body = variant.body.slice(start..=end);
+                (StatusCode::PARTIAL_CONTENT, headers, (!head).then_some(body))
+            }
+            Some(None) => {
+                if let Ok(value) = HeaderValue::try_from(format!("bytes */{len}")) {
+                    headers.insert(CONTENT_RANGE, value);
+                }
+                headers.remove(CONTENT_TYPE);
+                headers.insert(CONTENT_LENGTH, HeaderValue::from(0));
+                (StatusCode::RANGE_NOT_SATISFIABLE, headers, (!head).then(Bytes::new))
+            }
+            None => {
+                headers.insert(CONTENT_LENGTH, HeaderValue::from(len));
+                (self.status, headers, (!head).then(|| variant.body.clone()))
+            }
+        }
+    }
+}
+
+/// `Range` requests (RFC 9110 section 14) answered from a stored body.
+mod range {
+    use http::HeaderMap;
+    use http::header::{IF_RANGE, RANGE};
+
+    /// One byte range as asked: `first-last`, `first-` or `-suffix`.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum ByteRange {
+        From(u64, Option<u64>),
+        Suffix(u64),
+    }
+
+    impl ByteRange {
+        /// The inclusive bounds within a body of `len` bytes, or `None` when
+        /// none of it is there (416).
+        pub fn resolve(self, len: usize) -> Option<(usize, usize)> {
+            let len = u64::try_from(len).ok()?;
+            let (start, end) = match self {
+                Self::From(first, last) => {
+                    (first, last.unwrap_or(u64::MAX).min(len.checked_sub(1)?))
+                }
+                Self::Suffix(0) => return None,
+                Self::Suffix(n) => (len.saturating_sub(n), len.checked_sub(1)?),
+            };
+            (start <= end)
+                .then(|| Some((usize::try_from(start).ok()?, usize::try_from(end).ok()?)))?
+        }
+    }
+
+    /// The one byte range a request asks for, when the stored body can be
+    /// sliced for it. A request without `Range`, with several ranges, another
+    /// unit, a malformed value or an `If-Range` that does not name `etag`
+    /// gets the whole body (a cache may always ignore `Range`).
+    pub fn requested(request: &HeaderMap, etag: &http::HeaderValue) -> Option<ByteRange> {
+        let mut values = request.get_all(RANGE).iter();
+        let value = values.next()?.to_str().ok()?;
+        if values.next().is_some() {
+            return None;
+        }
+        if let Some(if_range) = request.get(IF_RANGE) {
+            // Only a strong validator may match (RFC 9110 section 13.1.5).
+            if if_range.as_bytes().starts_with(b"W/") || if_range != etag {
+                return None;
+            }
+        }
+        let spec = value.trim().strip_prefix("bytes=")?.trim();
+        if spec.contains(',') {
+            return None;
+        }
+        let (first, last) = spec.split_once('-')?;
+        let number = |s: &str| {
+            let s = s.trim();
+            (!s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()))
+                .then(|| s.parse::<u64>().ok())?
+        };
+        match (first.trim().is_empty(), last.trim().is_empty()) {
+            (true, false) => Some(ByteRange::Suffix(number(last)?)),
+            (false, true) => Some(ByteRange::From(number(first)?, None)),
+            (false, false) => {
+                let (first, last) = (number(first)?, number(last)?);
+                (first <= last).then_some(ByteRange::From(first, Some(last)))
+            }
+            (true, true) => None,
+        }
     }
 }
 
@@ -444,6 +555,44 @@ mod tests {
         let (plain, plain_len, plain_etag) = pick("identity");
         assert_eq!((plain, plain_len), (None, body.len()));
         assert_ne!(br_etag, plain_etag, "each encoding has its own tag");
+    }
+
+    #[test]
+    fn ranges_are_sliced_from_the_identity_body() {
+        let entry = entry("0123456789");
+        let etag = entry.identity.etag.to_str().expect("ascii").to_owned();
+        let ask = |range: &str, extra: &[(&str, &str)]| {
+            let mut pairs = vec![("range", range), ("accept-encoding", "br, gzip")];
+            pairs.extend_from_slice(extra);
+            let (status, h, body) = entry.respond(&headers(&pairs), 1_000, false);
+            let body = body.map(|b| String::from_utf8(b.to_vec()).expect("utf-8"));
+            (status.as_u16(), h.get(CONTENT_RANGE).map(|v| v.to_str().expect("a").to_owned()), body)
+        };
+        let part = |r: &str, b: &str| (206, Some(r.to_owned()), Some(b.to_owned()));
+        assert_eq!(ask("bytes=2-4", &[]), part("bytes 2-4/10", "234"));
+        assert_eq!(ask("bytes=7-", &[]), part("bytes 7-9/10", "789"));
+        assert_eq!(ask("bytes=-3", &[]), part("bytes 7-9/10", "789"));
+        assert_eq!(ask("bytes=5-100", &[]), part("bytes 5-9/10", "56789"));
+        assert_eq!(ask("bytes=-100", &[]), part("bytes 0-9/10", "0123456789"));
+        assert_eq!(ask("bytes=10-", &[]), (416, Some("bytes */10".into()), Some(String::new())));
+        // Whole body (200) for what is not one satisfiable byte range.
+        for junk in ["bytes=0-1,4-5", "items=0-1", "bytes=4-2", "bytes=x-1", "bytes=-", ""] {
+            assert_eq!(ask(junk, &[]).0, 200, "{junk:?}");
+        }
+        assert_eq!(ask("bytes=0-1", &[("if-range", &etag)]).0, 206);
+        assert_eq!(ask("bytes=0-1", &[("if-range", "\"other\"")]).0, 200);
+        let (_, h, _) = entry.respond(&headers(&[("range", "bytes=0-1")]), 1_000, false);
+        assert_eq!(h[CONTENT_LENGTH], "2");
+        assert!(h.get(CONTENT_ENCODING).is_none());
+    }
+
+    #[test]
+    fn explicitly_shared_needs_public_or_s_maxage() {
+        assert!(entry("x").explicitly_shared);
+        let h = headers(&[("cache-control", "max-age=60")]);
+        let policy = storable(StatusCode::OK, &h).expect("storable");
+        let plain = Entry::new(StatusCode::OK, h, Bytes::from_static(b"x"), &policy, "/".into(), 0);
+        assert!(!plain.explicitly_shared);
     }
 
     #[test]

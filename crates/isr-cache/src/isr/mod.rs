@@ -81,6 +81,7 @@ pub use self::history::{HISTORY_SAMPLES, Sample};
 pub use self::metrics::Metrics;
 pub use self::warm::{WarmUp, warm_up};
 use crate::body::{BufferedBody, Collected, collect};
+use crate::{CachePolicy, RouteTable, Visitor, Visitors};
 
 /// `Cache-Status` (RFC 9211).
 pub const CACHE_STATUS: HeaderName = HeaderName::from_static("cache-status");
@@ -107,8 +108,14 @@ pub struct IsrConfig {
     pub max_entry_bytes: usize,
     /// The host every key uses, e.g. `example.com`.
     pub canonical_host: String,
-    /// The session cookie's name: requests carrying it bypass the cache.
-    pub session_cookie: Option<String>,
+    /// Who is asking: personal requests bypass the cache, previews render
+    /// afresh and are never stored (the same [`Visitors`] the
+    /// [`CachePolicyLayer`](crate::CachePolicyLayer) is given).
+    pub visitors: Visitors,
+    /// The site's routes: each key, and each render for the cache, keeps only
+    /// the query parameters its route declares ([`RouteTable::query`]).
+    /// Without a table every parameter but tracking ones counts.
+    pub routes: Option<Arc<RouteTable>>,
     /// Threads of a runtime of their own that renders run on, so a render
     /// never holds up a worker that serves hits; 0 renders on the caller's
     /// runtime.
@@ -122,7 +129,8 @@ impl Default for IsrConfig {
             max_bytes: 64 << 20,
             max_entry_bytes: 1 << 20,
             canonical_host: "localhost".to_owned(),
-            session_cookie: None,
+            visitors: Visitors::anonymous(),
+            routes: None,
             render_threads: 0,
         }
     }
@@ -375,32 +383,36 @@ impl IsrCache {
         self.now_millis()
     }
 
-    /// Why a request must not touch the cache, if it must not.
-    fn bypasses<B>(&self, request: &Request<B>) -> bool {
+    /// How the layer treats a request, before any lookup.
+    fn route<B>(&self, request: &Request<B>) -> Route {
         let method = request.method();
         if method != Method::GET && method != Method::HEAD {
-            return true;
+            return Route::Bypass;
         }
-        let headers = request.headers();
-        headers.contains_key(AUTHORIZATION)
-            || headers.contains_key(RANGE)
-            || self
-                .shared
-                .config
-                .session_cookie
-                .as_deref()
-                .is_some_and(|name| has_cookie(headers, name))
+        match self.shared.config.visitors.classify(request.headers()) {
+            Visitor::Personal => Route::Bypass,
+            Visitor::Preview => Route::Preview,
+            Visitor::Anonymous => Route::Cache,
+        }
+    }
+
+    /// The query parameters the route of `path` reads; `None`: all of them.
+    fn declared_query(&self, path: &str) -> Option<&[Box<str>]> {
+        self.shared.config.routes.as_deref().map(|routes| routes.declared_query(path))
     }
 }
 
-fn has_cookie(headers: &HeaderMap, name: &str) -> bool {
-    headers
-        .get_all(COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .any(|(cookie, value)| cookie == name && !value.is_empty())
+/// Where a request goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Route {
+    /// Through the cache. Whatever else an anonymous request carries
+    /// (`Cache-Control: no-cache`, `Range`, an `Authorization` no page reads)
+    /// does not reach a render: a client cannot make every request a render.
+    Cache,
+    /// Straight to the service, untouched: other methods, signed-in visitors.
+    Bypass,
+    /// A fresh render that is never stored: previews.
+    Preview,
 }
 
 /// What the layer did with a request, as written into the response.
@@ -410,6 +422,7 @@ enum Status {
     Stale { ttl: i64, error: Option<StatusCode> },
     Miss { stored: bool },
     Bypass,
+    Preview,
 }
 
 fn mark(headers: &mut HeaderMap, status: Status) {
@@ -422,6 +435,7 @@ fn mark(headers: &mut HeaderMap, status: Status) {
         Status::Miss { stored: true } => ("isr; fwd=uri-miss; stored".to_owned(), "MISS"),
         Status::Miss { stored: false } => ("isr; fwd=uri-miss".to_owned(), "MISS"),
         Status::Bypass => ("isr; fwd=bypass".to_owned(), "BYPASS"),
+        Status::Preview => ("isr; fwd=bypass; detail=preview".to_owned(), "BYPASS"),
     };
     if let Ok(value) = HeaderValue::try_from(cache_status) {
         headers.insert(CACHE_STATUS, value);
@@ -441,7 +455,14 @@ struct Template {
 }
 
 impl Template {
-    fn new(host: &str, uri: &Uri, headers: &HeaderMap, extensions: &http::Extensions) -> Self {
+    /// The render of `uri`'s path with the normalised `query` (see [`key::query`]).
+    fn new(
+        host: &str,
+        uri: &Uri,
+        query: &str,
+        headers: &HeaderMap,
+        extensions: &http::Extensions,
+    ) -> Self {
         let mut headers = headers.clone();
         for name in [
             COOKIE,
@@ -464,11 +485,15 @@ impl Template {
             headers.insert(HOST, host);
         }
         headers.insert(ACCEPT_ENCODING, HeaderValue::from_static("identity"));
-        // The path and query only: an absolute request URI names a host too.
-        let uri = uri
-            .path_and_query()
-            .and_then(|pq| Uri::try_from(pq.as_str()).ok())
-            .unwrap_or_else(|| uri.clone());
+        // The path and the query the key holds, nothing else: an absolute
+        // request URI names a host too, and a parameter the route does not
+        // declare must not reach a page stored for every value of it.
+        let path_and_query = if query.is_empty() {
+            uri.path().to_owned()
+        } else {
+            format!("{}?{query}", uri.path())
+        };
+        let uri = Uri::try_from(path_and_query).unwrap_or_else(|_| Uri::from_static("/"));
         Self { uri, headers, extensions: extensions.clone() }
     }
 
@@ -558,22 +583,52 @@ where
     ResBody::Error: Send,
 {
     let shared = &cache.shared;
-    if cache.bypasses(&request) {
-        shared.metrics.bypasses.inc();
-        return forward(ready, request, Status::Bypass).await;
+    match cache.route(&request) {
+        Route::Cache => {}
+        Route::Bypass => {
+            shared.metrics.bypasses.inc();
+            return forward(ready, request, Status::Bypass).await;
+        }
+        Route::Preview => {
+            shared.metrics.bypasses.inc();
+            let mut response = forward(ready, request, Status::Preview).await?;
+            // Whatever the route says: a preview is for its viewer alone.
+            CachePolicy::private().apply(response.headers_mut());
+            return Ok(response);
+        }
     }
     let head = request.method() == Method::HEAD;
-    let primary = key::primary(&shared.config.canonical_host, request.uri());
+    let query = key::query(request.uri().query(), cache.declared_query(request.uri().path()));
+    let primary = key::primary_of(&shared.config.canonical_host, request.uri().path(), &query);
     let vary = shared.vary.get(&primary).unwrap_or_else(|| Arc::from([]));
     let key = key::full(&primary, &vary, request.headers());
     if shared.passes.contains_key(&key) {
         shared.metrics.bypasses.inc();
         return forward(ready, request, Status::Bypass).await;
     }
+    // RFC 9111 section 3.5: a request with `Authorization` may be answered
+    // from a stored response only if that response says it is shared anyway.
+    let authorized = request.headers().contains_key(AUTHORIZATION);
+    let usable = |entry: &Entry| !authorized || entry.explicitly_shared;
+    // Takes the request rather than borrowing it: the future must stay `Send`
+    // without asking request bodies to be `Sync`.
+    let template = |request: &Request<ReqBody>| {
+        Template::new(
+            &shared.config.canonical_host,
+            request.uri(),
+            &query,
+            request.headers(),
+            request.extensions(),
+        )
+    };
 
     let now = cache.now();
     let stored = shared.store.get(&key);
     if let Some(entry) = &stored {
+        if !usable(entry) {
+            shared.metrics.bypasses.inc();
+            return forward(ready, request, Status::Bypass).await;
+        }
         match entry.freshness(now) {
             Freshness::Fresh => {
                 shared.metrics.hits.inc();
@@ -594,17 +649,11 @@ where
                     .unwrap_or_else(PoisonError::into_inner)
                     .contains_key(&key);
                 if !in_flight && entry.may_retry(now) {
-                    let template = Template::new(
-                        &shared.config.canonical_host,
-                        request.uri(),
-                        request.headers(),
-                        request.extensions(),
-                    );
                     drop(join_flight::<S, ReqBody, ResBody>(
                         &cache,
                         &key,
                         primary,
-                        template,
+                        template(&request),
                         ready.clone(),
                         None,
                     ));
@@ -612,31 +661,34 @@ where
                 let status = Status::Stale { ttl: entry.ttl_left(now), error: None };
                 return Ok(serve(entry, request.headers(), now, head, status));
             }
+            Freshness::StaleIfError if !entry.may_retry(now) => {
+                // Renders failed a moment ago and are backing off: the last
+                // good page at once, rather than another render that fails.
+                shared.metrics.stale.inc();
+                let status = Status::Stale {
+                    ttl: entry.ttl_left(now),
+                    error: Some(StatusCode::INTERNAL_SERVER_ERROR),
+                };
+                return Ok(serve(entry, request.headers(), now, head, status));
+            }
             Freshness::StaleIfError | Freshness::Expired => {}
         }
     }
 
     shared.metrics.misses.inc();
-    let template = Template::new(
-        &shared.config.canonical_host,
-        request.uri(),
-        request.headers(),
-        request.extensions(),
-    );
     let (reply, replies) = oneshot::channel();
-    let flight = join_flight(&cache, &key, primary, template, ready.clone(), Some(reply));
+    let flight = join_flight(&cache, &key, primary, template(&request), ready.clone(), Some(reply));
     let leader = flight.1;
     match flight.0.await {
-        Outcome::Stored(entry) => {
+        Outcome::Stored(entry) if usable(&entry) => {
             let now = cache.now();
             Ok(serve(&entry, request.headers(), now, head, Status::Miss { stored: true }))
         }
-        outcome => {
-            let failed = matches!(outcome, Outcome::Failed);
+        Outcome::Failed => {
             let now = cache.now();
-            if let Some(entry) = stored.filter(|e| failed && e.freshness(now) != Freshness::Expired)
-            {
+            if let Some(entry) = stored.filter(|e| e.freshness(now) != Freshness::Expired) {
                 // The last good page, rather than the error.
+                shared.metrics.stale.inc();
                 let status = Status::Stale {
                     ttl: entry.ttl_left(now),
                     error: Some(StatusCode::INTERNAL_SERVER_ERROR),
@@ -644,7 +696,8 @@ where
                 return Ok(serve(&entry, request.headers(), now, head, status));
             }
             if leader {
-                // The render was this request's own: answer with its response.
+                // The render was this request's own: answer with its error
+                // rather than render again for a backend that is failing.
                 return match replies.await {
                     Ok(Ok(mut response)) => {
                         mark(response.headers_mut(), Status::Miss { stored: false });
@@ -658,7 +711,15 @@ where
                     Err(_) => Ok(internal_error()),
                 };
             }
-            // Another request's render, which may not be shared: ask for our own.
+            forward(ready, request, Status::Miss { stored: false }).await
+        }
+        // Not storable (or stored, but not for a request with `Authorization`):
+        // the render was anonymous, asked for the identity encoding and saw
+        // only the declared query, so this request is sent as it came, and is
+        // answered as it would be without the cache (compressed as it asks,
+        // with its own cookies). The key is marked "pass" meanwhile, so that
+        // costs one extra render per pass window, not one per request.
+        Outcome::Stored(_) | Outcome::NotStored => {
             forward(ready, request, Status::Miss { stored: false }).await
         }
     }
@@ -801,15 +862,16 @@ where
         send(reply, Ok(Response::from_parts(parts, BufferedBody::inner(body))));
         return Outcome::Failed;
     }
+    // Requests for a key that may not be stored go straight through for a
+    // while ("hit for pass"), each answered as it asked (see `handle`).
     let Some(policy) = entry::storable(parts.status, &parts.headers) else {
         shared.passes.insert(key, ());
-        send(reply, Ok(Response::from_parts(parts, BufferedBody::inner(body))));
         return Outcome::NotStored;
     };
     let body = match collect(Box::pin(body), shared.config.max_entry_bytes).await {
         Collected::Whole(bytes, _) => bytes,
-        Collected::TooLarge(prefix, rest) => {
-            send(reply, Ok(Response::from_parts(parts, BufferedBody::prefixed(prefix, rest))));
+        Collected::TooLarge(..) => {
+            shared.passes.insert(key, ());
             return Outcome::NotStored;
         }
         Collected::Failed(prefix, error) => {

@@ -5,7 +5,7 @@ use std::convert::Infallible;
 use std::sync::Mutex;
 use std::sync::atomic::AtomicUsize;
 
-use http::header::{AGE, CACHE_CONTROL, CONTENT_ENCODING, ETAG, SET_COOKIE, VARY};
+use http::header::{AGE, CACHE_CONTROL, CONTENT_ENCODING, COOKIE, ETAG, SET_COOKIE, VARY};
 use http_body_util::{BodyExt as _, Full};
 use tower::ServiceExt as _;
 
@@ -33,11 +33,22 @@ enum Behaviour {
 struct Origin {
     renders: Arc<AtomicUsize>,
     behaviour: Arc<Mutex<Behaviour>>,
+    /// The headers of the last request the origin answered.
+    last: Arc<Mutex<HeaderMap>>,
 }
 
 impl Origin {
     fn new() -> Self {
-        Self { renders: Arc::default(), behaviour: Arc::new(Mutex::new(Behaviour::Page(ISR))) }
+        Self {
+            renders: Arc::default(),
+            behaviour: Arc::new(Mutex::new(Behaviour::Page(ISR))),
+            last: Arc::default(),
+        }
+    }
+
+    fn last_header(&self, name: &str) -> Option<String> {
+        let last = self.last.lock().expect("lock");
+        last.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned)
     }
 
     fn set(&self, behaviour: Behaviour) {
@@ -51,6 +62,7 @@ impl Origin {
     fn respond(&self, request: &Request<()>) -> Response<Full<Bytes>> {
         let n = self.renders.fetch_add(1, Ordering::SeqCst) + 1;
         let behaviour = self.behaviour.lock().expect("lock").clone();
+        *self.last.lock().expect("lock") = request.headers().clone();
         // The page shows the host it was rendered for, as a page with absolute links would.
         let host =
             request.headers().get(HOST).and_then(|h| h.to_str().ok()).unwrap_or("?").to_owned();
@@ -60,7 +72,8 @@ impl Origin {
             .and_then(|h| h.to_str().ok())
             .unwrap_or("-")
             .to_owned();
-        let body = format!("body-{n} host={host} lang={language} ").repeat(20);
+        let uri = request.uri();
+        let body = format!("body-{n} host={host} lang={language} uri={uri} ").repeat(20);
         let (status, cache_control, extra, body): (u16, &str, &[(&str, &str)], String) =
             match behaviour {
                 Behaviour::Page(cc) => (200, cc, &[], body),
@@ -93,10 +106,39 @@ struct Harness {
         IsrService<tower::util::BoxCloneService<Request<()>, Response<Full<Bytes>>, Infallible>>,
 }
 
+/// A real session is `sid=good`, a preview `preview=ok`; any other cookie
+/// (`sid=forged`) proves nothing.
+fn visitors() -> Visitors {
+    Visitors::new(|headers| {
+        let cookies = headers.get(COOKIE).and_then(|v| v.to_str().ok()).unwrap_or("");
+        if cookies.split(';').any(|c| c.trim() == "sid=good") {
+            Visitor::Personal
+        } else if cookies.split(';').any(|c| c.trim() == "preview=ok") {
+            Visitor::Preview
+        } else {
+            Visitor::Anonymous
+        }
+    })
+}
+
 fn harness() -> Harness {
     harness_with(IsrConfig {
         canonical_host: "example.com".into(),
-        session_cookie: Some("sid".into()),
+        visitors: visitors(),
+        ..IsrConfig::default()
+    })
+}
+
+/// With a route table: `/blog` reads `page`, `/blog/{slug}` nothing.
+fn harness_with_routes() -> Harness {
+    let routes = RouteTable::new()
+        .route("/blog", |_| CachePolicy::no_store())
+        .query(["page"])
+        .route("/blog/{slug}", |_| CachePolicy::no_store());
+    harness_with(IsrConfig {
+        canonical_host: "example.com".into(),
+        visitors: visitors(),
+        routes: Some(Arc::new(routes)),
         ..IsrConfig::default()
     })
 }
@@ -289,27 +331,145 @@ async fn personal_responses_are_never_shared() {
         h.origin.set(Behaviour::PageWith(cache_control, extra));
         let first = h.get("/blog/a").await;
         let second = h.get("/blog/a").await;
-        assert_eq!(h.origin.renders(), 2, "{cache_control} {extra:?}");
+        // The first request's anonymous render, then the request itself as it
+        // came; then the next goes straight through.
+        assert_eq!(h.origin.renders(), 3, "{cache_control} {extra:?}");
         assert_ne!(first.body, second.body);
+        assert_eq!(first.x_cache(), "MISS");
         assert_eq!(second.x_cache(), "BYPASS", "remembered as not storable");
         assert!(first.headers.get(SET_COOKIE).is_none() || !extra.is_empty());
     }
 }
 
 #[tokio::test]
-async fn signed_in_and_authorized_requests_bypass_the_cache() {
+async fn only_a_real_session_bypasses_the_cache() {
     let h = harness();
     h.get("/blog/a").await;
-    for (name, value) in [("cookie", "theme=dark; sid=abc"), ("authorization", "Bearer t")] {
-        let response = h.get_with("/blog/a", &[(name, value)]).await;
-        assert_eq!(response.x_cache(), "BYPASS", "{name}");
-        assert_eq!(response.cache_status(), "isr; fwd=bypass");
-    }
-    assert_eq!(h.origin.renders(), 3);
-    // Their responses were not stored either: anonymous visitors still get render 1.
+    let signed_in = h.get_with("/blog/a", &[("cookie", "theme=dark; sid=good")]).await;
+    assert_eq!(signed_in.x_cache(), "BYPASS");
+    assert_eq!(signed_in.cache_status(), "isr; fwd=bypass");
+    assert_eq!(h.origin.last_header("cookie").as_deref(), Some("theme=dark; sid=good"));
+    assert_eq!(h.origin.renders(), 2);
+    // Its response was not stored: anonymous visitors still get render 1.
     assert!(h.get("/blog/a").await.body.starts_with("body-1"));
-    // Another cookie is not a session.
-    assert_eq!(h.get_with("/blog/a", &[("cookie", "theme=dark")]).await.x_cache(), "HIT");
+    // A cookie that proves no session is anonymous: served from the cache.
+    for cookie in ["sid=forged", "theme=dark", "sid="] {
+        let response = h.get_with("/blog/a", &[("cookie", cookie)]).await;
+        assert_eq!(response.x_cache(), "HIT", "{cookie}");
+        assert!(response.body.starts_with("body-1"));
+    }
+    assert_eq!(h.origin.renders(), 2);
+}
+
+#[tokio::test]
+async fn headers_no_page_reads_do_not_force_renders() {
+    let h = harness();
+    h.get("/blog/a").await;
+    for (name, value) in [
+        ("authorization", "Bearer made-up"),
+        ("authorization", "Basic dTpw"),
+        ("cache-control", "no-cache"),
+        ("cache-control", "max-age=0"),
+        ("pragma", "no-cache"),
+    ] {
+        let response = h.get_with("/blog/a", &[(name, value)]).await;
+        assert_eq!(response.x_cache(), "HIT", "{name}: {value}");
+        assert!(response.body.starts_with("body-1"));
+    }
+    assert_eq!(h.origin.renders(), 1);
+    // A miss with `Authorization` renders anonymously, once, for everyone.
+    let first = h.get_with("/blog/b", &[("authorization", "Bearer x")]).await;
+    assert_eq!(first.x_cache(), "MISS");
+    assert_eq!(h.origin.last_header("authorization"), None, "renders are anonymous");
+    assert_eq!(h.get("/blog/b").await.x_cache(), "HIT");
+}
+
+#[tokio::test]
+async fn authorization_is_served_only_what_says_it_is_shared() {
+    // `max-age` alone: storable, but not for a request with `Authorization`
+    // (RFC 9111 section 3.5).
+    let h = harness();
+    h.origin.set(Behaviour::Page("max-age=60"));
+    h.get("/blog/a").await;
+    assert_eq!(h.get("/blog/a").await.x_cache(), "HIT");
+    let authorized = h.get_with("/blog/a", &[("authorization", "Bearer t")]).await;
+    assert_eq!(authorized.x_cache(), "BYPASS");
+    assert_eq!(h.origin.last_header("authorization").as_deref(), Some("Bearer t"));
+    assert_eq!(h.origin.renders(), 2);
+}
+
+#[tokio::test]
+async fn ranges_are_answered_from_the_cache() {
+    let h = harness();
+    let whole = h.get("/blog/a").await;
+    let part = h.get_with("/blog/a", &[("range", "bytes=0-5"), ("accept-encoding", "br")]).await;
+    assert_eq!((part.status, part.x_cache()), (StatusCode::PARTIAL_CONTENT, "HIT"));
+    assert_eq!(part.body, whole.body[..6]);
+    let len = whole.body.len();
+    assert_eq!(part.headers[http::header::CONTENT_RANGE], format!("bytes 0-5/{len}").as_str());
+    // A range on a miss is served from the entry the render made.
+    let miss = h.get_with("/blog/b", &[("range", "bytes=-4")]).await;
+    assert_eq!((miss.status, miss.x_cache()), (StatusCode::PARTIAL_CONTENT, "MISS"));
+    assert_eq!(miss.body.len(), 4);
+    assert_eq!(h.origin.last_header("range"), None, "the render asked for the whole page");
+    assert_eq!(h.origin.renders(), 2);
+}
+
+#[tokio::test]
+async fn previews_render_afresh_and_store_nothing() {
+    let h = harness();
+    h.get("/blog/a").await;
+    let preview = h.get_with("/blog/a", &[("cookie", "preview=ok")]).await;
+    assert_eq!(preview.cache_status(), "isr; fwd=bypass; detail=preview");
+    assert_eq!(preview.headers[CACHE_CONTROL], "private, no-store");
+    assert!(preview.headers.get("surrogate-key").is_none());
+    assert!(preview.body.starts_with("body-2"), "a fresh render");
+    assert_eq!(h.origin.last_header("cookie").as_deref(), Some("preview=ok"));
+    // Nothing replaced: everyone else still gets the stored page.
+    let anonymous = h.get("/blog/a").await;
+    assert_eq!(anonymous.x_cache(), "HIT");
+    assert!(anonymous.body.starts_with("body-1"));
+    // Nor is a preview of a page not yet stored kept for others.
+    h.get_with("/blog/new", &[("cookie", "preview=ok")]).await;
+    assert_eq!(h.get("/blog/new").await.x_cache(), "MISS");
+}
+
+#[tokio::test]
+async fn undeclared_query_parameters_neither_key_nor_reach_renders() {
+    let h = harness_with_routes();
+    let first = h.get("/blog/a?x=1").await;
+    assert!(first.body.contains("uri=/blog/a "), "{}", &first.body[..60]);
+    for junk in ["/blog/a?x=2", "/blog/a?x=3&y=4", "/blog/a", "/blog/a?"] {
+        assert_eq!(h.get(junk).await.x_cache(), "HIT", "{junk}");
+    }
+    assert_eq!(h.origin.renders(), 1);
+    // Declared ones count, and the render sees them (and nothing else).
+    let page = h.get("/blog?x=9&page=2&utm_source=mail").await;
+    assert_eq!(page.x_cache(), "MISS");
+    assert!(page.body.contains("uri=/blog?page=2 "), "{}", &page.body[..60]);
+    assert_eq!(h.get("/blog?page=2&x=1").await.x_cache(), "HIT");
+    assert_eq!(h.get("/blog?page=3").await.x_cache(), "MISS");
+    // Unlisted paths keep no parameters either.
+    h.get("/nowhere?a=1").await;
+    assert_eq!(h.get("/nowhere?a=2").await.x_cache(), "HIT");
+}
+
+#[tokio::test]
+async fn a_stale_page_backing_off_is_served_without_a_render() {
+    let h = harness();
+    h.get("/blog/a").await;
+    h.origin.set(Behaviour::Status(500));
+    // Past stale-while-revalidate, within stale-if-error.
+    h.clock.advance(700 * SECOND);
+    let rescued = h.get("/blog/a").await;
+    assert!(rescued.cache_status().contains("fwd-status=500"), "{}", rescued.cache_status());
+    assert_eq!(h.origin.renders(), 2);
+    // Inside the back-off: the good page at once, no render.
+    for _ in 0..5 {
+        let again = h.get("/blog/a").await;
+        assert_eq!((again.status, again.x_cache()), (StatusCode::OK, "STALE"));
+    }
+    assert_eq!(h.origin.renders(), 2);
 }
 
 #[tokio::test]
@@ -369,13 +529,18 @@ async fn encodings_validators_and_head_come_from_the_entry() {
 }
 
 #[tokio::test]
-async fn oversize_bodies_pass_through_unstored() {
+async fn oversize_bodies_pass_through_unstored_as_the_client_asked() {
     let h = harness_with(IsrConfig { max_entry_bytes: 1000, ..IsrConfig::default() });
     h.origin.set(Behaviour::Large(5000));
-    let first = h.get("/big").await;
+    let first = h.get_with("/big", &[("accept-encoding", "br")]).await;
     assert_eq!(first.body.len(), 5000);
-    h.get("/big").await;
-    assert_eq!(h.origin.renders(), 2);
+    // The client's own request reached the origin, so layers under the
+    // cache could compress it as asked.
+    assert_eq!(h.origin.last_header("accept-encoding").as_deref(), Some("br"));
+    let second = h.get_with("/big", &[("accept-encoding", "gzip")]).await;
+    assert_eq!(second.x_cache(), "BYPASS", "remembered as too large");
+    assert_eq!(h.origin.last_header("accept-encoding").as_deref(), Some("gzip"));
+    assert_eq!(h.origin.renders(), 3);
 }
 
 #[tokio::test]
