@@ -121,6 +121,14 @@ pub async fn run() -> anyhow::Result<()> {
 /// `Accept-Encoding: identity` and keeps its own br and gzip copies, made
 /// once per render; what it passes through is compressed per request.
 pub fn router(state: AppState) -> Router {
+    router_with(state, Router::new())
+}
+
+/// [`router`], with `extra` routes of your own (plain axum handlers) merged
+/// in among the app's: behind the same layers, so each needs an entry in
+/// `app::cache::route_table` to be cached (without one it is answered
+/// `private, no-store`, and a warning names it).
+pub fn router_with(state: AppState, extra: Router<AppState>) -> Router {
     let routes = route_list();
     let timeout = state.config.request_timeout;
     let isr = state.isr.clone();
@@ -136,6 +144,7 @@ pub fn router(state: AppState) -> Router {
     .layer(CachePolicyLayer::fixed(crate::app::cache::files()).visitors(visitors));
 
     let app = Router::new()
+        .merge(extra)
         .merge(crate::app::api_routes())
         .merge(cache::routes())
         .leptos_routes_with_context(&state, routes, shared_render_context, {

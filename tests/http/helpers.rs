@@ -46,7 +46,7 @@ pub struct TestApp {
     /// The app's configuration.
     pub config: Arc<Config>,
     /// The state the router was built with.
-    state: AppState,
+    pub state: AppState,
     /// Applies other instances' purges (PostgreSQL only); stopped on drop.
     listener: Option<tokio::task::JoinHandle<()>>,
     _guard: Guard,

@@ -4,6 +4,7 @@
 //! - `api`: the JSON API, including bad input.
 //! - `auth`: sign-in, sign-out, the dashboard's guard, cookie attributes.
 //! - `caching`: the cache headers of every route, validators, compression.
+//! - `hardening`: junk parameters, headers and unlisted routes cannot bust the cache.
 //! - `isr`: the built-in ISR cache: hits, purges, the editor, failures, metrics.
 //! - `cdn`: a real Varnish in front, driven by the app's headers and purges.
 //! - `orders`: placing orders: stock, overselling, purges.
@@ -14,6 +15,7 @@ mod api;
 mod auth;
 mod caching;
 mod cdn;
+mod hardening;
 mod isr;
 mod orders;
 mod pages;

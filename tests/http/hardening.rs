@@ -1,0 +1,111 @@
+//! The cache never makes things worse: nothing an anonymous client sends can
+//! make every request a render, and nothing the route table forgets is
+//! stored for everyone.
+//!
+//! - Query parameters a route does not declare share its one entry.
+//! - `Range`, `Authorization` (on public pages) and a client's
+//!   `Cache-Control: no-cache` or `Pragma: no-cache` are answered from the cache.
+//! - A route missing from the table is answered `private, no-store` and
+//!   never stored, whatever its handler says.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use axum::Router;
+use axum::routing::get;
+use http::StatusCode;
+use leptos_isr_starter::server::{AppState, router_with};
+use tower::ServiceExt as _;
+
+use crate::db_tests;
+use crate::helpers::{TestApp, x_cache};
+
+db_tests!(
+    undeclared_query_parameters_share_one_entry,
+    ranges_are_answered_from_the_cache,
+    a_client_asking_for_no_cache_still_gets_the_cache,
+);
+
+fn renders(app: &TestApp) -> u64 {
+    app.isr.metrics().regenerations.get()
+}
+
+/// `?x=1`, `?x=2`, …: one entry and one render, on pages that declare no
+/// parameter and on those that declare some; declared ones still count.
+async fn undeclared_query_parameters_share_one_entry(app: TestApp) {
+    let first = app.get("/blog/hello-isr?x=1").await;
+    assert_eq!((first.status, x_cache(&first)), (StatusCode::OK, "MISS"));
+    let before = renders(&app);
+    for junk in ["?x=2", "?x=3&y=4", "?page=9", "?utm_source=mail", "", "?"] {
+        let response = app.get(&format!("/blog/hello-isr{junk}")).await;
+        assert_eq!(x_cache(&response), "HIT", "{junk}");
+        assert_eq!(response.body, first.body, "{junk}");
+    }
+    assert_eq!(renders(&app), before, "no render for junk parameters");
+
+    let page_two = app.get("/blog?page=2&x=1").await;
+    assert_eq!((page_two.status, x_cache(&page_two)), (StatusCode::OK, "MISS"));
+    assert_eq!(x_cache(&app.get("/blog?x=2&page=2").await), "HIT");
+    assert_eq!(x_cache(&app.get("/blog?page=3").await), "MISS", "a declared value is a page");
+    // The GET data functions keep their arguments.
+    let data = app.get_json("/api/blog/get_post?slug=hello-isr&junk=1").await;
+    assert_eq!(data.status, StatusCode::OK, "{}", data.body);
+    assert!(data.body.contains("hello-isr"), "{}", data.body);
+    assert_eq!(x_cache(&app.get_json("/api/blog/get_post?slug=hello-isr").await), "HIT");
+}
+
+/// A `Range` request is a slice of the stored page, not a render.
+async fn ranges_are_answered_from_the_cache(app: TestApp) {
+    let whole = app.get("/blog/hello-isr").await;
+    let part = app.get_with("/blog/hello-isr", &[("range", "bytes=0-99")]).await;
+    assert_eq!((part.status, x_cache(&part)), (StatusCode::PARTIAL_CONTENT, "HIT"));
+    assert_eq!(part.body, whole.body[..100]);
+    let range = format!("bytes 0-99/{}", whole.body.len());
+    assert_eq!(part.header("content-range"), Some(range.as_str()));
+    let beyond = app.get_with("/blog/hello-isr", &[("range", "bytes=999999-")]).await;
+    assert_eq!(beyond.status, StatusCode::RANGE_NOT_SATISFIABLE);
+    // A range of a page not stored yet: one render, stored for everyone.
+    let miss = app.get_with("/products", &[("range", "bytes=-10")]).await;
+    assert_eq!((miss.status, miss.body.len()), (StatusCode::PARTIAL_CONTENT, 10));
+    assert_eq!(x_cache(&app.get("/products").await), "HIT");
+}
+
+/// `curl -H "Cache-Control: no-cache"` is not a way around the cache for
+/// anonymous clients (the preview token is).
+async fn a_client_asking_for_no_cache_still_gets_the_cache(app: TestApp) {
+    app.get("/").await;
+    for (name, value) in
+        [("cache-control", "no-cache"), ("cache-control", "max-age=0"), ("pragma", "no-cache")]
+    {
+        let response = app.get_with("/", &[(name, value)]).await;
+        assert_eq!(x_cache(&response), "HIT", "{name}: {value}");
+    }
+}
+
+/// A plain axum route the table does not list: `private, no-store` whatever
+/// it asks for, never stored, however often it is requested.
+#[tokio::test]
+async fn a_route_missing_from_the_table_is_never_stored() {
+    let app = TestApp::start_with_vars(&[]).await;
+    let calls = Arc::new(AtomicUsize::new(0));
+    let extra: Router<AppState> = Router::new().route(
+        "/unlisted",
+        get({
+            let calls = calls.clone();
+            move || async move {
+                calls.fetch_add(1, Ordering::SeqCst);
+                ([(http::header::CACHE_CONTROL, "public, max-age=3600")], "shared, it says")
+            }
+        }),
+    );
+    let router = router_with(app.state.clone(), extra);
+    for attempt in 0..3 {
+        let request = http::Request::get("/unlisted").body(axum::body::Body::empty());
+        let response = router.clone().oneshot(request.expect("request")).await.expect("infallible");
+        assert_eq!(response.status(), StatusCode::OK);
+        assert_eq!(response.headers()["cache-control"], "private, no-store", "attempt {attempt}");
+        assert_ne!(response.headers()["x-cache"], "HIT", "attempt {attempt}");
+    }
+    // The first request's anonymous render plus each request itself.
+    assert_eq!(calls.load(Ordering::SeqCst), 4);
+}
