@@ -76,7 +76,7 @@ use tower_layer::Layer;
 use tower_service::Service;
 
 use self::clock::{Clock, SystemClock};
-use self::entry::{Entry, Freshness};
+use self::entry::{Encoding, Entry, Freshness};
 pub use self::history::{HISTORY_SAMPLES, Sample};
 pub use self::metrics::Metrics;
 pub use self::warm::{WarmUp, warm_up};
@@ -649,11 +649,15 @@ where
                     .unwrap_or_else(PoisonError::into_inner)
                     .contains_key(&key);
                 if !in_flight && entry.may_retry(now) {
+                    let job = Job {
+                        primary,
+                        template: template(&request),
+                        prepare: entry.encodings_made(),
+                    };
                     drop(join_flight::<S, ReqBody, ResBody>(
                         &cache,
                         &key,
-                        primary,
-                        template(&request),
+                        job,
                         ready.clone(),
                         None,
                     ));
@@ -677,7 +681,14 @@ where
 
     shared.metrics.misses.inc();
     let (reply, replies) = oneshot::channel();
-    let flight = join_flight(&cache, &key, primary, template(&request), ready.clone(), Some(reply));
+    // The encoding this request asks for is made with the render; others
+    // when first asked for.
+    let prepare = match Encoding::choose(request.headers(), true) {
+        Encoding::Identity => Vec::new(),
+        encoding => vec![encoding],
+    };
+    let job = Job { primary, template: template(&request), prepare };
+    let flight = join_flight(&cache, &key, job, ready.clone(), Some(reply));
     let leader = flight.1;
     match flight.0.await {
         Outcome::Stored(entry) if usable(&entry) => {
@@ -767,14 +778,22 @@ fn internal_error<B: Body>() -> Response<BufferedBody<B>> {
     response
 }
 
+/// What to render for a key, and how to store it.
+struct Job {
+    /// The key before `Vary` is known.
+    primary: String,
+    template: Template,
+    /// Encodings to make with the render (the rest are made when asked for).
+    prepare: Vec<Encoding>,
+}
+
 /// Joins the render of `key` in flight, or starts one. Returns the flight and
 /// whether this caller started it (and so will get the response through
 /// `reply` when it cannot be shared).
 fn join_flight<S, ReqBody, ResBody>(
     cache: &IsrCache,
     key: &str,
-    primary: String,
-    template: Template,
+    job: Job,
     service: S,
     reply: Option<LeaderReply<BufferedBody<ResBody>, S::Error>>,
 ) -> (Flight, bool)
@@ -793,7 +812,7 @@ where
     cache.shared.metrics.regenerations.inc();
     // Read now, not when the task starts: a purge in between must count.
     let epoch = cache.shared.epoch.load(Ordering::Acquire);
-    let render = render(cache.clone(), key.to_owned(), primary, template, service, reply, epoch);
+    let render = render(cache.clone(), key.to_owned(), job, service, reply, epoch);
     let render = match cache.shared.renderer.as_ref().and_then(|r| r.0.as_ref()) {
         Some(runtime) => runtime.spawn(render),
         None => tokio::spawn(render),
@@ -826,8 +845,7 @@ where
 async fn render<S, ReqBody, ResBody>(
     cache: IsrCache,
     key: String,
-    primary: String,
-    template: Template,
+    job: Job,
     mut service: S,
     reply: Option<LeaderReply<BufferedBody<ResBody>, S::Error>>,
     epoch: u64,
@@ -841,6 +859,7 @@ where
     ResBody::Error: Send,
 {
     let shared = &cache.shared;
+    let Job { primary, template, prepare } = job;
     let send = |reply: Option<LeaderReply<_, _>>, response| {
         if let Some(reply) = reply {
             let _ = reply.send(response);
@@ -881,12 +900,22 @@ where
     };
     let path = template.uri.path().to_owned();
     let now = cache.now();
-    // Compressing is CPU-bound for milliseconds: off the workers that serve hits.
-    let built = tokio::task::spawn_blocking(move || {
-        Entry::new(parts.status, parts.headers, body, &policy, path, now)
-    });
-    let Ok(entry) = built.await.map(Arc::new) else {
-        return Outcome::Failed;
+    let entry_needs_compressing = !prepare.is_empty();
+    let build = move || {
+        let entry = Entry::new(parts.status, parts.headers, body, &policy, path, now);
+        for encoding in prepare {
+            entry.variant(encoding);
+        }
+        Arc::new(entry)
+    };
+    let entry = if entry_needs_compressing {
+        // Compressing is CPU-bound for a millisecond or so: off the workers.
+        match tokio::task::spawn_blocking(build).await {
+            Ok(entry) => entry,
+            Err(_) => return Outcome::Failed,
+        }
+    } else {
+        build()
     };
     if shared.epoch.load(Ordering::Acquire) != epoch {
         // Purged while rendering: this may hold the old data.

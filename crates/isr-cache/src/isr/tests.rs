@@ -657,3 +657,29 @@ async fn background_regenerations_finish_with_nobody_waiting() {
         assert_eq!(h.get("/blog/a").await.x_cache(), "HIT");
     }
 }
+
+/// The long tail (a page asked for once) costs a render, not a render plus
+/// compressions nobody reads: a miss makes only the encoding it asked for,
+/// later requests make theirs once, and a regeneration makes up front what
+/// the page it replaces was being served in.
+#[tokio::test]
+async fn encodings_are_made_when_first_asked_for() {
+    let h = harness();
+    let made = |path: &str| {
+        let key = format!("example.com{path}");
+        h.cache.shared.store.get(&key).expect("stored").encodings_made()
+    };
+    h.get("/plain").await;
+    assert!(made("/plain").is_empty(), "no Accept-Encoding: nothing compressed");
+    h.get_with("/br", &[("accept-encoding", "gzip, br")]).await;
+    assert_eq!(made("/br"), [Encoding::Brotli]);
+    let gzip = h.get_with("/br", &[("accept-encoding", "gzip")]).await;
+    assert_eq!((gzip.x_cache(), gzip.headers[CONTENT_ENCODING].as_bytes()), ("HIT", &b"gzip"[..]));
+    assert_eq!(made("/br"), [Encoding::Brotli, Encoding::Gzip]);
+    // A regeneration of a page served in br and gzip makes both again.
+    h.clock.advance(61 * SECOND);
+    h.get("/br").await;
+    h.cache.idle().await;
+    assert_eq!(h.origin.renders(), 3);
+    assert_eq!(made("/br"), [Encoding::Brotli, Encoding::Gzip]);
+}
