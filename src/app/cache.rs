@@ -221,6 +221,7 @@ pub fn route_table(hashed_assets: bool) -> isr_cache::RouteTable {
         // Mutations are POST, which the layer never lets a cache keep anyway.
         .route("/api/auth/login", |_| CachePolicy::no_store())
         .route("/api/auth/logout", |_| CachePolicy::no_store())
+        .route("/api/auth/demo_accounts", |_| CachePolicy::no_store())
         // The JSON API.
         .route("/api/posts", |_| posts())
         .route("/api/products/{id}", |r| product_api(r.param("id")))

@@ -78,9 +78,7 @@ pub async fn run() -> anyhow::Result<()> {
     tokio::task::spawn_blocking(crate::app::auth::password::warm_up);
 
     let db = db::connect(&config.database_url).await?;
-    if config.seed_demo {
-        seed::seed_demo(&db).await.context("seeding the demo content")?;
-    }
+    seed::seed_if_configured(&db, &config).await.context("seeding the demo content")?;
 
     let isr = cache::build(&config);
     cache::sample_every_minute(isr.clone());
@@ -123,10 +121,11 @@ pub fn router(state: AppState) -> Router {
     let routes = route_list();
     let timeout = state.config.request_timeout;
     let isr = state.isr.clone();
+    let session_key = state.config.session_key.clone();
     let cache_policy =
         CachePolicyLayer::new(crate::app::cache::route_table(state.leptos_options.hash_files))
-            .signed_in_when(|headers| {
-                crate::app::auth::session::id_from_headers(headers).is_some()
+            .signed_in_when(move |headers| {
+                crate::app::auth::session::is_signed_in(headers, &session_key)
             });
 
     let app = Router::new()
