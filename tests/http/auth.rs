@@ -169,7 +169,7 @@ async fn session_ids_are_stored_as_hashes(app: TestApp) {
         sqlx::query_scalar("SELECT id_hash FROM sessions").fetch_all(&app.db).await.expect("rows");
     let expected: String =
         Sha256::digest(id.as_bytes()).iter().map(|byte| format!("{byte:02x}")).collect();
-    assert_eq!(stored, [expected.clone()], "one row, keyed by the SHA-256 of the id");
+    assert_eq!(stored, std::slice::from_ref(&expected), "one row, keyed by the SHA-256 of the id");
     assert!(stored.iter().all(|row| !row.contains(id)), "the id itself is not stored");
 
     // What a stolen table holds signs nobody in, even signed with the server's
@@ -314,7 +314,7 @@ async fn the_right_preview_token_sets_a_cookie_that_makes_requests_previews() {
     assert!(is_preview(&cookie_headers(pair), &app.config));
     assert!(is_preview(&cookie_headers(&format!("theme=dark; {pair}")), &app.config));
     assert!(!is_preview(&HeaderMap::new(), &app.config));
-    let tampered = format!("{}x", pair);
+    let tampered = format!("{pair}x");
     assert!(!is_preview(&cookie_headers(&tampered), &app.config));
     // The same cookie under another server's key is nothing.
     let other = preview_app("https://shop.example.com").await;
