@@ -254,9 +254,14 @@ pub fn route_table() -> isr_cache::RouteTable {
         // Operations: purges from outside, Prometheus, previews.
         .route("/api/revalidate", |_| CachePolicy::no_store())
         .route("/metrics", |_| CachePolicy::no_store())
+        .route("/api/preview", |_| CachePolicy::no_store())
+        .query(["token", "path"])
+        .route("/api/preview/exit", |_| CachePolicy::no_store())
+        .query(["path"])
         // Mutations are POST, which the layer never lets a cache keep anyway.
         .route("/api/auth/login", |_| CachePolicy::no_store())
         .route("/api/auth/logout", |_| CachePolicy::no_store())
+        .route("/api/auth/demo_accounts", |_| CachePolicy::no_store())
         // The JSON API.
         .route("/api/posts", |_| posts())
         .query(["page", "per_page"])

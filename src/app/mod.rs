@@ -84,7 +84,10 @@ pub fn App() -> impl IntoView {
 /// The JSON API: plain axum handlers beside the pages, one group per feature.
 #[cfg(feature = "ssr")]
 pub fn api_routes() -> axum::Router<crate::server::AppState> {
-    axum::Router::new().merge(blog::api::routes()).merge(shop::api::routes())
+    axum::Router::new()
+        .merge(blog::api::routes())
+        .merge(shop::api::routes())
+        .merge(auth::preview::routes())
 }
 
 /// Site navigation. The same for every visitor, signed in or not, so that

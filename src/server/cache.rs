@@ -32,6 +32,8 @@ use subtle::ConstantTimeEq as _;
 
 use super::cdn::Cdn;
 use super::{AppState, Config};
+use crate::app::auth::preview::is_preview;
+use crate::app::auth::session::is_signed_in;
 use crate::app::query::Changed;
 use crate::{AppError, AppResult};
 
@@ -54,11 +56,17 @@ pub fn isr_config(config: &Config) -> IsrConfig {
 }
 
 /// Who is asking, for both cache layers (the ISR cache and the policy of
-/// every response): personal with a session cookie, anonymous otherwise.
-/// Checked on every request, hits included, so it never touches the database.
-pub fn visitors(_config: &Config) -> Visitors {
-    Visitors::new(|headers| {
-        if crate::app::auth::session::id_from_headers(headers).is_some() {
+/// every response): a preview (the `PREVIEW_TOKEN` bearer, or its signed
+/// cookie), a signed-in visitor (a session cookie whose signature checks),
+/// or anyone else. Checked on every request, hits included, so it never
+/// touches the database: a forged `sid` cookie is anonymous, and is served
+/// from the cache.
+pub fn visitors(config: &Config) -> Visitors {
+    let config = config.clone();
+    Visitors::new(move |headers| {
+        if is_preview(headers, &config) {
+            Visitor::Preview
+        } else if is_signed_in(headers, &config.session_key) {
             Visitor::Personal
         } else {
             Visitor::Anonymous

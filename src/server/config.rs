@@ -8,13 +8,15 @@
 //! | `PUBLIC_URL` | `http://127.0.0.1:3000` | the site's public origin; `https://` makes session cookies `Secure` |
 //! | `REQUEST_TIMEOUT_SECS` | `30` | a request still running after this many seconds gets 408 |
 //! | `SESSION_TTL_HOURS` | `168` | how long a sign-in lasts |
-//! | `SEED_DEMO` | `true` | insert the demo content into an empty database |
+//! | `SESSION_SECRET` | random per start (development); **required** when `LEPTOS_ENV=PROD` | key of the HMAC that signs session and preview cookies, at least 32 bytes; never logged |
+//! | `SEED_DEMO` | `true`, `false` when `LEPTOS_ENV=PROD` | insert the demo content (with its public passwords) into an empty database |
+//! | `PREVIEW_TOKEN` | unset | bearer token of previews (fresh renders that no cache stores) and of `GET /api/preview`; unset: no previews; never logged |
 //! | `ISR_CACHE` | `true` | the built-in ISR cache in front of every page |
 //! | `ISR_CACHE_MAX_MB` | `64` | memory the cache may hold, in MiB (bodies in every encoding) |
 //! | `ISR_CACHE_MAX_ENTRY_KB` | `1024` | largest page stored, in KiB; larger ones pass through |
 //! | `ISR_WARM_PATHS` | `/,/blog,/products` | pages rendered into the cache at start-up |
 //! | `ISR_WARM_LIMIT` | `50` | pages warmed in all, following links from those (the number of paths: no crawl) |
-//! | `ISR_RENDER_THREADS` | `1` | threads the cache renders pages on, apart from those that serve hits |
+//! | `ISR_RENDER_THREADS` | the number of cores | threads the cache renders pages on, apart from those that serve hits: renders of different pages run in parallel up to this many |
 //! | `REVALIDATE_TOKEN` | unset | bearer token for `POST /api/revalidate`; unset: the endpoint refuses every call |
 //! | `METRICS_TOKEN` | unset | bearer token for `GET /metrics`; without one, only loopback clients may read it |
 //! | `CDN_VARNISH_URLS` | unset | Varnish servers in front (comma-separated `http://host:port`): purges are sent there as `BAN`s |
@@ -25,7 +27,9 @@
 //! | `RUST_LOG` | `info,leptos_isr_starter=debug` | log filter (tracing-subscriber syntax) |
 //!
 //! Leptos' own `LEPTOS_*` settings (site address, site root, …) are read by
-//! `leptos::config::get_configuration`, not here.
+//! `leptos::config::get_configuration`, not here; only `LEPTOS_ENV` is read
+//! here too (`DEV` or `PROD`, any case, as Leptos reads it), to pick the safe
+//! defaults of production.
 //!
 //! A variable that is set but malformed stops the server at start-up with a
 //! message naming it: a typo must never silently fall back to a default.
@@ -33,6 +37,7 @@
 use std::time::Duration;
 
 use super::cdn::{CdnSettings, Cloudflare, Fastly};
+use crate::app::auth::session::SessionKey;
 
 /// The server's configuration. Build it with [`Config::from_env`].
 #[derive(Clone)]
@@ -45,6 +50,8 @@ pub struct Config {
     pub request_timeout: Duration,
     /// Lifetime of a session cookie and its row.
     pub session_ttl: Duration,
+    /// Signs session and preview cookies (`SESSION_SECRET`).
+    pub session_key: SessionKey,
     /// Seed the demo content into an empty database.
     pub seed_demo: bool,
     /// The built-in ISR cache.
@@ -53,6 +60,8 @@ pub struct Config {
     pub revalidate_token: Option<String>,
     /// Bearer token of `GET /metrics`.
     pub metrics_token: Option<String>,
+    /// Bearer token of previews; `None`: previews are off.
+    pub preview_token: Option<String>,
     /// Cap on the client tier's stale times (see `app::cache::ClientCache`).
     pub client_cache_max: Option<Duration>,
     /// The CDNs in front, which purges are sent to.
@@ -78,10 +87,12 @@ impl std::fmt::Debug for Config {
             .field("public_url", &self.public_url)
             .field("request_timeout", &self.request_timeout)
             .field("session_ttl", &self.session_ttl)
+            .field("session_key", &self.session_key)
             .field("seed_demo", &self.seed_demo)
             .field("isr", &self.isr)
             .field("revalidate_token", &self.revalidate_token.as_ref().map(|_| "***"))
             .field("metrics_token", &self.metrics_token.as_ref().map(|_| "***"))
+            .field("preview_token", &self.preview_token.as_ref().map(|_| "***"))
             .field("client_cache_max", &self.client_cache_max)
             .field("cdn", &self.cdn)
             .finish()
@@ -131,7 +142,11 @@ impl Config {
 
         let request_timeout = Duration::from_secs(parse_number(&get, "REQUEST_TIMEOUT_SECS", 30)?);
         let session_ttl = Duration::from_secs(3600 * parse_number(&get, "SESSION_TTL_HOURS", 168)?);
-        let seed_demo = parse_bool(&get, "SEED_DEMO", true)?;
+        let production = parse_production(&get)?;
+        let session_key = parse_session_key(&get, production)?;
+        // The demo accounts' passwords are in the README: a production
+        // database gets them only when asked for explicitly.
+        let seed_demo = parse_bool(&get, "SEED_DEMO", !production)?;
 
         let warm_paths = parse_list(&get, "ISR_WARM_PATHS", "/,/blog,/products", |path| {
             path.starts_with('/').then_some(path).ok_or("paths must start with /")
@@ -145,8 +160,14 @@ impl Config {
             warm_paths,
             warm_limit: usize::try_from(parse_number(&get, "ISR_WARM_LIMIT", 50)?)
                 .unwrap_or(usize::MAX),
-            render_threads: usize::try_from(parse_number(&get, "ISR_RENDER_THREADS", 1)?)
-                .unwrap_or(1),
+            // One per core: after a purge of everything, renders of different
+            // pages run side by side instead of queueing behind one thread.
+            render_threads: usize::try_from(parse_number(
+                &get,
+                "ISR_RENDER_THREADS",
+                std::thread::available_parallelism().map_or(1, |n| n.get() as u64),
+            )?)
+            .unwrap_or(1),
         };
 
         let varnish = parse_list(&get, "CDN_VARNISH_URLS", "", |url| {
@@ -179,10 +200,12 @@ impl Config {
             public_url,
             request_timeout,
             session_ttl,
+            session_key,
             seed_demo,
             isr,
             revalidate_token: get("REVALIDATE_TOKEN"),
             metrics_token: get("METRICS_TOKEN"),
+            preview_token: get("PREVIEW_TOKEN"),
             client_cache_max: match get("CLIENT_CACHE_MAX_SECS") {
                 None => None,
                 Some(_) => {
@@ -201,6 +224,54 @@ impl Config {
     /// Session cookies get `Secure` when the site is served over https.
     pub fn secure_cookies(&self) -> bool {
         self.public_url.starts_with("https://")
+    }
+}
+
+/// Whether `LEPTOS_ENV` says production: `PROD` or `PRODUCTION` in any case,
+/// as Leptos reads it (unset: development).
+fn parse_production(get: &impl Fn(&str) -> Option<String>) -> Result<bool, ConfigError> {
+    match get("LEPTOS_ENV").map(|value| value.trim().to_lowercase()).as_deref() {
+        None | Some("dev" | "development") => Ok(false),
+        Some("prod" | "production") => Ok(true),
+        Some(other) => Err(ConfigError {
+            name: "LEPTOS_ENV",
+            problem: format!("must be DEV or PROD, got {other:?}"),
+        }),
+    }
+}
+
+/// The key of `SESSION_SECRET`. Unset: a random one in development (sessions
+/// then end with the process, and a warning says so); an error in production,
+/// where instances must agree and restarts must not sign everyone out.
+fn parse_session_key(
+    get: &impl Fn(&str) -> Option<String>,
+    production: bool,
+) -> Result<SessionKey, ConfigError> {
+    const NAME: &str = "SESSION_SECRET";
+    match get(NAME) {
+        // The message gives the length, never the value.
+        Some(secret) if secret.len() < SessionKey::MIN_SECRET_BYTES => Err(ConfigError {
+            name: NAME,
+            problem: format!(
+                "must be at least {} bytes, got {} (generate one with `openssl rand -hex 32`)",
+                SessionKey::MIN_SECRET_BYTES,
+                secret.len()
+            ),
+        }),
+        Some(secret) => Ok(SessionKey::new(secret.as_bytes())),
+        None if production => Err(ConfigError {
+            name: NAME,
+            problem: "must be set when LEPTOS_ENV=PROD, or every restart signs everyone out \
+                      (generate one with `openssl rand -hex 32`)"
+                .to_owned(),
+        }),
+        None => {
+            tracing::warn!(
+                "SESSION_SECRET is not set: session cookies are signed with a random key, \
+                 so sign-ins will not survive a restart (set it in .env)"
+            );
+            Ok(SessionKey::generate())
+        }
     }
 }
 
@@ -401,6 +472,60 @@ mod tests {
         assert_eq!(cloudflare.host, "shop.example.com");
         assert_eq!(cloudflare.api_url, "https://api.cloudflare.com/client/v4");
         assert!(cdn.fastly.is_none());
+    }
+
+    const SECRET: &str = "0123456789abcdef0123456789abcdef-secret";
+
+    #[test]
+    fn demo_seeding_is_off_by_default_in_production_only() {
+        assert!(config(&[]).expect("valid").seed_demo);
+        assert!(config(&[("LEPTOS_ENV", "DEV")]).expect("valid").seed_demo);
+        assert!(config(&[("LEPTOS_ENV", "development")]).expect("valid").seed_demo);
+        for env in ["PROD", "prod", "Production"] {
+            let config = config(&[("LEPTOS_ENV", env), ("SESSION_SECRET", SECRET)]).expect("valid");
+            assert!(!config.seed_demo, "LEPTOS_ENV={env}");
+        }
+        let explicit =
+            config(&[("LEPTOS_ENV", "PROD"), ("SESSION_SECRET", SECRET), ("SEED_DEMO", "true")])
+                .expect("valid");
+        assert!(explicit.seed_demo, "an explicit SEED_DEMO=true still seeds");
+        assert!(!config(&[("SEED_DEMO", "false")]).expect("valid").seed_demo);
+        let error = config(&[("LEPTOS_ENV", "staging")]).expect_err("rejected");
+        assert!(error.to_string().contains("LEPTOS_ENV"), "{error}");
+    }
+
+    #[test]
+    fn production_needs_a_session_secret_of_32_bytes() {
+        let error = config(&[("LEPTOS_ENV", "prod")]).expect_err("rejected");
+        assert!(error.to_string().contains("SESSION_SECRET"), "{error}");
+        let short = "too-short-a-secret";
+        let error = config(&[("SESSION_SECRET", short)]).expect_err("rejected in development too");
+        assert!(error.to_string().contains("SESSION_SECRET"), "{error}");
+        assert!(!error.to_string().contains(short), "the secret is never echoed: {error}");
+        assert!(config(&[("LEPTOS_ENV", "PROD"), ("SESSION_SECRET", SECRET)]).is_ok());
+    }
+
+    #[test]
+    fn the_session_secret_keys_the_cookies() {
+        let a = config(&[("SESSION_SECRET", SECRET)]).expect("valid").session_key;
+        let b = config(&[("SESSION_SECRET", SECRET)]).expect("valid").session_key;
+        let mac = a.sign("session", "id");
+        assert!(b.verify("session", "id", &mac), "one secret, one key: instances agree");
+        // Without a secret, each start has a key of its own.
+        let first = config(&[]).expect("valid").session_key;
+        let second = config(&[]).expect("valid").session_key;
+        assert!(!second.verify("session", "id", &first.sign("session", "id")));
+    }
+
+    #[test]
+    fn secrets_are_never_logged() {
+        let config = config(&[("SESSION_SECRET", SECRET), ("PREVIEW_TOKEN", "pr3view-t0ken")])
+            .expect("valid");
+        assert_eq!(config.preview_token.as_deref(), Some("pr3view-t0ken"));
+        let logged = format!("{config:?}");
+        assert!(!logged.contains(SECRET) && !logged.contains("pr3view-t0ken"), "{logged}");
+        assert!(logged.contains("preview_token: Some(\"***\")"), "{logged}");
+        assert_eq!(self::config(&[]).expect("valid").preview_token, None);
     }
 
     #[test]

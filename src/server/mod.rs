@@ -79,9 +79,7 @@ pub async fn run() -> anyhow::Result<()> {
     tokio::task::spawn_blocking(crate::app::auth::password::warm_up);
 
     let db = db::connect(&config.database_url).await?;
-    if config.seed_demo {
-        seed::seed_demo(&db).await.context("seeding the demo content")?;
-    }
+    seed::seed_if_configured(&db, &config).await.context("seeding the demo content")?;
 
     let isr = cache::build(&config);
     cache::sample_every_minute(isr.clone());

@@ -1061,6 +1061,25 @@ const ORDERS: &[SeedOrder] = &[
     SeedOrder { product: "Braided USB-C Cable Pack", quantity: 2, day: 150 },
 ];
 
+/// Seeds the demo content when the configuration asks for it (`SEED_DEMO`,
+/// which defaults to off when `LEPTOS_ENV=PROD`); what the server does at
+/// start-up.
+///
+/// # Errors
+///
+/// As [`seed_demo`].
+pub async fn seed_if_configured(
+    db: &AnyPool,
+    config: &crate::server::Config,
+) -> anyhow::Result<()> {
+    if config.seed_demo {
+        seed_demo(db).await
+    } else {
+        tracing::info!("demo seeding is off (SEED_DEMO)");
+        Ok(())
+    }
+}
+
 /// Fills an empty database with the demo content; does nothing if any user
 /// exists.
 ///

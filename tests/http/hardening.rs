@@ -5,8 +5,11 @@
 //! - Query parameters a route does not declare share its one entry.
 //! - `Range`, `Authorization` (on public pages) and a client's
 //!   `Cache-Control: no-cache` or `Pragma: no-cache` are answered from the cache.
+//! - A session cookie whose signature fails is anonymous: served from the cache.
 //! - A route missing from the table is answered `private, no-store` and
 //!   never stored, whatever its handler says.
+//! - The preview token is the way around the cache: a fresh render,
+//!   `private, no-store`, never stored, replacing nothing.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -24,6 +27,7 @@ db_tests!(
     undeclared_query_parameters_share_one_entry,
     ranges_are_answered_from_the_cache,
     a_client_asking_for_no_cache_still_gets_the_cache,
+    a_forged_session_cookie_is_served_from_the_cache,
 );
 
 fn renders(app: &TestApp) -> u64 {
@@ -80,6 +84,67 @@ async fn a_client_asking_for_no_cache_still_gets_the_cache(app: TestApp) {
         let response = app.get_with("/", &[(name, value)]).await;
         assert_eq!(x_cache(&response), "HIT", "{name}: {value}");
     }
+}
+
+/// `Cookie: sid=anything` is not a session: no render, the stored page.
+async fn a_forged_session_cookie_is_served_from_the_cache(app: TestApp) {
+    let stored = app.get("/blog/hello-isr").await;
+    let before = renders(&app);
+    for forged in ["sid=anything", "sid=abc.def", "theme=dark; sid=1", "sid="] {
+        let response = app.get_signed_in("/blog/hello-isr", forged).await;
+        assert_eq!(x_cache(&response), "HIT", "{forged}");
+        assert_eq!(response.body, stored.body, "{forged}");
+    }
+    assert_eq!(renders(&app), before);
+    // A real session still goes straight to the app.
+    let cookie = app.sign_in_customer().await;
+    let personal = app.get_signed_in("/blog/hello-isr", &cookie).await;
+    assert_eq!(x_cache(&personal), "BYPASS");
+    assert_eq!(personal.header("cache-control"), Some("private, no-store"));
+}
+
+/// With `PREVIEW_TOKEN`, its bearer (or the cookie `/api/preview` sets) sees
+/// a fresh render that is never stored; a wrong token changes nothing.
+#[tokio::test]
+async fn previews_render_afresh_and_replace_nothing() {
+    let token = "preview-token-for-tests";
+    let app = TestApp::start_with_vars(&[("PREVIEW_TOKEN", token.to_owned())]).await;
+    let stored = app.get("/blog/hello-isr").await;
+    assert_eq!(x_cache(&stored), "MISS");
+    let bearer = format!("Bearer {token}");
+
+    let before = renders(&app);
+    let preview = app.get_with("/blog/hello-isr", &[("authorization", &bearer)]).await;
+    assert_eq!(preview.status, StatusCode::OK);
+    assert_eq!(preview.header("cache-status"), Some("isr; fwd=bypass; detail=preview"));
+    assert_eq!(preview.header("cache-control"), Some("private, no-store"));
+    assert_eq!(preview.header("surrogate-key"), None);
+    assert_eq!(renders(&app), before, "rendered by the app, not for the cache");
+    let again = app.get("/blog/hello-isr").await;
+    assert_eq!((x_cache(&again), &again.body), ("HIT", &stored.body), "nothing replaced");
+
+    // A page previewed before anyone stored it is not stored by the preview.
+    app.get_with("/products", &[("authorization", &bearer)]).await;
+    assert_eq!(x_cache(&app.get("/products").await), "MISS");
+
+    // The cookie that /api/preview sets works the same way.
+    let enter = app.get(&format!("/api/preview?token={token}&path=/blog/hello-isr")).await;
+    assert_eq!(enter.status, StatusCode::SEE_OTHER, "{}", enter.body);
+    let cookie = enter
+        .set_cookies()
+        .into_iter()
+        .find(|c| c.starts_with("isr_preview="))
+        .and_then(|c| c.split(';').next())
+        .expect("a preview cookie")
+        .to_owned();
+    let via_cookie = app.get_signed_in("/blog/hello-isr", &cookie).await;
+    assert_eq!(via_cookie.header("cache-status"), Some("isr; fwd=bypass; detail=preview"));
+
+    // A wrong token is no preview: the stored page, and /api/preview says 401.
+    let wrong = app.get_with("/blog/hello-isr", &[("authorization", "Bearer nope")]).await;
+    assert_eq!(x_cache(&wrong), "HIT");
+    let refused = app.get("/api/preview?token=nope&path=/").await;
+    assert_eq!(refused.status, StatusCode::UNAUTHORIZED);
 }
 
 /// A plain axum route the table does not list: `private, no-store` whatever

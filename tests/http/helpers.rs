@@ -152,7 +152,7 @@ impl TestApp {
         })
         .expect("test config");
         let db = db::connect(&config.database_url).await.expect("connect and migrate");
-        seed::seed_demo(&db).await.expect("seed");
+        seed::seed_if_configured(&db, &config).await.expect("seed");
         Some(Self::instance(Arc::new(config), db, leptos_options, guard).await)
     }
 

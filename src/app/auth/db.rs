@@ -1,6 +1,10 @@
 //! User and session queries.
+//!
+//! Session functions take the session id as the cookie carries it and hash it
+//! here ([`id_hash`]): the `sessions` table only ever sees hashes.
 
 use super::CurrentUser;
+use super::session::id_hash;
 use crate::AppResult;
 use crate::server::db::{Db, now};
 
@@ -33,10 +37,10 @@ pub async fn find_credentials(db: &Db, email: &str) -> AppResult<Option<Credenti
         .await?)
 }
 
-/// Stores a new session.
+/// Stores a new session under the hash of `id`.
 pub async fn insert_session(db: &Db, id: &str, user_id: i64, expires_at: i64) -> AppResult<()> {
-    sqlx::query("INSERT INTO sessions (id, user_id, expires_at) VALUES ($1, $2, $3)")
-        .bind(id)
+    sqlx::query("INSERT INTO sessions (id_hash, user_id, expires_at) VALUES ($1, $2, $3)")
+        .bind(id_hash(id))
         .bind(user_id)
         .bind(expires_at)
         .execute(db)
@@ -44,23 +48,26 @@ pub async fn insert_session(db: &Db, id: &str, user_id: i64, expires_at: i64) ->
     Ok(())
 }
 
-/// The user of an unexpired session.
+/// The user of the unexpired session `session_id`.
 pub async fn find_session_user(db: &Db, session_id: &str) -> AppResult<Option<CurrentUser>> {
     let row: Option<UserRow> = sqlx::query_as(
         "SELECT users.id, users.email, users.name, users.role
          FROM sessions JOIN users ON users.id = sessions.user_id
-         WHERE sessions.id = $1 AND sessions.expires_at > $2",
+         WHERE sessions.id_hash = $1 AND sessions.expires_at > $2",
     )
-    .bind(session_id)
+    .bind(id_hash(session_id))
     .bind(now())
     .fetch_optional(db)
     .await?;
     Ok(row.map(Into::into))
 }
 
-/// Ends a session.
+/// Ends the session `session_id`.
 pub async fn delete_session(db: &Db, session_id: &str) -> AppResult<()> {
-    sqlx::query("DELETE FROM sessions WHERE id = $1").bind(session_id).execute(db).await?;
+    sqlx::query("DELETE FROM sessions WHERE id_hash = $1")
+        .bind(id_hash(session_id))
+        .execute(db)
+        .await?;
     Ok(())
 }
 
@@ -69,4 +76,17 @@ pub async fn delete_session(db: &Db, session_id: &str) -> AppResult<()> {
 pub async fn delete_expired_sessions(db: &Db) -> AppResult<()> {
     sqlx::query("DELETE FROM sessions WHERE expires_at <= $1").bind(now()).execute(db).await?;
     Ok(())
+}
+
+/// Which of `emails` (lower-cased) belong to an account.
+pub async fn existing_emails(db: &Db, emails: &[&str]) -> AppResult<Vec<String>> {
+    let mut existing = Vec::with_capacity(emails.len());
+    for email in emails {
+        let found: Option<String> = sqlx::query_scalar("SELECT email FROM users WHERE email = $1")
+            .bind(*email)
+            .fetch_optional(db)
+            .await?;
+        existing.extend(found);
+    }
+    Ok(existing)
 }

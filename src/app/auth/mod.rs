@@ -1,11 +1,16 @@
 //! Sign-in and sign-out: `/login`, the `login` and `logout` server functions,
-//! and (on the server) password hashing and sessions.
+//! and (on the server) password hashing, sessions and previews.
 //!
-//! A session is a random 256-bit id in an HttpOnly, SameSite=Lax cookie
-//! (`Secure` when the site is served over https) mapped to a `sessions` row
-//! with an expiry; signing out deletes the row. A failed sign-in says only
-//! "wrong email or password", and takes the same time whether the account
-//! exists or not: an unknown email is checked against a dummy hash.
+//! A session is a random 256-bit id in a signed, HttpOnly, SameSite=Lax cookie
+//! (`Secure` when the site is served over https) mapped to a `sessions` row,
+//! keyed by the id's hash, with an expiry; signing out deletes the row (see
+//! [`session`]). A failed sign-in says only "wrong email or password", and
+//! takes the same time whether the account exists or not: an unknown email is
+//! checked against a dummy hash.
+//!
+//! `/login` names the demo accounts only when they exist in the database, so
+//! a deployment that does not seed them (the default in production) does not
+//! advertise their public passwords.
 //!
 //! Signing in empties the browser's query cache before it asks (see
 //! `app::query::clear_on`); signing out is a plain form post and a full page
@@ -16,11 +21,14 @@ pub mod db;
 #[cfg(feature = "ssr")]
 pub mod password;
 #[cfg(feature = "ssr")]
+pub mod preview;
+#[cfg(feature = "ssr")]
 pub mod session;
 
 use leptos::prelude::*;
 use leptos_meta::Title;
 use serde::{Deserialize, Serialize};
+use server_fn::codec::GetUrl;
 
 use crate::AppError;
 
@@ -34,6 +42,34 @@ pub struct CurrentUser {
     pub email: String,
     pub name: String,
     pub is_admin: bool,
+}
+
+/// A seeded demo account that `/login` offers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DemoAccount {
+    pub email: String,
+    pub password: String,
+}
+
+/// The demo accounts that exist in this database: both after demo seeding,
+/// none when it was off (or the accounts were removed).
+#[server(endpoint = "auth/demo_accounts", input = GetUrl)]
+pub async fn demo_accounts() -> Result<Vec<DemoAccount>, AppError> {
+    use crate::server::seed::{
+        DEMO_ADMIN_EMAIL, DEMO_ADMIN_PASSWORD, DEMO_CUSTOMER_EMAIL, DEMO_CUSTOMER_PASSWORD,
+    };
+    let demo =
+        [(DEMO_ADMIN_EMAIL, DEMO_ADMIN_PASSWORD), (DEMO_CUSTOMER_EMAIL, DEMO_CUSTOMER_PASSWORD)];
+    let emails = demo.map(|(email, _)| email);
+    let existing = db::existing_emails(&crate::server::AppState::current().db, &emails).await?;
+    Ok(demo
+        .into_iter()
+        .filter(|(email, _)| existing.iter().any(|existing| existing == email))
+        .map(|(email, password)| DemoAccount {
+            email: email.to_owned(),
+            password: password.to_owned(),
+        })
+        .collect())
 }
 
 /// Checks the credentials, starts a session and redirects to the dashboard.
@@ -83,6 +119,7 @@ pub async fn logout() -> Result<(), AppError> {
 pub fn LoginPage() -> impl IntoView {
     let login = ServerAction::<Login>::new();
     crate::app::query::clear_on(login);
+    let demo = Resource::new(|| (), |()| demo_accounts());
     let error = move || match login.value().get() {
         Some(Err(error)) => Some(error.to_string()),
         _ => None,
@@ -92,7 +129,20 @@ pub fn LoginPage() -> impl IntoView {
         <Title text="Sign in" />
         <section class="auth-card card">
             <h1>"Sign in"</h1>
-            <p class="muted">"Demo accounts: admin@example.com / admin-demo-password, customer@example.com / customer-demo-password."</p>
+            <Suspense fallback=|| ()>
+                {move || Suspend::new(async move {
+                    // No line at all when the lookup fails: it is a hint, not the page.
+                    let accounts = demo.await.unwrap_or_default();
+                    (!accounts.is_empty()).then(|| {
+                        let list = accounts
+                            .iter()
+                            .map(|account| format!("{} / {}", account.email, account.password))
+                            .collect::<Vec<_>>()
+                            .join(", ");
+                        view! { <p class="muted demo-accounts">{format!("Demo accounts: {list}.")}</p> }
+                    })
+                })}
+            </Suspense>
             <ActionForm action=login attr:class="stack">
                 <label>
                     "Email"

@@ -1,40 +1,140 @@
-//! Session cookies: creating, reading and clearing them.
+//! Session cookies: creating, signing, reading and clearing them.
+//!
+//! A session is a random 256-bit id. The browser holds `sid={id}.{mac}`, where
+//! `mac` is the HMAC-SHA256 of the id under `SESSION_SECRET` ([`SessionKey`]),
+//! base64url without padding; the `sessions` table holds only the SHA-256 of
+//! the id ([`id_hash`]), so a copy of the database signs nobody in.
+//!
+//! Invariants:
+//! - [`verified_id`] is the only way to read the cookie. A cookie whose
+//!   signature fails is no session at all, for the pages and for the cache
+//!   layers alike ([`is_signed_in`], which needs no database: a forged cookie
+//!   can neither sign anyone in nor make a request bypass the shared caches).
+//! - A validly signed cookie whose row is gone or expired is signed out by the
+//!   pages ([`current_user`]). The cache layers still count it as personal
+//!   (they cannot know without a database), which is safe: only the server can
+//!   have signed it, and it expires in the browser with the session.
+//! - Every MAC names its purpose, so a value signed for one use (a session id)
+//!   never verifies for another (the preview cookie, see `auth::preview`).
 
 use std::fmt::Write as _;
 use std::time::Duration;
 
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use hmac::{Hmac, KeyInit as _, Mac as _};
 use http::header::{COOKIE, SET_COOKIE};
 use http::{HeaderMap, HeaderValue};
 use leptos::prelude::*;
 use rand_core::{OsRng, RngCore};
+use sha2::{Digest as _, Sha256};
 
 use super::{CurrentUser, db};
 use crate::AppResult;
 use crate::server::db::{Db, now};
 use crate::server::{AppState, Config};
 
-/// The session cookie's name. Also what a shared cache looks for to bypass.
+/// The session cookie's name.
 pub const SESSION_COOKIE: &str = "sid";
 
-/// Starts a session for `user_id`, returning its id (the cookie value).
+/// The purpose a session id's MAC is computed for.
+const SESSION_PURPOSE: &str = "session";
+
+/// Longest cookie value worth checking: ours are 108 bytes. A longer one is
+/// junk, rejected before it costs an HMAC over kilobytes.
+const MAX_SIGNED_VALUE: usize = 256;
+
+/// The key that signs session (and preview) cookies, from `SESSION_SECRET`.
+///
+/// Holds the HMAC state already keyed, so signing or checking a cookie costs
+/// two SHA-256 blocks and no allocation for the key; cloning it copies a few
+/// hundred bytes. Its `Debug` shows nothing of the key.
+#[derive(Clone)]
+pub struct SessionKey {
+    mac: Hmac<Sha256>,
+}
+
+impl SessionKey {
+    /// The shortest `SESSION_SECRET` accepted, in bytes: the size of the MAC,
+    /// below which the key is the weak point.
+    pub const MIN_SECRET_BYTES: usize = 32;
+
+    /// The key for `secret` (the configuration enforces [`Self::MIN_SECRET_BYTES`]).
+    pub fn new(secret: &[u8]) -> Self {
+        let mac = Hmac::<Sha256>::new_from_slice(secret).expect("HMAC takes keys of any length");
+        Self { mac }
+    }
+
+    /// A random key, for development without `SESSION_SECRET`: cookies signed
+    /// with it die with the process.
+    pub fn generate() -> Self {
+        let mut secret = [0u8; Self::MIN_SECRET_BYTES];
+        OsRng.fill_bytes(&mut secret);
+        Self::new(&secret)
+    }
+
+    /// The MAC of `value` for `purpose`, base64url without padding (43 characters).
+    pub fn sign(&self, purpose: &str, value: &str) -> String {
+        URL_SAFE_NO_PAD.encode(self.keyed(purpose, value).finalize().into_bytes())
+    }
+
+    /// Whether `mac` is [`sign`](Self::sign)`(purpose, value)`, compared in
+    /// constant time. Malformed input is simply not a match.
+    pub fn verify(&self, purpose: &str, value: &str, mac: &str) -> bool {
+        match URL_SAFE_NO_PAD.decode(mac) {
+            Ok(mac) => self.keyed(purpose, value).verify_slice(&mac).is_ok(),
+            Err(_) => false,
+        }
+    }
+
+    /// The HMAC state after `purpose`, a NUL separator and `value` (no purpose
+    /// contains NUL, so no two pairs give the same input).
+    fn keyed(&self, purpose: &str, value: &str) -> Hmac<Sha256> {
+        let mut mac = self.mac.clone();
+        mac.update(purpose.as_bytes());
+        mac.update(&[0]);
+        mac.update(value.as_bytes());
+        mac
+    }
+}
+
+impl std::fmt::Debug for SessionKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SessionKey(***)")
+    }
+}
+
+/// Starts a session for `user_id`, returning its id (to sign into the cookie
+/// with [`set_cookie`]); the database keeps only its hash.
 pub async fn create(db: &Db, user_id: i64, ttl: Duration) -> AppResult<String> {
     db::delete_expired_sessions(db).await?;
     let mut bytes = [0u8; 32];
     OsRng.fill_bytes(&mut bytes);
-    let id = bytes.iter().fold(String::with_capacity(64), |mut hex, byte| {
-        let _ = write!(hex, "{byte:02x}");
-        hex
-    });
+    let id = hex(&bytes);
     let expires_at = now().saturating_add(i64::try_from(ttl.as_secs()).unwrap_or(i64::MAX));
     db::insert_session(db, &id, user_id, expires_at).await?;
     Ok(id)
 }
 
-/// The `Set-Cookie` value that stores `session_id` in the browser.
+/// What the `sessions` table stores for `session_id`: its SHA-256, in
+/// lowercase hex.
+pub fn id_hash(session_id: &str) -> String {
+    hex(&Sha256::digest(session_id.as_bytes()))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut hex, byte| {
+        let _ = write!(hex, "{byte:02x}");
+        hex
+    })
+}
+
+/// The `Set-Cookie` value that stores `session_id`, signed, in the browser.
 pub fn cookie(session_id: &str, config: &Config) -> String {
     let secure = if config.secure_cookies() { "; Secure" } else { "" };
+    let mac = config.session_key.sign(SESSION_PURPOSE, session_id);
     format!(
-        "{SESSION_COOKIE}={session_id}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{secure}",
+        "{SESSION_COOKIE}={session_id}.{mac}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{secure}",
         config.session_ttl.as_secs()
     )
 }
@@ -63,25 +163,51 @@ fn append_set_cookie(value: &str) {
     }
 }
 
-/// The session id in the request's cookies, if any.
-pub fn id_from_headers(headers: &HeaderMap) -> Option<String> {
+/// The non-empty values of the cookies called `name` in the request, in order.
+pub(crate) fn cookie_values<'a>(
+    headers: &'a HeaderMap,
+    name: &'a str,
+) -> impl Iterator<Item = &'a str> + 'a {
     headers
         .get_all(COOKIE)
         .iter()
         .filter_map(|value| value.to_str().ok())
         .flat_map(|value| value.split(';'))
         .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, value)| *name == SESSION_COOKIE && !value.is_empty())
-        .map(|(_, value)| value.to_owned())
+        .filter(move |(cookie, value)| *cookie == name && !value.is_empty())
+        .map(|(_, value)| value)
 }
 
-/// The session id of the request being handled (page render or server function).
+/// The session id of the request: present when a `sid` cookie carries an id
+/// and its valid signature. `None` for no cookie, an empty or malformed one,
+/// or a signature that fails. Needs no database.
+pub fn verified_id(headers: &HeaderMap, key: &SessionKey) -> Option<String> {
+    cookie_values(headers, SESSION_COOKIE).find_map(|value| {
+        if value.len() > MAX_SIGNED_VALUE {
+            return None;
+        }
+        let (id, mac) = value.rsplit_once('.')?;
+        (!id.is_empty() && key.verify(SESSION_PURPOSE, id, mac)).then(|| id.to_owned())
+    })
+}
+
+/// Whether the request is personal: it carries a validly signed session
+/// cookie. What the cache layers ask before they share anything; a forged
+/// cookie is anonymous. Costs one HMAC when a `sid` cookie is present, nothing
+/// otherwise.
+pub fn is_signed_in(headers: &HeaderMap, key: &SessionKey) -> bool {
+    verified_id(headers, key).is_some()
+}
+
+/// The verified session id of the request being handled (page render or
+/// server function).
 pub async fn id_from_request() -> Option<String> {
     let headers: HeaderMap = leptos_axum::extract().await.ok()?;
-    id_from_headers(&headers)
+    verified_id(&headers, &AppState::current().config.session_key)
 }
 
-/// The signed-in user of the request being handled, if any.
+/// The signed-in user of the request being handled, if any: a verified
+/// cookie whose session row exists and has not expired.
 pub async fn current_user() -> AppResult<Option<CurrentUser>> {
     match id_from_request().await {
         Some(id) => db::find_session_user(&AppState::current().db, &id).await,
@@ -93,26 +219,123 @@ pub async fn current_user() -> AppResult<Option<CurrentUser>> {
 mod tests {
     use super::*;
 
+    const ID: &str = "4f1c0d2b9e8a7c6d5e4f3a2b1c0d9e8f7a6b5c4d3e2f1a0b9c8d7e6f5a4b3c2d";
+
+    fn key() -> SessionKey {
+        SessionKey::new(b"0123456789abcdef0123456789abcdef")
+    }
+
     fn headers(cookie: &str) -> HeaderMap {
         let mut headers = HeaderMap::new();
         headers.insert(COOKIE, HeaderValue::from_str(cookie).expect("valid header"));
         headers
     }
 
-    #[test]
-    fn finds_the_session_among_other_cookies() {
-        assert_eq!(id_from_headers(&headers("theme=dark; sid=abc123; x=y")), Some("abc123".into()));
-        assert_eq!(id_from_headers(&headers("sidebar=1")), None);
-        assert_eq!(id_from_headers(&headers("sid=")), None);
-        assert_eq!(id_from_headers(&HeaderMap::new()), None);
+    /// `sid=…` as `cookie` writes it, signed with `key`.
+    fn signed(key: &SessionKey, id: &str) -> String {
+        format!("{SESSION_COOKIE}={id}.{}", key.sign(SESSION_PURPOSE, id))
     }
 
     #[test]
-    fn cookies_are_http_only_and_lax_and_secure_over_https() {
+    fn a_signed_cookie_round_trips() {
+        let key = key();
+        let cookie = signed(&key, ID);
+        assert_eq!(verified_id(&headers(&cookie), &key).as_deref(), Some(ID));
+        assert!(is_signed_in(&headers(&cookie), &key));
+        assert!(cookie.len() <= SESSION_COOKIE.len() + 1 + MAX_SIGNED_VALUE);
+    }
+
+    #[test]
+    fn a_tampered_id_fails() {
+        let key = key();
+        let mac = key.sign(SESSION_PURPOSE, ID);
+        let other = ID.replacen('4', "5", 1);
+        assert_eq!(verified_id(&headers(&format!("sid={other}.{mac}")), &key), None);
+        // The unsigned cookies of the previous releases are no session either.
+        assert_eq!(verified_id(&headers(&format!("sid={ID}")), &key), None);
+    }
+
+    #[test]
+    fn a_tampered_mac_fails() {
+        let key = key();
+        let mac = key.sign(SESSION_PURPOSE, ID);
+        let flipped: String = mac
+            .chars()
+            .enumerate()
+            .map(|(i, c)| if i == 5 { if c == 'A' { 'B' } else { 'A' } } else { c })
+            .collect();
+        assert_ne!(flipped, mac);
+        for bad in [flipped.as_str(), &mac[..mac.len() - 1], "", "not base64!", &format!("{mac}A")]
+        {
+            let cookie = format!("sid={ID}.{bad}");
+            assert_eq!(verified_id(&headers(&cookie), &key), None, "{cookie}");
+        }
+    }
+
+    #[test]
+    fn another_key_or_purpose_fails() {
+        let cookie = signed(&key(), ID);
+        assert_eq!(verified_id(&headers(&cookie), &SessionKey::generate()), None);
+        let other = SessionKey::new(b"0123456789abcdef0123456789abcdeF");
+        assert_eq!(verified_id(&headers(&cookie), &other), None);
+        let key = key();
+        let preview_mac = key.sign("preview", ID);
+        assert_eq!(verified_id(&headers(&format!("sid={ID}.{preview_mac}")), &key), None);
+    }
+
+    #[test]
+    fn finds_the_session_among_other_cookies() {
+        let key = key();
+        let cookie = signed(&key, ID);
+        let among = headers(&format!("theme=dark; sidebar=1; {cookie}; x=y"));
+        assert_eq!(verified_id(&among, &key).as_deref(), Some(ID));
+        // A forged `sid` before the real one does not hide it.
+        let forged_first = headers(&format!("sid=abc.def; {cookie}"));
+        assert_eq!(verified_id(&forged_first, &key).as_deref(), Some(ID));
+        // Cookies may also come in several headers.
+        let mut split = headers("theme=dark");
+        split.append(COOKIE, HeaderValue::from_str(&cookie).expect("valid"));
+        assert_eq!(verified_id(&split, &key).as_deref(), Some(ID));
+    }
+
+    #[test]
+    fn empty_missing_or_junk_cookies_are_no_session() {
+        let key = key();
+        for cookie in
+            ["sid=", "sid=.", "sid=.abc", "sidebar=1", "sid", "sid=abc123", "=", ";;", "sid=a.b.c"]
+        {
+            assert_eq!(verified_id(&headers(cookie), &key), None, "{cookie}");
+        }
+        assert_eq!(verified_id(&HeaderMap::new(), &key), None);
+        let huge = format!("sid={}.{}", "a".repeat(10_000), key.sign(SESSION_PURPOSE, "a"));
+        assert_eq!(verified_id(&headers(&huge), &key), None);
+        assert!(!is_signed_in(&HeaderMap::new(), &key));
+    }
+
+    #[test]
+    fn ids_are_stored_as_their_sha256() {
+        // SHA-256("abc"), FIPS 180-2 appendix B.1.
+        assert_eq!(
+            id_hash("abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+        assert_ne!(id_hash(ID), ID);
+    }
+
+    #[test]
+    fn the_key_never_shows_in_debug_output() {
+        let key = SessionKey::new(b"a-very-secret-session-key-of-32-bytes");
+        assert_eq!(format!("{key:?}"), "SessionKey(***)");
+    }
+
+    #[test]
+    fn cookies_are_signed_http_only_and_lax_and_secure_over_https() {
         let config = Config::from_lookup(|_| None).expect("defaults");
-        let value = cookie("abc", &config);
+        let value = cookie(ID, &config);
         assert!(value.contains("HttpOnly") && value.contains("SameSite=Lax"));
         assert!(!value.contains("Secure"));
+        let pair = value.split(';').next().expect("a pair");
+        assert_eq!(verified_id(&headers(pair), &config.session_key).as_deref(), Some(ID));
         let https = Config::from_lookup(|name| {
             (name == "PUBLIC_URL").then(|| "https://example.com".to_owned())
         })
