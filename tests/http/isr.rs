@@ -5,7 +5,9 @@
 //! - `POST /api/revalidate` purges by path, prefix and tag, soft or hard, for
 //!   the bearer of `REVALIDATE_TOKEN` only; bad calls get JSON errors.
 //! - The editor's saves purge what they change: the next visitor sees it.
-//! - With the database gone, the last good page keeps being served; after
+//! - With the database gone, the last good page keeps being served, inside
+//!   its stale-while-revalidate window and, past it, inside its
+//!   stale-if-error window (saying so: `fwd=stale; fwd-status=500`); after
 //!   recovery it refreshes.
 //! - `GET /metrics` is for loopback clients (or a token holder) only.
 //! - On PostgreSQL, a purge on one instance reaches the others.
@@ -32,6 +34,7 @@ db_tests!(
     editing_a_product_purges_its_pages,
     the_editor_rejects_bad_input_and_other_users,
     the_last_good_page_outlives_the_database,
+    the_last_good_page_outlives_the_swr_window_when_renders_fail,
     host_headers_do_not_change_what_others_get,
     metrics_are_for_loopback_clients,
     warm_up_fills_the_cache,
@@ -363,6 +366,55 @@ async fn the_last_good_page_outlives_the_database(app: TestApp) {
     let fresh = app.get("/blog/hello-isr").await;
     assert_eq!((fresh.status, x_cache(&fresh)), (StatusCode::OK, "HIT"));
     assert_eq!(fresh.header("age"), Some("0"));
+}
+
+/// `/blog/{slug}`: `s-maxage=3600, stale-while-revalidate=604800,
+/// stale-if-error=691200` (a day past the SWR window).
+async fn the_last_good_page_outlives_the_swr_window_when_renders_fail(app: TestApp) {
+    const HOUR: u64 = 3600;
+    const DAY: u64 = 24 * HOUR;
+    let good = app.get("/blog/hello-isr").await;
+    assert_eq!((good.status, x_cache(&good)), (StatusCode::OK, "MISS"));
+    assert!(good.body.contains(POST_TITLE));
+
+    // Past s-maxage and the whole SWR window: only an error lets it be served.
+    app.clock.advance(Duration::from_secs(HOUR + 7 * DAY + 60));
+    sqlx::query("ALTER TABLE posts RENAME TO posts_away").execute(&app.db).await.expect("rename");
+    let stale = app.get("/blog/hello-isr").await;
+    assert_eq!((stale.status, x_cache(&stale)), (StatusCode::OK, "STALE"), "{}", stale.body);
+    assert_eq!(stale.body, good.body, "the last good page");
+    let cache_status = stale.header("cache-status").unwrap_or_default();
+    assert!(cache_status.starts_with("isr; fwd=stale; fwd-status=500; ttl=-"), "{cache_status}");
+    assert_eq!(app.isr.metrics().regeneration_errors.get(), 1, "it tried to render first");
+    // Again, and as HEAD: still the last good page, never the error.
+    let again = app.get("/blog/hello-isr").await;
+    assert_eq!((again.status, again.body.as_str()), (StatusCode::OK, good.body.as_str()));
+    let head = app.send_with(Method::HEAD, "/blog/hello-isr", &[]).await;
+    assert_eq!((head.status, x_cache(&head)), (StatusCode::OK, "STALE"));
+
+    // The database is back, with an edit made behind the app's back (no
+    // purge): the next visit renders it, stores it, and serves it.
+    sqlx::query("ALTER TABLE posts_away RENAME TO posts")
+        .execute(&app.db)
+        .await
+        .expect("rename back");
+    sqlx::query("UPDATE posts SET title = 'Back after the outage' WHERE slug = 'hello-isr'")
+        .execute(&app.db)
+        .await
+        .expect("edit");
+    app.clock.advance(Duration::from_secs(60)); // past the retries' back-off
+    let fresh = app.get("/blog/hello-isr").await;
+    assert_eq!((fresh.status, x_cache(&fresh)), (StatusCode::OK, "MISS"), "{}", fresh.body);
+    assert!(fresh.body.contains("Back after the outage") && !fresh.body.contains(POST_TITLE));
+    let hit = app.get("/blog/hello-isr").await;
+    assert_eq!((x_cache(&hit), hit.body.as_str()), ("HIT", fresh.body.as_str()));
+
+    // Past stale-if-error too, the page is gone for good: an outage then is an error.
+    app.clock.advance(Duration::from_secs(HOUR + 8 * DAY + 1));
+    sqlx::query("ALTER TABLE posts RENAME TO posts_away").execute(&app.db).await.expect("rename");
+    let expired = app.get("/blog/hello-isr").await;
+    assert_eq!(expired.status, StatusCode::INTERNAL_SERVER_ERROR);
+    assert!(!expired.body.contains("Back after the outage"));
 }
 
 async fn host_headers_do_not_change_what_others_get(app: TestApp) {
