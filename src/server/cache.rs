@@ -196,18 +196,37 @@ fn bearer_matches(headers: &HeaderMap, expected: Option<&str>) -> bool {
     bool::from(given.as_bytes().ct_eq(expected.as_bytes()))
 }
 
-/// Headers by which a proxy says it forwarded a request.
+/// `X-Forwarded-For`, which `http` has no constant for.
 const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
 
+/// Set on a request that a proxy says it forwarded (`X-Forwarded-For`,
+/// `Forwarded` or `Via`), by [`note_proxied`] before anything can strip
+/// those headers: the ISR cache renders from a copy of the request without
+/// them (they must not shape a page stored for everyone), and `/metrics`
+/// must still tell a proxied request from a direct one.
+#[derive(Debug, Clone, Copy)]
+pub struct Proxied;
+
+/// Marks `request` [`Proxied`] when a proxy says it forwarded it. The router
+/// applies it outside the ISR cache.
+pub fn note_proxied<B>(mut request: http::Request<B>) -> http::Request<B> {
+    let headers = request.headers();
+    if [X_FORWARDED_FOR, FORWARDED, VIA].iter().any(|name| headers.contains_key(name)) {
+        request.extensions_mut().insert(Proxied);
+    }
+    request
+}
+
 /// Whether `request` comes straight from a client on this host: its peer is
-/// a loopback address and no proxy says it forwarded it (`X-Forwarded-For`,
-/// `Forwarded`, `Via`). A proxy on this host is a loopback peer for every
-/// visitor, so its word is what tells them apart; a client cannot forge its
-/// way in by sending those headers, only out.
+/// a loopback address and no proxy says it forwarded it. A proxy on this host
+/// (the repo's Varnish) is a loopback peer for every visitor, so its word is
+/// what tells them apart; a client cannot forge its way in by sending those
+/// headers, only out.
 fn direct_from_loopback(request: &Request) -> bool {
     let headers = request.headers();
-    let proxied = [X_FORWARDED_FOR, FORWARDED, VIA].iter().any(|name| headers.contains_key(name));
-    !proxied
+    let forwarded = request.extensions().get::<Proxied>().is_some()
+        || [X_FORWARDED_FOR, FORWARDED, VIA].iter().any(|name| headers.contains_key(name));
+    !forwarded
         && request
             .extensions()
             .get::<ConnectInfo<SocketAddr>>()

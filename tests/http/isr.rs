@@ -9,7 +9,8 @@
 //!   its stale-while-revalidate window and, past it, inside its
 //!   stale-if-error window (saying so: `fwd=stale; fwd-status=500`); after
 //!   recovery it refreshes.
-//! - `GET /metrics` is for loopback clients (or a token holder) only.
+//! - `GET /metrics` is for a token holder, or a loopback client that no
+//!   proxy forwarded (`X-Forwarded-For`, `Forwarded`, `Via`).
 //! - On PostgreSQL, a purge on one instance reaches the others.
 //!
 //! The cache runs on a hand-moved clock (`app.clock`): no test waits for a TTL.
@@ -36,7 +37,7 @@ db_tests!(
     the_last_good_page_outlives_the_database,
     the_last_good_page_outlives_the_swr_window_when_renders_fail,
     host_headers_do_not_change_what_others_get,
-    metrics_are_for_loopback_clients,
+    metrics_are_for_direct_loopback_clients,
     warm_up_fills_the_cache,
     the_dashboard_shows_the_cache_and_purges_it,
 );
@@ -47,7 +48,7 @@ const POST_TITLE: &str = "Hello, ISR: static pages that refresh themselves";
 /// cache of its own; `None` (said) without `TEST_POSTGRES_URL`.
 async fn two_instances_on_postgres() -> Option<(TestApp, TestApp)> {
     let Some(first) = TestApp::start(Backend::Postgres).await else {
-        eprintln!("TEST_POSTGRES_URL not set: PostgreSQL run skipped");
+        crate::helpers::postgres_unavailable();
         return None;
     };
     let second = first.another_instance().await;
@@ -91,10 +92,21 @@ async fn purges_reach_every_instance_on_postgres() {
 }
 
 /// A listener that loses its connection may have missed purges: once back,
-/// it marks every stored page stale, and hears the next purges again.
+/// it marks every page it stores stale, and hears the next purges again. It
+/// sends nothing to the CDN (a purge of everything there, once per instance).
 #[tokio::test]
 async fn a_listener_that_reconnects_marks_everything_stale_on_postgres() {
-    let Some((first, second)) = two_instances_on_postgres().await else { return };
+    let (api, calls) = crate::cdn::purge_api_stand_in().await;
+    let cloudflare = [
+        ("CLOUDFLARE_API_URL", format!("http://{api}/cloudflare")),
+        ("CLOUDFLARE_ZONE_ID", "zone-1".to_owned()),
+        ("CLOUDFLARE_API_TOKEN", "cf-token".to_owned()),
+    ];
+    let Some(first) = TestApp::start_on(Backend::Postgres, &cloudflare).await else {
+        crate::helpers::postgres_unavailable();
+        return;
+    };
+    let second = first.another_instance().await;
     let heard = |app: &TestApp, count: usize| {
         let isr = app.isr.clone();
         tokio::time::timeout(Duration::from_secs(10), async move {
@@ -125,6 +137,18 @@ async fn a_listener_that_reconnects_marks_everything_stale_on_postgres() {
     assert_eq!(response.status, StatusCode::OK);
     assert!(heard(&second, 2).await.is_ok(), "the reconnected listener missed a purge");
     assert_eq!(second.isr.recent_purges()[1].purge.tags, ["posts"]);
+
+    // The CDN heard of that purge, from each instance, and of nothing else.
+    let arrived = tokio::time::timeout(Duration::from_secs(10), async {
+        while calls.lock().expect("calls").len() < 2 {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await;
+    assert!(arrived.is_ok(), "the purge of posts reached the CDN");
+    let bodies: Vec<_> = calls.lock().expect("calls").iter().map(|c| c.body.clone()).collect();
+    let posts = serde_json::json!({ "tags": ["posts"] });
+    assert_eq!(bodies, [posts.clone(), posts]);
 }
 
 async fn revalidate(app: &TestApp, token: Option<&str>, body: &str) -> TestResponse {
@@ -180,13 +204,30 @@ async fn revalidate_requires_its_token(app: TestApp) {
 }
 
 async fn revalidate_rejects_bad_requests(app: TestApp) {
+    assert_eq!(x_cache(&app.get("/blog").await), "MISS");
+    let many = serde_json::json!({ "tags": vec!["posts"; 257] }).to_string();
+    let long = serde_json::json!({ "paths": [format!("/{}", "x".repeat(2048))] }).to_string();
     let cases = [
         ("not json", "invalid revalidation request"),
         (r#"{"tags": "posts"}"#, "invalid revalidation request"),
         (r#"{"tags": ["posts"], "mode": "gentle"}"#, "invalid revalidation request"),
         (r#"{"tagz": ["posts"]}"#, "invalid revalidation request"),
         ("{}", "nothing to purge"),
-        (r#"{"paths": ["blog"]}"#, "start with /"),
+        (r#"{"paths": ["blog"]}"#, r#"paths[0] "blog": must start with /"#),
+        // Every item is checked, and one bad item stops the whole purge.
+        (r#"{"tags": ["posts", "a|b"]}"#, r#"tags[1] "a|b": a tag holds only"#),
+        (r#"{"tags": [".*"]}"#, r#"tags[0] ".*": a tag holds only"#),
+        (r#"{"tags": ["posts", ""]}"#, r#"tags[1] "": a tag is 1 to 128"#),
+        (r#"{"tags": ["two tags"]}"#, r#"tags[0] "two tags""#),
+        (r#"{"paths": ["/blog", "/a b"]}"#, r#"paths[1] "/a b": holds a space"#),
+        (r#"{"paths": ["/a\u0001"]}"#, "holds a control character"),
+        (
+            r#"{"prefixes": ["/blog/../dashboard"]}"#,
+            "prefixes[0] \"/blog/../dashboard\": holds a ..",
+        ),
+        (r#"{"prefixes": ["/blog/*"]}"#, "no wildcards"),
+        (&long, "longer than 2048 bytes"),
+        (&many, "257 items to purge; the limit is 256"),
     ];
     for (body, message) in cases {
         let response = revalidate(&app, Some(REVALIDATE_TOKEN), body).await;
@@ -203,6 +244,8 @@ async fn revalidate_rejects_bad_requests(app: TestApp) {
         assert_eq!(response.status, StatusCode::METHOD_NOT_ALLOWED, "{method}");
         assert_eq!(response.json()["error"]["code"], "method_not_allowed");
     }
+    assert_eq!(x_cache(&app.get("/blog").await), "HIT", "nothing was purged");
+    assert!(app.isr.recent_purges().is_empty());
 }
 
 async fn revalidate_purges_by_path_prefix_and_tag(app: TestApp) {
@@ -427,7 +470,7 @@ async fn host_headers_do_not_change_what_others_get(app: TestApp) {
     assert!(!normal.body.contains("evil.test"));
 }
 
-async fn metrics_are_for_loopback_clients(app: TestApp) {
+async fn metrics_are_for_direct_loopback_clients(app: TestApp) {
     app.get("/blog/hello-isr").await;
     app.get("/blog/hello-isr").await;
     let from = |ip: [u8; 4]| {
@@ -446,6 +489,14 @@ async fn metrics_are_for_loopback_clients(app: TestApp) {
     assert!(local.body.contains("isr_cache_entries 1"), "{}", local.body);
     assert_eq!(local.header("cache-control"), Some("no-store"));
     assert_eq!(app.send(from([10, 0, 0, 7])).await.status, StatusCode::FORBIDDEN);
+    // A proxy on this host (Varnish, nginx) is a loopback peer for everyone.
+    for (name, value) in
+        [("x-forwarded-for", "203.0.113.9"), ("forwarded", "for=203.0.113.9"), ("via", "1.1 cdn")]
+    {
+        let mut proxied = from([127, 0, 0, 1]);
+        proxied.headers_mut().insert(name, value.parse().expect("a value"));
+        assert_eq!(app.send(proxied).await.status, StatusCode::FORBIDDEN, "{name}");
+    }
     assert_eq!(
         app.get("/metrics").await.status,
         StatusCode::FORBIDDEN,
