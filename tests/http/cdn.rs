@@ -355,6 +355,7 @@ async fn varnish_bans_only_the_literal_items() {
     {
         assert_eq!(varnish.ban(&[(name, value)]).await, StatusCode::OK, "{name}: {value:?}");
     }
+    assert_eq!(varnish.x_caches(&pages).await, ["HIT"; 4], "nothing banned");
     for (name, value) in
         [("Surrogate-Key", "a\"b"), ("X-Purge-Prefixes", "blog"), ("X-Purge-Paths", "/a x")]
     {
