@@ -238,6 +238,9 @@ pub const MAX_PURGE_ITEMS: usize = 256;
 /// The longest path or prefix a revalidation may name, in bytes.
 pub const MAX_PURGE_PATH: usize = 2048;
 
+/// [`check_path`] or [`check_tag`].
+type ItemCheck = fn(&str) -> Result<(), &'static str>;
+
 impl RevalidateRequest {
     /// Checks every item; the message names the first bad one and why.
     fn check(&self) -> Result<(), String> {
@@ -250,7 +253,7 @@ impl RevalidateRequest {
                 "{count} items to purge; the limit is {MAX_PURGE_ITEMS} paths, prefixes and tags in all"
             ));
         }
-        let lists: [(&str, &[String], fn(&str) -> Result<(), &'static str>); 3] = [
+        let lists: [(&str, &[String], ItemCheck); 3] = [
             ("paths", &self.paths, check_path),
             ("prefixes", &self.prefixes, check_path),
             ("tags", &self.tags, check_tag),
