@@ -14,27 +14,35 @@
 //! signed-in visitors get `private, no-store`, a response that sets a cookie is
 //! never shared, 404s are cached briefly, errors never.
 //!
-//! | route | default | tags |
-//! |---|---|---|
-//! | `/` | `s-maxage=86400, swr=604800` | `home posts products` |
-//! | `/landing/{campaign}` | `s-maxage=86400, swr=604800` | `campaign:{c}` |
-//! | `/blog` | `s-maxage=300, swr=3600` | `posts` |
-//! | `/blog/{slug}` | `s-maxage=3600, swr=604800` | `post:{slug}` |
-//! | `/products` | `s-maxage=60, swr=600` | `products` |
-//! | `/products/{id}` | `max-age=300, s-maxage=300, swr=3600` (low stock: `s-maxage=10, swr=60`) | `product:{id}` |
-//! | `/search?q=` | `max-age=300`, `Vary: Accept-Encoding` | `search` |
-//! | `/dashboard`, its editor and their data | `private, no-store` | |
-//! | `/login`, `POST /api/auth/*` | `no-store` | |
-//! | `GET /api/posts` | `s-maxage=300, swr=3600` | `posts` |
-//! | `GET /api/products/{id}` | `max-age=300, swr=600`, `CDN-Cache-Control: max-age=3600` | `product:{id}` |
-//! | `/pkg/*` | `max-age=31536000, immutable` (when file names are hashed) | |
-//! | other files, the not-found page | `max-age=3600` (404s: `s-maxage=60`) | |
-//! | anything else (a route missing here) | `private, no-store`, and a warning | |
+//! | route | default | stale-if-error | tags |
+//! |---|---|---|---|
+//! | `/` | `s-maxage=86400, swr=604800` | 14 days | `home posts products` |
+//! | `/landing/{campaign}` | `s-maxage=86400, swr=604800` | 14 days | `campaign:{c}` |
+//! | `/blog` | `s-maxage=300, swr=3600` | 1 day 1 h | `posts` |
+//! | `/blog/{slug}` | `s-maxage=3600, swr=604800` | 8 days | `post:{slug}` |
+//! | `/products` | `s-maxage=60, swr=600` | 1 day 10 min | `products` |
+//! | `/products/{id}` | `max-age=300, s-maxage=300, swr=3600` (low stock: `s-maxage=10, swr=60`) | 1 day 1 h (low stock: 1 day 1 min) | `product:{id}` |
+//! | `/search?q=` | `max-age=300`, `Vary: Accept-Encoding` | 1 day | `search` |
+//! | `/dashboard`, its editor and their data | `private, no-store` | | |
+//! | `/login`, `POST /api/auth/*` | `no-store` | | |
+//! | `GET /api/posts` | `s-maxage=300, swr=3600` | 1 day 1 h | `posts` |
+//! | `GET /api/products/{id}` | `max-age=300, swr=600`, `CDN-Cache-Control: max-age=3600` | 1 day 10 min | `product:{id}` |
+//! | `/pkg/*` | `max-age=31536000, immutable` (when file names are hashed) | | |
+//! | other files, the not-found page | `max-age=3600` (404s: `s-maxage=60`) | | |
+//! | anything else (a route missing here) | `private, no-store`, and a warning | | |
 //!
 //! Query parameters: `/blog` and `/products` read `page`, `/search` reads
 //! `q`; the GET data functions read their arguments; every other page reads
 //! none. Parameters a route does not declare are left out of the built-in
 //! cache's keys and of the renders it stores.
+//!
+//! `stale-if-error` is how long after a page *expires* a shared cache may
+//! still serve it when the origin fails (RFC 5861 §4), counted from the same
+//! moment as `stale-while-revalidate`, so it only helps when it is longer.
+//! Each public page's is its SWR window plus a day (a week for the home and
+//! landing pages, which change rarely and matter most): once the SWR window
+//! has passed, an outage still serves the last good page that much longer,
+//! in the built-in cache and in Varnish alike (`deploy/varnish/default.vcl`).
 
 use std::time::Duration;
 
@@ -47,39 +55,45 @@ const DAY: Duration = Duration::from_secs(24 * 60 * 60);
 /// The home page: marketing copy that changes rarely, plus the latest posts
 /// and products, so edits to either purge it too.
 pub fn home() -> CachePolicy {
-    CachePolicy::static_content().tags(["home", "posts", "products"])
+    // A week past its week of stale-while-revalidate (see the module docs).
+    CachePolicy::static_content().stale_if_error(14 * DAY).tags(["home", "posts", "products"])
 }
 
 /// A campaign's landing page.
 pub fn campaign(slug: &str) -> CachePolicy {
-    CachePolicy::static_content().tags(named("campaign", slug))
+    CachePolicy::static_content().stale_if_error(14 * DAY).tags(named("campaign", slug))
 }
 
 /// Lists of posts (the blog index, `GET /api/posts`): new posts should appear
 /// within minutes even without a purge.
 pub fn posts() -> CachePolicy {
-    CachePolicy::isr(5 * MINUTE, HOUR).tag("posts")
+    CachePolicy::isr(5 * MINUTE, HOUR).stale_if_error(HOUR + DAY).tag("posts")
 }
 
 /// One post: edits purge it, so it can stay an hour fresh and a week stale.
 pub fn post(slug: &str) -> CachePolicy {
-    CachePolicy::isr(HOUR, 7 * DAY).tags(named("post", slug))
+    CachePolicy::isr(HOUR, 7 * DAY).stale_if_error(8 * DAY).tags(named("post", slug))
 }
 
 /// The catalogue: prices and stock change often.
 pub fn products() -> CachePolicy {
-    CachePolicy::frequent().tag("products")
+    // `frequent()`: ten minutes of stale-while-revalidate.
+    CachePolicy::frequent().stale_if_error(10 * MINUTE + DAY).tag("products")
 }
 
 /// One product page: browsers may keep it five minutes too.
 pub fn product(id: &str) -> CachePolicy {
-    CachePolicy::isr(5 * MINUTE, HOUR).max_age(5 * MINUTE).tags(product_tag(id))
+    CachePolicy::isr(5 * MINUTE, HOUR)
+        .max_age(5 * MINUTE)
+        .stale_if_error(HOUR + DAY)
+        .tags(product_tag(id))
 }
 
 /// What a product page tightens to when only a few are left: the count a
 /// shopper sees must stay close to the truth, even where no purge reaches.
 pub fn low_stock() -> CachePolicy {
-    CachePolicy::isr(Duration::from_secs(10), MINUTE)
+    // With its own stale-if-error: a merge keeps one only when both sides have it.
+    CachePolicy::isr(Duration::from_secs(10), MINUTE).stale_if_error(MINUTE + DAY)
 }
 
 /// `GET /api/products/{id}`: API clients may keep it five minutes; a CDN,
@@ -87,6 +101,7 @@ pub fn low_stock() -> CachePolicy {
 pub fn product_api(id: &str) -> CachePolicy {
     CachePolicy::public(5 * MINUTE)
         .stale_while_revalidate(10 * MINUTE)
+        .stale_if_error(10 * MINUTE + DAY)
         .cdn_max_age(HOUR)
         .tags(product_tag(id))
 }
@@ -94,7 +109,10 @@ pub fn product_api(id: &str) -> CachePolicy {
 /// Search results: any query may be asked, so no shared TTL beyond the
 /// browser's; the purge tag still reaches caches that keep them.
 pub fn search() -> CachePolicy {
-    CachePolicy::public(5 * MINUTE).vary(http::header::ACCEPT_ENCODING).tag("search")
+    CachePolicy::public(5 * MINUTE)
+        .stale_if_error(DAY)
+        .vary(http::header::ACCEPT_ENCODING)
+        .tag("search")
 }
 
 /// The client tier: how long the browser keeps a page's data (leptos-fetch

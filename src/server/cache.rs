@@ -14,6 +14,19 @@
 //! while a new one renders) or `hard` (the next visitor waits for a new one).
 //! A missing or wrong token is 401, a malformed body 400, another method 405,
 //! each with a JSON error; every call is logged.
+//!
+//! Every item is checked before anything is purged ([`check_tag`],
+//! [`check_path`]; at most 256 in all), and a bad one is a 400 naming it and
+//! why: tags are what the app emits (1 to 128 of `A-Z a-z 0-9 . _ : -`),
+//! paths and prefixes are paths as requested (from `/`, at most 2048 bytes,
+//! visible ASCII, no `*` and no `..` segment). Items reach the CDN's ban
+//! expressions too, where they are matched literally (see `cdn`).
+//!
+//! `GET /metrics` is for the bearer of `METRICS_TOKEN`, and for a direct
+//! loopback peer (a Prometheus on the same host): one whose request carries
+//! no `X-Forwarded-For`, `Forwarded` or `Via`. A proxy on the same host, such
+//! as the repo's own Varnish, is a loopback peer for every visitor, and says
+//! so in those headers.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -23,8 +36,8 @@ use axum::body::Bytes;
 use axum::extract::{ConnectInfo, Request, State};
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
-use http::HeaderMap;
-use http::header::{AUTHORIZATION, CONTENT_TYPE};
+use http::header::{AUTHORIZATION, CONTENT_TYPE, FORWARDED, VIA};
+use http::{HeaderMap, HeaderName};
 use isr_cache::isr::{WarmUp, warm_up};
 use isr_cache::{IsrCache, IsrConfig, Purge, PurgeMode, Visitor, Visitors};
 use serde::Deserialize;
@@ -166,12 +179,7 @@ async fn revalidate(
     }
     let request: RevalidateRequest = serde_json::from_slice(&body)
         .map_err(|error| AppError::BadRequest(format!("invalid revalidation request: {error}")))?;
-    if request.paths.is_empty() && request.prefixes.is_empty() && request.tags.is_empty() {
-        return Err(AppError::BadRequest("nothing to purge: give paths, prefixes or tags".into()));
-    }
-    if let Some(bad) = request.paths.iter().chain(&request.prefixes).find(|p| !p.starts_with('/')) {
-        return Err(AppError::BadRequest(format!("paths and prefixes start with /, got {bad:?}")));
-    }
+    request.check().map_err(AppError::BadRequest)?;
     let mode = match request.mode {
         Mode::Soft => PurgeMode::Soft,
         Mode::Hard => PurgeMode::Hard,
@@ -183,22 +191,15 @@ async fn revalidate(
     Ok(axum::Json(serde_json::json!({ "purged": matched, "mode": mode })))
 }
 
-/// `GET /metrics`: with `METRICS_TOKEN` set, for its bearer; otherwise for
-/// clients on the loopback interface only (a Prometheus on the same host).
+/// `GET /metrics`: for the bearer of `METRICS_TOKEN`, and for a direct
+/// loopback peer (see [`direct_from_loopback`]). Refused with 401 when a
+/// token could be given, 403 when none is configured.
 async fn metrics(State(state): State<AppState>, request: Request) -> AppResult<impl IntoResponse> {
-    let allowed = match state.config.metrics_token.as_deref() {
-        Some(token) => bearer_matches(request.headers(), Some(token)),
-        None => request
-            .extensions()
-            .get::<ConnectInfo<SocketAddr>>()
-            .is_some_and(|ConnectInfo(peer)| peer.ip().is_loopback()),
-    };
+    let token = state.config.metrics_token.as_deref();
+    let allowed = bearer_matches(request.headers(), token) || direct_from_loopback(&request);
     if !allowed {
-        return Err(if state.config.metrics_token.is_some() {
-            AppError::InvalidToken
-        } else {
-            AppError::Forbidden
-        });
+        tracing::debug!("metrics refused: no token, and not a direct loopback peer");
+        return Err(if token.is_some() { AppError::InvalidToken } else { AppError::Forbidden });
     }
     let body = state.isr.metrics().render();
     Ok(([(CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")], body))
@@ -215,6 +216,135 @@ fn bearer_matches(headers: &HeaderMap, expected: Option<&str>) -> bool {
         .map(str::trim)
         .unwrap_or_default();
     bool::from(given.as_bytes().ct_eq(expected.as_bytes()))
+}
+
+/// `X-Forwarded-For`, which `http` has no constant for.
+const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
+
+/// Set on a request that a proxy says it forwarded (`X-Forwarded-For`,
+/// `Forwarded` or `Via`), by [`note_proxied`] before anything can strip
+/// those headers: the ISR cache renders from a copy of the request without
+/// them (they must not shape a page stored for everyone), and `/metrics`
+/// must still tell a proxied request from a direct one.
+#[derive(Debug, Clone, Copy)]
+pub struct Proxied;
+
+/// Marks `request` [`Proxied`] when a proxy says it forwarded it. The router
+/// applies it outside the ISR cache.
+pub fn note_proxied<B>(mut request: http::Request<B>) -> http::Request<B> {
+    let headers = request.headers();
+    if [X_FORWARDED_FOR, FORWARDED, VIA].iter().any(|name| headers.contains_key(name)) {
+        request.extensions_mut().insert(Proxied);
+    }
+    request
+}
+
+/// Whether `request` comes straight from a client on this host: its peer is
+/// a loopback address and no proxy says it forwarded it. A proxy on this host
+/// (the repo's Varnish) is a loopback peer for every visitor, so its word is
+/// what tells them apart; a client cannot forge its way in by sending those
+/// headers, only out.
+fn direct_from_loopback(request: &Request) -> bool {
+    let headers = request.headers();
+    let forwarded = request.extensions().get::<Proxied>().is_some()
+        || [X_FORWARDED_FOR, FORWARDED, VIA].iter().any(|name| headers.contains_key(name));
+    !forwarded
+        && request
+            .extensions()
+            .get::<ConnectInfo<SocketAddr>>()
+            .is_some_and(|ConnectInfo(peer)| peer.ip().is_loopback())
+}
+
+/// The most paths, prefixes and tags one revalidation may name, in all.
+pub const MAX_PURGE_ITEMS: usize = 256;
+/// The longest path or prefix a revalidation may name, in bytes.
+pub const MAX_PURGE_PATH: usize = 2048;
+
+/// [`check_path`] or [`check_tag`].
+type ItemCheck = fn(&str) -> Result<(), &'static str>;
+
+impl RevalidateRequest {
+    /// Checks every item; the message names the first bad one and why.
+    fn check(&self) -> Result<(), String> {
+        let count = self.paths.len() + self.prefixes.len() + self.tags.len();
+        if count == 0 {
+            return Err("nothing to purge: give paths, prefixes or tags".into());
+        }
+        if count > MAX_PURGE_ITEMS {
+            return Err(format!(
+                "{count} items to purge; the limit is {MAX_PURGE_ITEMS} paths, prefixes and tags in all"
+            ));
+        }
+        let lists: [(&str, &[String], ItemCheck); 3] = [
+            ("paths", &self.paths, check_path),
+            ("prefixes", &self.prefixes, check_path),
+            ("tags", &self.tags, check_tag),
+        ];
+        for (field, items, check) in lists {
+            for (index, item) in items.iter().enumerate() {
+                check(item).map_err(|why| format!("{field}[{index}] {}: {why}", quoted(item)))?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// `item` quoted for an error message, cut short: the message names it, it
+/// need not echo a megabyte back.
+fn quoted(item: &str) -> String {
+    const SHOWN: usize = 64;
+    match item.char_indices().nth(SHOWN) {
+        Some((end, _)) => format!("{:?}...", &item[..end]),
+        None => format!("{item:?}"),
+    }
+}
+
+/// Why `tag` cannot be purged, if it cannot: a tag is 1 to 128 of
+/// `A-Z a-z 0-9 . _ : -`, which covers every tag the app emits (`posts`,
+/// `post:{slug}`, `product:{id}`, ...) and nothing a ban expression or a
+/// CDN's API could read as more than the tag.
+pub fn check_tag(tag: &str) -> Result<(), &'static str> {
+    if tag.is_empty() || tag.len() > isr_cache::MAX_TAG_LEN {
+        return Err("a tag is 1 to 128 characters long");
+    }
+    let allowed = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b':' | b'-');
+    if !tag.bytes().all(allowed) {
+        return Err("a tag holds only A-Z, a-z, 0-9 and . _ : -");
+    }
+    Ok(())
+}
+
+/// Why `path` (a path, or a prefix of paths) cannot be purged, if it cannot:
+/// it starts with `/`, is at most 2048 bytes of visible ASCII (percent-encoded
+/// as in the URL, which is what caches store), and holds no `*` (prefixes
+/// purge many pages; there are no wildcards) and no `..` segment.
+pub fn check_path(path: &str) -> Result<(), &'static str> {
+    if !path.starts_with('/') {
+        return Err("must start with /");
+    }
+    if path.len() > MAX_PURGE_PATH {
+        return Err("longer than 2048 bytes");
+    }
+    if let Some(ch) = path.chars().find(|ch| !ch.is_ascii_graphic()) {
+        return Err(if ch.is_control() {
+            "holds a control character"
+        } else if ch.is_whitespace() {
+            "holds a space"
+        } else {
+            "holds a character that is not visible ASCII: percent-encode it, as in the URL"
+        });
+    }
+    if path.contains('*') {
+        return Err("holds *: there are no wildcards (a prefix purges every path under it)");
+    }
+    if path.contains('"') {
+        return Err("holds a quote: percent-encode it, as in the URL");
+    }
+    let dot_dot = |segment: &str| segment.to_ascii_lowercase().replace("%2e", ".") == "..";
+    if path.split(['/', '?']).any(dot_dot) {
+        return Err("holds a .. segment");
+    }
+    Ok(())
 }
 
 /// Renders the configured pages (and what they link to) into the cache,
@@ -250,5 +380,85 @@ mod tests {
         );
         assert!(!bearer_matches(&HeaderMap::new(), Some("s3cret")));
         assert!(!bearer_matches(&headers("Bearer s3cret"), None));
+    }
+
+    /// The tags the app emits can all be purged from outside.
+    #[test]
+    fn every_tag_the_app_emits_is_valid() {
+        use crate::app::cache as policies;
+        let emitted = [
+            policies::home(),
+            policies::campaign("spring-sale"),
+            policies::posts(),
+            policies::post("stale-while-revalidate-in-practice"),
+            policies::products(),
+            policies::product("42"),
+            policies::product_api("42"),
+            policies::search(),
+        ];
+        let tags: Vec<String> = emitted.iter().flat_map(|p| p.tag_set().clone()).collect();
+        assert_eq!(tags.len(), 10, "{tags:?}");
+        for tag in tags {
+            assert_eq!(check_tag(&tag), Ok(()), "{tag}");
+        }
+    }
+
+    #[test]
+    fn tags_are_short_and_plain() {
+        for tag in ["posts", "post:hello-isr", "product:7", "a.b_c-d:e", &"x".repeat(128)] {
+            assert_eq!(check_tag(tag), Ok(()), "{tag}");
+        }
+        for tag in ["", ".*", "a|b", "a b", "a,b", "(x)", "caf\u{e9}", "a\"b", &"x".repeat(129)] {
+            assert!(check_tag(tag).is_err(), "{tag}");
+        }
+    }
+
+    #[test]
+    fn paths_are_paths_as_requested() {
+        let long = format!("/{}", "x".repeat(MAX_PURGE_PATH - 1));
+        for path in
+            ["/", "/blog/hello-isr", "/blog/a.b+c(1)", "/search?q=x&page=2", "/caf%C3%A9", &long]
+        {
+            assert_eq!(check_path(path), Ok(()), "{path}");
+        }
+        let cases = [
+            ("blog", "start with /"),
+            ("", "start with /"),
+            (&format!("{long}x"), "2048"),
+            ("/a\nb", "control"),
+            ("/a\u{7f}", "control"),
+            ("/a b", "space"),
+            ("/a\tb", "control"),
+            ("/caf\u{e9}", "percent-encode"),
+            ("/blog/*", "wildcards"),
+            ("/a\"b", "quote"),
+            ("/blog/../admin", ".."),
+            ("/blog/%2E%2e/admin", ".."),
+            ("/..", ".."),
+        ];
+        for (path, why) in cases {
+            let error = check_path(path).expect_err(path);
+            assert!(error.contains(why), "{path}: {error}");
+        }
+    }
+
+    #[test]
+    fn a_revalidation_names_its_first_bad_item_and_has_a_limit() {
+        let request = |paths: &[&str], tags: &[&str]| RevalidateRequest {
+            paths: paths.iter().map(|p| (*p).to_owned()).collect(),
+            prefixes: vec![],
+            tags: tags.iter().map(|t| (*t).to_owned()).collect(),
+            mode: Mode::Soft,
+        };
+        assert_eq!(request(&["/a"], &["posts"]).check(), Ok(()));
+        let error = request(&["/a"], &["posts", "a|b"]).check().expect_err("bad tag");
+        assert!(error.starts_with(r#"tags[1] "a|b": "#), "{error}");
+        let error = request(&[&"/x".repeat(2000)], &[]).check().expect_err("too long");
+        assert!(error.starts_with(r#"paths[0] "/x/x"#) && error.contains("...:"), "{error}");
+        let many: Vec<String> = (0..=MAX_PURGE_ITEMS).map(|i| format!("product:{i}")).collect();
+        let many: Vec<&str> = many.iter().map(String::as_str).collect();
+        let error = request(&[], &many).check().expect_err("too many");
+        assert!(error.contains("257 items") && error.contains("256"), "{error}");
+        assert_eq!(request(&[], &many[..MAX_PURGE_ITEMS]).check(), Ok(()));
     }
 }

@@ -18,10 +18,18 @@
 //!
 //! Varnish bans and Cloudflare purges are hard: a soft purge reaches them as a
 //! hard one (the next visitor there waits for a render).
+//!
+//! Only items that every CDN reads as exactly themselves are sent: tags and
+//! paths that pass `cache::check_tag` and `cache::check_path` (no spaces,
+//! which separate items in the headers, no quotes, no control characters, no
+//! `*`). Others are dropped and logged. The VCL escapes what is left, so a tag
+//! such as `a.b` bans `a.b` and not `axb` (a ban is a regular expression).
 
 use std::time::Duration;
 
 use isr_cache::{Purge, PurgeMode};
+
+use super::cache::{check_path, check_tag};
 
 /// Where to send purges (from `Config`).
 #[derive(Clone, Default)]
@@ -83,8 +91,10 @@ impl Cdn {
     }
 
     /// Sends what `purge` names to every CDN configured, in the background
-    /// (failures are logged: the app's own cache is purged already).
+    /// (failures are logged: the app's own cache is purged already). Items a
+    /// CDN could read as more than themselves are left out (see the module docs).
     pub fn purge(&self, purge: &Purge) {
+        let purge = &sendable(purge);
         let mut requests = self.varnish(purge);
         requests.extend(self.cloudflare(purge));
         requests.extend(self.fastly(purge));
@@ -110,6 +120,9 @@ impl Cdn {
             ("X-Purge-Paths", purge.paths.join(" ")),
             ("X-Purge-Prefixes", purge.prefixes.join(" ")),
         ];
+        if headers.iter().all(|(_, value)| value.is_empty()) {
+            return Vec::new();
+        }
         let ban = reqwest::Method::from_bytes(b"BAN").expect("BAN is a valid method name");
         self.settings
             .varnish
@@ -178,4 +191,78 @@ impl Cdn {
 /// A purge of every path.
 fn purges_everything(purge: &Purge) -> bool {
     purge.prefixes.iter().any(|prefix| prefix == "/")
+}
+
+/// `purge` without the items a CDN could read as more than themselves (in a
+/// `Surrogate-Key` list, a Varnish ban, a Cloudflare prefix), each logged.
+fn sendable(purge: &Purge) -> Purge {
+    let keep = |items: &[String], check: fn(&str) -> Result<(), &'static str>| {
+        items
+            .iter()
+            .filter(|item| match check(item) {
+                Ok(()) => true,
+                Err(why) => {
+                    tracing::warn!(item = %item.escape_debug(), why, "not sent to the CDN");
+                    false
+                }
+            })
+            .cloned()
+            .collect()
+    };
+    Purge {
+        paths: keep(&purge.paths, check_path),
+        prefixes: keep(&purge.prefixes, check_path),
+        tags: keep(&purge.tags, check_tag),
+        mode: purge.mode,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn varnish_headers(purge: &Purge) -> Vec<(String, String)> {
+        let cdn = Cdn::new(CdnSettings {
+            varnish: vec!["http://127.0.0.1:6081".into()],
+            ..CdnSettings::default()
+        });
+        let purge = sendable(purge);
+        cdn.varnish(&purge)
+            .into_iter()
+            .map(|(_, request)| request.build().expect("a request"))
+            .flat_map(|request| {
+                request
+                    .headers()
+                    .iter()
+                    .map(|(name, value)| {
+                        (name.to_string(), value.to_str().unwrap_or_default().to_owned())
+                    })
+                    .collect::<Vec<_>>()
+            })
+            .collect()
+    }
+
+    /// Items that would split into several, or add to a ban, never leave.
+    #[test]
+    fn only_items_matched_literally_reach_varnish() {
+        let purge = Purge {
+            paths: vec!["/blog/a b".into(), "/blog/a.b".into(), "blog".into(), "/x\"\n".into()],
+            prefixes: vec!["/".into(), "/*".into(), "".into()],
+            tags: vec!["posts".into(), ".*".into(), "a|b".into(), "a b".into(), "x:y".into()],
+            mode: PurgeMode::Hard,
+        };
+        let mut headers = varnish_headers(&purge);
+        headers.sort();
+        assert_eq!(
+            headers,
+            [
+                ("surrogate-key".to_owned(), "posts x:y".to_owned()),
+                ("x-purge-paths".to_owned(), "/blog/a.b".to_owned()),
+                ("x-purge-prefixes".to_owned(), "/".to_owned()),
+            ]
+        );
+        let cdn = Cdn::new(CdnSettings { varnish: vec!["http://v".into()], ..Default::default() });
+        let nothing = Purge { tags: vec!["a|b".into()], ..Purge::default() };
+        assert!(cdn.varnish(&sendable(&nothing)).is_empty(), "nothing left, nothing sent");
+    }
 }

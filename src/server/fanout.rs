@@ -13,9 +13,13 @@
 //! - A notification carries at most 8000 bytes: a purge naming more is split
 //!   into several messages (one path, prefix or tag is limited to 1000 bytes).
 //! - If the listening connection drops, notifications sent meanwhile are lost:
-//!   on reconnecting, the instance marks every stored page stale (a soft
-//!   purge of `/`), so visitors get at most one stale page per key while new
-//!   ones render, never an old page for the rest of its TTL.
+//!   on reconnecting, the instance marks every page of its own cache stale (a
+//!   soft purge of `/`), so visitors get at most one stale page per key while
+//!   new ones render, never an old page for the rest of its TTL. It sends
+//!   nothing to the CDN: the instance that made a purge sent it there
+//!   already, and a purge of `/` would empty the whole CDN zone (Cloudflare
+//!   `purge_everything`, Fastly `purge_all`) once per instance for a blip of
+//!   the database connection.
 //!
 //! `NOTIFY` is delivered only when the sending transaction commits, and the
 //! app's writes commit before they purge, so no instance can re-render the old
@@ -88,8 +92,9 @@ impl Fanout {
     }
 
     /// Starts listening for the purges of other instances and applying them
-    /// to `cache` and the CDN in front, on PostgreSQL; `None` on SQLite. Returns once the `LISTEN`
-    /// is in place: a purge published after this returns is not missed.
+    /// to `cache` and the CDN in front, on PostgreSQL; `None` on SQLite.
+    /// Returns once the `LISTEN` is in place: a purge published after this
+    /// returns is not missed.
     pub async fn listen(
         &self,
         database_url: &str,
@@ -114,15 +119,15 @@ impl Fanout {
                         // The connection dropped; sqlx reconnects and listens
                         // again on the next call. What was sent meanwhile is lost.
                         tracing::warn!(
-                            "purge listener reconnecting; marking every stored page stale"
+                            "purge listener reconnecting; marking every page stored here stale"
                         );
+                        // This instance only: see the module docs.
                         let everything = Purge {
                             prefixes: vec!["/".into()],
                             mode: PurgeMode::Soft,
                             ..Purge::default()
                         };
                         cache.purge(&everything);
-                        cdn.purge(&everything);
                     }
                     Err(error) => {
                         tracing::warn!(%error, "purge listener failed; retrying in {backoff:?}");

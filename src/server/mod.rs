@@ -160,7 +160,11 @@ pub fn router_with(state: AppState, extra: Router<AppState>) -> Router {
 
     // The ISR cache goes around the routed app, not inside it: a hit never
     // reaches routing, and each render is routed afresh.
-    Router::new().fallback_service(IsrLayer::new(isr).layer(app)).layer(TraceLayer::new_for_http())
+    Router::new()
+        .fallback_service(IsrLayer::new(isr).layer(app))
+        // Outside the ISR cache, whose renders do not see proxy headers.
+        .layer(tower::util::MapRequestLayer::new(cache::note_proxied::<axum::body::Body>))
+        .layer(TraceLayer::new_for_http())
 }
 
 /// Context for every render, making a page the same bytes for every visitor.

@@ -37,14 +37,20 @@ db_tests!(
     head_has_the_get_headers,
 );
 
-const HOME: &str = "public, max-age=0, s-maxage=86400, stale-while-revalidate=604800";
-const POSTS: &str = "public, max-age=0, s-maxage=300, stale-while-revalidate=3600";
-const POST: &str = "public, max-age=0, s-maxage=3600, stale-while-revalidate=604800";
-const PRODUCTS: &str = "public, max-age=0, s-maxage=60, stale-while-revalidate=600";
-const PRODUCT: &str = "public, max-age=300, s-maxage=300, stale-while-revalidate=3600";
-const LOW_STOCK: &str = "public, max-age=0, s-maxage=10, stale-while-revalidate=60";
-const PRODUCT_API: &str = "public, max-age=300, stale-while-revalidate=600";
-const SEARCH: &str = "public, max-age=300";
+const HOME: &str =
+    "public, max-age=0, s-maxage=86400, stale-while-revalidate=604800, stale-if-error=1209600";
+const POSTS: &str =
+    "public, max-age=0, s-maxage=300, stale-while-revalidate=3600, stale-if-error=90000";
+const POST: &str =
+    "public, max-age=0, s-maxage=3600, stale-while-revalidate=604800, stale-if-error=691200";
+const PRODUCTS: &str =
+    "public, max-age=0, s-maxage=60, stale-while-revalidate=600, stale-if-error=87000";
+const PRODUCT: &str =
+    "public, max-age=300, s-maxage=300, stale-while-revalidate=3600, stale-if-error=90000";
+const LOW_STOCK: &str =
+    "public, max-age=0, s-maxage=10, stale-while-revalidate=60, stale-if-error=86460";
+const PRODUCT_API: &str = "public, max-age=300, stale-while-revalidate=600, stale-if-error=87000";
+const SEARCH: &str = "public, max-age=300, stale-if-error=86400";
 const NOT_FOUND: &str = "public, max-age=0, s-maxage=60";
 const PRIVATE: &str = "private, no-store";
 const NO_STORE: &str = "no-store";
@@ -121,7 +127,7 @@ fn public_routes(product: i64, campaign: &str) -> Vec<(String, StatusCode, Expec
             Expect {
                 cache_control: PRODUCT_API,
                 tags: Some(product_tag),
-                cdn: Some("max-age=3600, stale-while-revalidate=600"),
+                cdn: Some("max-age=3600, stale-while-revalidate=600, stale-if-error=87000"),
             },
         ),
         ("/login".into(), ok, expect(NO_STORE, None)),
@@ -219,7 +225,7 @@ async fn low_stock_tightens_the_product_page_its_data_and_its_api(app: TestApp) 
         Expect {
             cache_control: LOW_STOCK,
             tags: Some(&tag),
-            cdn: Some("max-age=10, stale-while-revalidate=60"),
+            cdn: Some("max-age=10, stale-while-revalidate=60, stale-if-error=86460"),
         },
     );
 }

@@ -1,8 +1,10 @@
 //! A real Varnish in front of the app, running `deploy/varnish/default.vcl`:
 //! the app's headers alone make it do ISR (hits, a stale page served at once
-//! while one background fetch refreshes it, personal pages passed through),
-//! and the app's purges reach it (a `BAN` by tag). And the calls the app makes
-//! to the Cloudflare and Fastly purge APIs, received by a stand-in server.
+//! while one background fetch refreshes it, personal pages passed through,
+//! the last good page served past the SWR window when the app fails or is
+//! down), and the app's purges reach it (a `BAN` by tag, every item matched
+//! literally). `/metrics` through it needs the token. And the calls the app
+//! makes to the Cloudflare and Fastly purge APIs, received by a stand-in server.
 //!
 //! Needs `varnishd` (`scripts/test` installs Debian's varnish). Where it is
 //! missing the tests say so and pass, except under CI (`CI` set), where a
@@ -14,8 +16,9 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use http::StatusCode;
+use isr_cache::CachePolicy;
 
-use crate::helpers::TestApp;
+use crate::helpers::{REVALIDATE_TOKEN, Server, TestApp};
 
 /// A `varnishd` in the foreground on a port of its own; killed on drop.
 struct Varnish {
@@ -206,21 +209,248 @@ async fn varnish_never_stores_personal_pages() {
     }
 }
 
+/// The app's responses with its shared TTLs shortened to a second fresh and
+/// a second stale-while-revalidate, its stale-if-error kept: Varnish's clock
+/// cannot be moved as the built-in cache's can, and a test waits seconds,
+/// not the real windows.
+async fn hurried(mut response: axum::response::Response) -> axum::response::Response {
+    let policy = CachePolicy::from_headers(response.headers()).filter(CachePolicy::is_shared);
+    if let Some(policy) = policy {
+        let second = Duration::from_secs(1);
+        policy.s_maxage(second).stale_while_revalidate(second).apply(response.headers_mut());
+    }
+    response
+}
+
+/// The app (SQLite, its own cache off, so that every fetch renders), on a
+/// server the test can stop, behind Varnish, with its windows [`hurried`].
+async fn hurried_app_behind_varnish() -> Option<(TestApp, Server, Varnish)> {
+    if !varnishd_installed() {
+        return None;
+    }
+    let app = TestApp::start_with_vars(&[("ISR_CACHE", "false".to_owned())]).await;
+    let server = serve_hurried(&app, 0).await;
+    let varnish = Varnish::start(free_port(), server.addr).await;
+    Some((app, server, varnish))
+}
+
+async fn serve_hurried(app: &TestApp, port: u16) -> Server {
+    Server::start(app.router().layer(axum::middleware::map_response(hurried)), port).await
+}
+
+/// Past the page's SWR window the visitor waits for a fresh page, unless
+/// there is none to get: then the last good one, said to be stale.
+fn stale_if_error(response: &Response) -> bool {
+    response.x_cache == "STALE"
+        && response
+            .cache_status
+            .ends_with("varnish; fwd=stale; fwd-status=503; detail=stale-if-error")
+}
+
+#[tokio::test]
+async fn varnish_serves_the_last_good_page_when_the_app_fails() {
+    let Some((app, _server, varnish)) = hurried_app_behind_varnish().await else { return };
+    let good = varnish.get("/blog/hello-isr").await;
+    assert_eq!((good.status, good.x_cache.as_str()), (StatusCode::OK, "MISS"));
+
+    // The posts disappear: the app answers 500. Fresh, then inside the SWR
+    // window, then past it: every answer is the last good page.
+    sqlx::query("ALTER TABLE posts RENAME TO posts_away").execute(&app.db).await.expect("rename");
+    let stale = varnish
+        .get_until("/blog/hello-isr", |r| {
+            assert_eq!((r.status, r.body.as_str()), (StatusCode::OK, good.body.as_str()), "{r:?}");
+            stale_if_error(r)
+        })
+        .await;
+    assert!(stale.age.parse::<u64>().is_ok_and(|age| age >= 2), "past the SWR window: {stale:?}");
+    let again = varnish.get("/blog/hello-isr").await;
+    assert!(stale_if_error(&again) && again.body == good.body, "{again:?}");
+
+    // Back, with an edit made behind the app's back: the page refreshes.
+    sqlx::query("ALTER TABLE posts_away RENAME TO posts")
+        .execute(&app.db)
+        .await
+        .expect("rename back");
+    sqlx::query("UPDATE posts SET title = 'Back after the outage' WHERE slug = 'hello-isr'")
+        .execute(&app.db)
+        .await
+        .expect("edit");
+    let fresh =
+        varnish.get_until("/blog/hello-isr", |r| r.body.contains("Back after the outage")).await;
+    assert_eq!((fresh.status, fresh.x_cache.as_str()), (StatusCode::OK, "MISS"), "{fresh:?}");
+}
+
+#[tokio::test]
+async fn varnish_serves_the_last_good_page_when_the_app_is_down() {
+    let Some((app, server, varnish)) = hurried_app_behind_varnish().await else { return };
+    let good = varnish.get("/blog/hello-isr").await;
+    assert_eq!((good.status, good.x_cache.as_str()), (StatusCode::OK, "MISS"));
+
+    // Nothing listens on the app's port any more.
+    let port = server.addr.port();
+    server.stop().await;
+    assert!(reqwest::get(format!("http://127.0.0.1:{port}/")).await.is_err(), "the app is down");
+    let stale = varnish
+        .get_until("/blog/hello-isr", |r| {
+            assert_eq!((r.status, r.body.as_str()), (StatusCode::OK, good.body.as_str()), "{r:?}");
+            stale_if_error(r)
+        })
+        .await;
+    assert!(stale.age.parse::<u64>().is_ok_and(|age| age >= 2), "past the SWR window: {stale:?}");
+    // A page Varnish never stored has nothing to fall back on.
+    assert_eq!(varnish.get("/blog").await.status, StatusCode::SERVICE_UNAVAILABLE);
+
+    // Up again, on the same port: the page refreshes.
+    let _server = serve_hurried(&app, port).await;
+    let fresh = varnish.get_until("/blog/hello-isr", |r| r.x_cache == "MISS").await;
+    assert_eq!(fresh.status, StatusCode::OK);
+    assert!(fresh.body.contains("Hello, ISR") && fresh.body != good.body, "a new render");
+    assert_eq!(varnish.get("/blog/hello-isr").await.x_cache, "HIT");
+}
+
+impl Varnish {
+    /// Sends `BAN` with `headers`, as the app does; the ban is in place when
+    /// this returns.
+    async fn ban(&self, headers: &[(&str, &str)]) -> StatusCode {
+        let ban = reqwest::Method::from_bytes(b"BAN").expect("a method");
+        let mut request = reqwest::Client::new().request(ban, &self.url);
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let response = request.send().await.expect("varnish answers");
+        StatusCode::from_u16(response.status().as_u16()).expect("a status")
+    }
+
+    async fn x_caches(&self, paths: &[&str]) -> Vec<String> {
+        let mut seen = Vec::new();
+        for path in paths {
+            seen.push(self.get(path).await.x_cache);
+        }
+        seen
+    }
+}
+
+/// A ban is a regular expression: every item must match only itself.
+#[tokio::test]
+async fn varnish_bans_only_the_literal_items() {
+    let Some((app, varnish)) = app_behind_varnish().await else { return };
+    let pages = ["/", "/blog", "/blog/hello-isr", "/products"];
+    varnish.x_caches(&pages).await;
+    assert_eq!(varnish.x_caches(&pages).await, ["HIT"; 4]);
+
+    // Regex characters in every list; `/blog` alone matches something.
+    let status = varnish
+        .ban(&[
+            ("Surrogate-Key", ".* a|b p.sts post:hello.isr (home) [a-z]+ \\w"),
+            ("X-Purge-Paths", "/blog/hello.isr /blog /.* /(blog)"),
+            ("X-Purge-Prefixes", "/blog/hello.i /.* /+ /[a-z]"),
+        ])
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(varnish.x_caches(&pages).await, ["HIT", "MISS", "HIT", "HIT"]);
+
+    // An empty list, or one of spaces, is no item at all (`^()` would match
+    // every page); a list with a quote, or a path not from `/`, is refused.
+    for (name, value) in [("X-Purge-Prefixes", ""), ("X-Purge-Paths", "   "), ("Surrogate-Key", "")]
+    {
+        assert_eq!(varnish.ban(&[(name, value)]).await, StatusCode::OK, "{name}: {value:?}");
+    }
+    assert_eq!(varnish.x_caches(&pages).await, ["HIT"; 4], "nothing banned");
+    for (name, value) in
+        [("Surrogate-Key", "a\"b"), ("X-Purge-Prefixes", "blog"), ("X-Purge-Paths", "/a x")]
+    {
+        assert_eq!(
+            varnish.ban(&[(name, value)]).await,
+            StatusCode::BAD_REQUEST,
+            "{name}: {value:?}"
+        );
+    }
+    assert_eq!(varnish.x_caches(&pages).await, ["HIT"; 4]);
+
+    // The same through the app: `/api/revalidate`, then the app's BAN.
+    let body = serde_json::json!({
+        "paths": ["/blog/hello.isr", "/blog"],
+        "prefixes": ["/blog/hello.i", "/+"],
+        "tags": ["p.sts", "post:hello.isr", "h.me"],
+        "mode": "hard",
+    });
+    let request = http::Request::post("/api/revalidate")
+        .header("content-type", "application/json")
+        .header("authorization", format!("Bearer {REVALIDATE_TOKEN}"))
+        .body(axum::body::Body::from(body.to_string()))
+        .expect("request");
+    let response = app.send(request).await;
+    assert_eq!(response.status, StatusCode::OK, "{}", response.body);
+    // The BAN goes out in the background: `/blog` shows when it has landed.
+    varnish.get_until("/blog", |r| r.x_cache == "MISS").await;
+    assert_eq!(varnish.x_caches(&pages).await, ["HIT"; 4]);
+}
+
+/// `/metrics` through Varnish: every visitor reaches the app from loopback,
+/// so only the token lets them in; Prometheus on the app's host, asking it
+/// directly, needs none.
+#[tokio::test]
+async fn metrics_through_varnish_need_the_token() {
+    if !varnishd_installed() {
+        return;
+    }
+    let metrics = |url: String, token: Option<&'static str>| async move {
+        let mut request = reqwest::Client::new().get(url);
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        let response = request.send().await.expect("an answer");
+        let via = response.headers().contains_key("via");
+        (response.status().as_u16(), via)
+    };
+    for token in [Some("m3trics"), None] {
+        let vars: Vec<(&str, String)> =
+            token.map(|token| ("METRICS_TOKEN", token.to_owned())).into_iter().collect();
+        let app = TestApp::start_with_vars(&vars).await;
+        let backend = app.serve().await;
+        let varnish = Varnish::start(free_port(), backend).await;
+        let refused = if token.is_some() { 401 } else { 403 };
+        // Several URLs, each new to both caches, and each twice.
+        for path in ["/metrics", "/metrics?a=1", "/metrics?b=2", "/metrics", "/metrics?a=1"] {
+            let through = metrics(format!("{}{path}", varnish.url), None).await;
+            assert_eq!(through, (refused, true), "{path} through Varnish, token {token:?}");
+            let wrong = metrics(format!("{}{path}", varnish.url), Some("wrong")).await;
+            assert_eq!(wrong.0, refused, "{path} with a wrong token, token {token:?}");
+            let direct = metrics(format!("http://{backend}{path}"), None).await;
+            assert_eq!(direct, (200, false), "{path} straight from loopback");
+        }
+        if let Some(token) = token {
+            let with_token = metrics(format!("{}/metrics", varnish.url), Some(token)).await;
+            assert_eq!(with_token, (200, true), "with the token through Varnish");
+            // And a client cannot make itself direct: Varnish adds its
+            // address to X-Forwarded-For whatever it sent.
+            let response = reqwest::Client::new()
+                .get(format!("{}/metrics", varnish.url))
+                .header("x-forwarded-for", "")
+                .send()
+                .await
+                .expect("an answer");
+            assert_eq!(response.status().as_u16(), 401);
+        }
+    }
+}
+
 /// What a stand-in for the Cloudflare and Fastly APIs received: method, path,
 /// the headers that matter, and the body.
 #[derive(Debug, Clone, PartialEq)]
-struct ApiCall {
+pub(crate) struct ApiCall {
     method: String,
     path: String,
     auth: String,
     surrogate_key: String,
     soft: bool,
-    body: serde_json::Value,
+    pub(crate) body: serde_json::Value,
 }
 
 /// Cloudflare and Fastly cannot be reached from here (nor should tests purge
 /// a real zone): a stand-in HTTP server records the calls and answers 200.
-async fn purge_api_stand_in() -> (SocketAddr, std::sync::Arc<std::sync::Mutex<Vec<ApiCall>>>) {
+pub(crate) async fn purge_api_stand_in()
+-> (SocketAddr, std::sync::Arc<std::sync::Mutex<Vec<ApiCall>>>) {
     use axum::extract::{Request, State};
     type Calls = std::sync::Arc<std::sync::Mutex<Vec<ApiCall>>>;
     async fn record(State(calls): State<Calls>, request: Request) -> axum::Json<serde_json::Value> {

@@ -4,7 +4,8 @@
 //! Every test runs on SQLite (a temporary file). Where `TEST_POSTGRES_URL`
 //! names a reachable server (`scripts/test` sets it when one answers on
 //! 127.0.0.1:5432), the same test also runs on a fresh PostgreSQL database
-//! created for it and dropped after.
+//! created for it and dropped after; without one the PostgreSQL runs are
+//! skipped, except under CI (`CI` set), where they fail.
 
 use std::sync::Arc;
 
@@ -99,6 +100,12 @@ impl TestApp {
     /// available here (PostgreSQL without `TEST_POSTGRES_URL`).
     pub async fn start(backend: Backend) -> Option<Self> {
         Self::start_with(backend, leptos_options(), &[]).await
+    }
+
+    /// The app on `backend` with extra environment variables for its `Config`;
+    /// `None` as for [`start`](Self::start).
+    pub async fn start_on(backend: Backend, vars: &[(&str, String)]) -> Option<Self> {
+        Self::start_with(backend, leptos_options(), vars).await
     }
 
     /// The app on SQLite with extra environment variables for its `Config`.
@@ -274,10 +281,10 @@ impl TestApp {
     /// Serves the app on a port of its own, for clients outside the process
     /// (a CDN in front); stops when the test's runtime does.
     pub async fn serve(&self) -> std::net::SocketAddr {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a free port");
-        let addr = listener.local_addr().expect("bound");
-        let router = self.router.clone();
-        tokio::spawn(async move { axum::serve(listener, router).await });
+        let server = Server::start(self.router(), 0).await;
+        let addr = server.addr;
+        // Never stopped: it lives as long as the test's runtime.
+        std::mem::forget(server.stop);
         addr
     }
 
@@ -294,6 +301,40 @@ impl TestApp {
     /// Signs in as the demo customer.
     pub async fn sign_in_customer(&self) -> String {
         self.sign_in(DEMO_CUSTOMER_EMAIL, DEMO_CUSTOMER_PASSWORD).await
+    }
+}
+
+/// A router served on a loopback port, with peer addresses as `main` serves
+/// the app (`/metrics` reads them), until [`stop`](Self::stop).
+pub struct Server {
+    pub addr: std::net::SocketAddr,
+    stop: tokio::sync::oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Server {
+    /// Serves `router` on `port` (0: any free one).
+    pub async fn start(router: Router, port: u16) -> Self {
+        let listener =
+            tokio::net::TcpListener::bind(("127.0.0.1", port)).await.expect("a free port");
+        let addr = listener.local_addr().expect("bound");
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let app = router.into_make_service_with_connect_info::<std::net::SocketAddr>();
+        let task = tokio::spawn(async move {
+            let _ = axum::serve(listener, app)
+                .with_graceful_shutdown(async move {
+                    let _ = stopped.await;
+                })
+                .await;
+        });
+        Self { addr, stop, task }
+    }
+
+    /// Stops listening and closes every connection (idle ones at once); the
+    /// port refuses connections once this returns.
+    pub async fn stop(self) {
+        let _ = self.stop.send(());
+        self.task.await.expect("the server stops");
     }
 }
 
@@ -380,8 +421,21 @@ fn replace_database(url: &str, name: &str) -> String {
     }
 }
 
+/// Says that a PostgreSQL run is skipped (no `TEST_POSTGRES_URL`), or, under
+/// CI (`CI` set and not empty), fails it: there a test that did not run must
+/// not pass.
+pub fn postgres_unavailable() {
+    let ci = std::env::var_os("CI").is_some_and(|value| !value.is_empty());
+    assert!(
+        !ci,
+        "CI is set but TEST_POSTGRES_URL is not: the PostgreSQL runs cannot be skipped under CI \
+         (scripts/test sets it when a server answers on 127.0.0.1:5432)"
+    );
+    eprintln!("TEST_POSTGRES_URL not set: PostgreSQL run skipped");
+}
+
 /// Runs each listed `async fn(TestApp)` as a test on SQLite and, where
-/// available, on PostgreSQL.
+/// available, on PostgreSQL (which CI requires: see [`postgres_unavailable`]).
 #[macro_export]
 macro_rules! db_tests {
     ($($name:ident),* $(,)?) => {
@@ -398,7 +452,7 @@ macro_rules! db_tests {
                 #[tokio::test]
                 async fn postgres() {
                     let Some(app) = TestApp::start(Backend::Postgres).await else {
-                        eprintln!("TEST_POSTGRES_URL not set: PostgreSQL run skipped");
+                        $crate::helpers::postgres_unavailable();
                         return;
                     };
                     super::$name(app).await;

@@ -5,9 +5,12 @@
 //! - `POST /api/revalidate` purges by path, prefix and tag, soft or hard, for
 //!   the bearer of `REVALIDATE_TOKEN` only; bad calls get JSON errors.
 //! - The editor's saves purge what they change: the next visitor sees it.
-//! - With the database gone, the last good page keeps being served; after
+//! - With the database gone, the last good page keeps being served, inside
+//!   its stale-while-revalidate window and, past it, inside its
+//!   stale-if-error window (saying so: `fwd=stale; fwd-status=500`); after
 //!   recovery it refreshes.
-//! - `GET /metrics` is for loopback clients (or a token holder) only.
+//! - `GET /metrics` is for a token holder, or a loopback client that no
+//!   proxy forwarded (`X-Forwarded-For`, `Forwarded`, `Via`).
 //! - On PostgreSQL, a purge on one instance reaches the others.
 //!
 //! The cache runs on a hand-moved clock (`app.clock`): no test waits for a TTL.
@@ -32,8 +35,9 @@ db_tests!(
     editing_a_product_purges_its_pages,
     the_editor_rejects_bad_input_and_other_users,
     the_last_good_page_outlives_the_database,
+    the_last_good_page_outlives_the_swr_window_when_renders_fail,
     host_headers_do_not_change_what_others_get,
-    metrics_are_for_loopback_clients,
+    metrics_are_for_direct_loopback_clients,
     warm_up_fills_the_cache,
     the_dashboard_shows_the_cache_and_purges_it,
 );
@@ -44,7 +48,7 @@ const POST_TITLE: &str = "Hello, ISR: static pages that refresh themselves";
 /// cache of its own; `None` (said) without `TEST_POSTGRES_URL`.
 async fn two_instances_on_postgres() -> Option<(TestApp, TestApp)> {
     let Some(first) = TestApp::start(Backend::Postgres).await else {
-        eprintln!("TEST_POSTGRES_URL not set: PostgreSQL run skipped");
+        crate::helpers::postgres_unavailable();
         return None;
     };
     let second = first.another_instance().await;
@@ -88,10 +92,21 @@ async fn purges_reach_every_instance_on_postgres() {
 }
 
 /// A listener that loses its connection may have missed purges: once back,
-/// it marks every stored page stale, and hears the next purges again.
+/// it marks every page it stores stale, and hears the next purges again. It
+/// sends nothing to the CDN (a purge of everything there, once per instance).
 #[tokio::test]
 async fn a_listener_that_reconnects_marks_everything_stale_on_postgres() {
-    let Some((first, second)) = two_instances_on_postgres().await else { return };
+    let (api, calls) = crate::cdn::purge_api_stand_in().await;
+    let cloudflare = [
+        ("CLOUDFLARE_API_URL", format!("http://{api}/cloudflare")),
+        ("CLOUDFLARE_ZONE_ID", "zone-1".to_owned()),
+        ("CLOUDFLARE_API_TOKEN", "cf-token".to_owned()),
+    ];
+    let Some(first) = TestApp::start_on(Backend::Postgres, &cloudflare).await else {
+        crate::helpers::postgres_unavailable();
+        return;
+    };
+    let second = first.another_instance().await;
     let heard = |app: &TestApp, count: usize| {
         let isr = app.isr.clone();
         tokio::time::timeout(Duration::from_secs(10), async move {
@@ -122,6 +137,18 @@ async fn a_listener_that_reconnects_marks_everything_stale_on_postgres() {
     assert_eq!(response.status, StatusCode::OK);
     assert!(heard(&second, 2).await.is_ok(), "the reconnected listener missed a purge");
     assert_eq!(second.isr.recent_purges()[1].purge.tags, ["posts"]);
+
+    // The CDN heard of that purge, from each instance, and of nothing else.
+    let arrived = tokio::time::timeout(Duration::from_secs(10), async {
+        while calls.lock().expect("calls").len() < 2 {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await;
+    assert!(arrived.is_ok(), "the purge of posts reached the CDN");
+    let bodies: Vec<_> = calls.lock().expect("calls").iter().map(|c| c.body.clone()).collect();
+    let posts = serde_json::json!({ "tags": ["posts"] });
+    assert_eq!(bodies, [posts.clone(), posts]);
 }
 
 async fn revalidate(app: &TestApp, token: Option<&str>, body: &str) -> TestResponse {
@@ -177,13 +204,30 @@ async fn revalidate_requires_its_token(app: TestApp) {
 }
 
 async fn revalidate_rejects_bad_requests(app: TestApp) {
+    assert_eq!(x_cache(&app.get("/blog").await), "MISS");
+    let many = serde_json::json!({ "tags": vec!["posts"; 257] }).to_string();
+    let long = serde_json::json!({ "paths": [format!("/{}", "x".repeat(2048))] }).to_string();
     let cases = [
         ("not json", "invalid revalidation request"),
         (r#"{"tags": "posts"}"#, "invalid revalidation request"),
         (r#"{"tags": ["posts"], "mode": "gentle"}"#, "invalid revalidation request"),
         (r#"{"tagz": ["posts"]}"#, "invalid revalidation request"),
         ("{}", "nothing to purge"),
-        (r#"{"paths": ["blog"]}"#, "start with /"),
+        (r#"{"paths": ["blog"]}"#, r#"paths[0] "blog": must start with /"#),
+        // Every item is checked, and one bad item stops the whole purge.
+        (r#"{"tags": ["posts", "a|b"]}"#, r#"tags[1] "a|b": a tag holds only"#),
+        (r#"{"tags": [".*"]}"#, r#"tags[0] ".*": a tag holds only"#),
+        (r#"{"tags": ["posts", ""]}"#, r#"tags[1] "": a tag is 1 to 128"#),
+        (r#"{"tags": ["two tags"]}"#, r#"tags[0] "two tags""#),
+        (r#"{"paths": ["/blog", "/a b"]}"#, r#"paths[1] "/a b": holds a space"#),
+        (r#"{"paths": ["/a\u0001"]}"#, "holds a control character"),
+        (
+            r#"{"prefixes": ["/blog/../dashboard"]}"#,
+            "prefixes[0] \"/blog/../dashboard\": holds a ..",
+        ),
+        (r#"{"prefixes": ["/blog/*"]}"#, "no wildcards"),
+        (&long, "longer than 2048 bytes"),
+        (&many, "257 items to purge; the limit is 256"),
     ];
     for (body, message) in cases {
         let response = revalidate(&app, Some(REVALIDATE_TOKEN), body).await;
@@ -200,6 +244,8 @@ async fn revalidate_rejects_bad_requests(app: TestApp) {
         assert_eq!(response.status, StatusCode::METHOD_NOT_ALLOWED, "{method}");
         assert_eq!(response.json()["error"]["code"], "method_not_allowed");
     }
+    assert_eq!(x_cache(&app.get("/blog").await), "HIT", "nothing was purged");
+    assert!(app.isr.recent_purges().is_empty());
 }
 
 async fn revalidate_purges_by_path_prefix_and_tag(app: TestApp) {
@@ -365,6 +411,55 @@ async fn the_last_good_page_outlives_the_database(app: TestApp) {
     assert_eq!(fresh.header("age"), Some("0"));
 }
 
+/// `/blog/{slug}`: `s-maxage=3600, stale-while-revalidate=604800,
+/// stale-if-error=691200` (a day past the SWR window).
+async fn the_last_good_page_outlives_the_swr_window_when_renders_fail(app: TestApp) {
+    const HOUR: u64 = 3600;
+    const DAY: u64 = 24 * HOUR;
+    let good = app.get("/blog/hello-isr").await;
+    assert_eq!((good.status, x_cache(&good)), (StatusCode::OK, "MISS"));
+    assert!(good.body.contains(POST_TITLE));
+
+    // Past s-maxage and the whole SWR window: only an error lets it be served.
+    app.clock.advance(Duration::from_secs(HOUR + 7 * DAY + 60));
+    sqlx::query("ALTER TABLE posts RENAME TO posts_away").execute(&app.db).await.expect("rename");
+    let stale = app.get("/blog/hello-isr").await;
+    assert_eq!((stale.status, x_cache(&stale)), (StatusCode::OK, "STALE"), "{}", stale.body);
+    assert_eq!(stale.body, good.body, "the last good page");
+    let cache_status = stale.header("cache-status").unwrap_or_default();
+    assert!(cache_status.starts_with("isr; fwd=stale; fwd-status=500; ttl=-"), "{cache_status}");
+    assert_eq!(app.isr.metrics().regeneration_errors.get(), 1, "it tried to render first");
+    // Again, and as HEAD: still the last good page, never the error.
+    let again = app.get("/blog/hello-isr").await;
+    assert_eq!((again.status, again.body.as_str()), (StatusCode::OK, good.body.as_str()));
+    let head = app.send_with(Method::HEAD, "/blog/hello-isr", &[]).await;
+    assert_eq!((head.status, x_cache(&head)), (StatusCode::OK, "STALE"));
+
+    // The database is back, with an edit made behind the app's back (no
+    // purge): the next visit renders it, stores it, and serves it.
+    sqlx::query("ALTER TABLE posts_away RENAME TO posts")
+        .execute(&app.db)
+        .await
+        .expect("rename back");
+    sqlx::query("UPDATE posts SET title = 'Back after the outage' WHERE slug = 'hello-isr'")
+        .execute(&app.db)
+        .await
+        .expect("edit");
+    app.clock.advance(Duration::from_secs(60)); // past the retries' back-off
+    let fresh = app.get("/blog/hello-isr").await;
+    assert_eq!((fresh.status, x_cache(&fresh)), (StatusCode::OK, "MISS"), "{}", fresh.body);
+    assert!(fresh.body.contains("Back after the outage") && !fresh.body.contains(POST_TITLE));
+    let hit = app.get("/blog/hello-isr").await;
+    assert_eq!((x_cache(&hit), hit.body.as_str()), ("HIT", fresh.body.as_str()));
+
+    // Past stale-if-error too, the page is gone for good: an outage then is an error.
+    app.clock.advance(Duration::from_secs(HOUR + 8 * DAY + 1));
+    sqlx::query("ALTER TABLE posts RENAME TO posts_away").execute(&app.db).await.expect("rename");
+    let expired = app.get("/blog/hello-isr").await;
+    assert_eq!(expired.status, StatusCode::INTERNAL_SERVER_ERROR);
+    assert!(!expired.body.contains("Back after the outage"));
+}
+
 async fn host_headers_do_not_change_what_others_get(app: TestApp) {
     let poisoned = app
         .get_with("/blog/hello-isr", &[("host", "evil.test"), ("x-forwarded-host", "evil.test")])
@@ -375,7 +470,7 @@ async fn host_headers_do_not_change_what_others_get(app: TestApp) {
     assert!(!normal.body.contains("evil.test"));
 }
 
-async fn metrics_are_for_loopback_clients(app: TestApp) {
+async fn metrics_are_for_direct_loopback_clients(app: TestApp) {
     app.get("/blog/hello-isr").await;
     app.get("/blog/hello-isr").await;
     let from = |ip: [u8; 4]| {
@@ -394,6 +489,14 @@ async fn metrics_are_for_loopback_clients(app: TestApp) {
     assert!(local.body.contains("isr_cache_entries 1"), "{}", local.body);
     assert_eq!(local.header("cache-control"), Some("no-store"));
     assert_eq!(app.send(from([10, 0, 0, 7])).await.status, StatusCode::FORBIDDEN);
+    // A proxy on this host (Varnish, nginx) is a loopback peer for everyone.
+    for (name, value) in
+        [("x-forwarded-for", "203.0.113.9"), ("forwarded", "for=203.0.113.9"), ("via", "1.1 cdn")]
+    {
+        let mut proxied = from([127, 0, 0, 1]);
+        proxied.headers_mut().insert(name, value.parse().expect("a value"));
+        assert_eq!(app.send(proxied).await.status, StatusCode::FORBIDDEN, "{name}");
+    }
     assert_eq!(
         app.get("/metrics").await.status,
         StatusCode::FORBIDDEN,
