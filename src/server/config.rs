@@ -18,7 +18,7 @@
 //! | `ISR_WARM_LIMIT` | `50` | pages warmed in all, following links from those (the number of paths: no crawl) |
 //! | `ISR_RENDER_THREADS` | the number of cores | threads the cache renders pages on, apart from those that serve hits: renders of different pages run in parallel up to this many |
 //! | `REVALIDATE_TOKEN` | unset | bearer token for `POST /api/revalidate`; unset: the endpoint refuses every call |
-//! | `METRICS_TOKEN` | unset | bearer token for `GET /metrics`; without one, only loopback clients may read it |
+//! | `METRICS_TOKEN` | unset | bearer token for `GET /metrics`; without it, only a client on the same host that came through no proxy (no `X-Forwarded-For`, `Forwarded` or `Via`) may read it |
 //! | `CDN_VARNISH_URLS` | unset | Varnish servers in front (comma-separated `http://host:port`): purges are sent there as `BAN`s |
 //! | `CLOUDFLARE_ZONE_ID`, `CLOUDFLARE_API_TOKEN` | unset | a Cloudflare zone in front: purges call its purge API (both or neither) |
 //! | `FASTLY_SERVICE_ID`, `FASTLY_API_TOKEN` | unset | a Fastly service in front: purges call its purge API (both or neither) |
