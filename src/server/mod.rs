@@ -3,6 +3,7 @@
 //! [`run`] is what `main` calls; [`router`] builds the whole application for a
 //! given [`AppState`], so the HTTP tests exercise exactly what production serves.
 
+pub mod assets;
 pub mod cache;
 pub mod cdn;
 pub mod config;
@@ -123,6 +124,7 @@ pub fn router(state: AppState) -> Router {
     let routes = route_list();
     let timeout = state.config.request_timeout;
     let isr = state.isr.clone();
+    let bundle = assets::static_files(&state.leptos_options);
     let cache_policy =
         CachePolicyLayer::new(crate::app::cache::route_table(state.leptos_options.hash_files))
             .signed_in_when(|headers| {
@@ -150,8 +152,12 @@ pub fn router(state: AppState) -> Router {
         .with_state(state);
 
     // The ISR cache goes around the routed app, not inside it: a hit never
-    // reaches routing, and each render is routed afresh.
-    Router::new().fallback_service(IsrLayer::new(isr).layer(app)).layer(TraceLayer::new_for_http())
+    // reaches routing, and each render is routed afresh. The /pkg bundle is
+    // routed beside it, from precompressed files on disk (see `assets`).
+    Router::new()
+        .merge(bundle)
+        .fallback_service(IsrLayer::new(isr).layer(app))
+        .layer(TraceLayer::new_for_http())
 }
 
 /// Context for every render, making a page the same bytes for every visitor.

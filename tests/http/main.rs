@@ -2,6 +2,8 @@
 //!
 //! - `pages`: every route of the site, its status and what it shows.
 //! - `api`: the JSON API, including bad input.
+//! - `assets`: the `/pkg` bundle: precompressed copies, never the ISR cache.
+//! - `bad_input`: malformed, oversized and odd requests on every route.
 //! - `auth`: sign-in, sign-out, the dashboard's guard, cookie attributes.
 //! - `caching`: the cache headers of every route, validators, compression.
 //! - `isr`: the built-in ISR cache: hits, purges, the editor, failures, metrics.
@@ -11,6 +13,8 @@
 mod helpers;
 
 mod api;
+mod assets;
+mod bad_input;
 mod auth;
 mod caching;
 mod cdn;
