@@ -9,6 +9,7 @@ pub mod cdn;
 pub mod config;
 pub mod db;
 pub mod fanout;
+pub mod guard;
 pub mod seed;
 
 use std::sync::Arc;
@@ -157,6 +158,8 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(bundle)
         .fallback_service(IsrLayer::new(isr).layer(app))
+        // Bad input is refused before the cache and the bundle see it (see `guard`).
+        .layer(axum::middleware::from_fn(guard::reject_bad_input))
         .layer(TraceLayer::new_for_http())
 }
 

@@ -8,8 +8,8 @@
 //! - Every answer says `Vary: Accept-Encoding` and has the route table's
 //!   `/pkg` policy, session cookie or not.
 //! - The ISR layer never sees `/pkg`: no `Cache-Status`, no `X-Cache`, ever.
-//! - A missing file, `..`, invalid UTF-8 or an impossible name is a plain
-//!   `404` (not the app's 404 page), another method a `405`.
+//! - A missing file or an impossible name is a plain `404` (not the app's
+//!   404 page), `..` or invalid UTF-8 a `400`, another method a `405`.
 
 use http::{Method, StatusCode};
 
@@ -125,24 +125,28 @@ async fn unhashed_bundles_are_revalidated_and_vary() {
 }
 
 #[tokio::test]
-async fn missing_files_and_bad_paths_are_plain_404s() {
+async fn missing_files_are_plain_404s_and_bad_paths_400s() {
     let (_root, app) = precompressed_site().await;
     let long_name = format!("/pkg/{}.js", "a".repeat(300));
-    let paths = [
-        "/pkg/leptos-isr-starter.ffffffff.js",
+    let missing = ["/pkg/leptos-isr-starter.ffffffff.js", "/pkg/nested/missing.css", &long_name];
+    // Refused before routing (`server::guard`): never ServeDir's to resolve.
+    let bad = [
         "/pkg/../favicon.svg",
         "/pkg/%2e%2e/favicon.svg",
         "/pkg/..%2f..%2fCargo.toml",
         "/pkg/%FF.js",
-        "/pkg/nested/missing.css",
-        &long_name,
     ];
-    for path in paths {
-        for _ in 0..2 {
-            let response = app.get_with(path, &[("accept-encoding", "br")]).await;
-            assert_eq!(response.status, StatusCode::NOT_FOUND, "{path}: {}", response.body);
-            assert_eq!(response.body, "Not found", "{path}: a plain text 404, not the app's page");
-            assert_not_from_the_isr_cache(path, &response);
+    for (paths, status) in
+        [(&missing[..], StatusCode::NOT_FOUND), (&bad[..], StatusCode::BAD_REQUEST)]
+    {
+        for path in paths {
+            for _ in 0..2 {
+                let response = app.get_with(path, &[("accept-encoding", "br")]).await;
+                assert_eq!(response.status, status, "{path}: {}", response.body);
+                assert!(!response.body.is_empty(), "{path}: a message");
+                assert!(!response.body.contains("<html"), "{path}: text, not the app's page");
+                assert_not_from_the_isr_cache(path, &response);
+            }
         }
     }
 }

@@ -14,8 +14,8 @@ mod helpers;
 
 mod api;
 mod assets;
-mod bad_input;
 mod auth;
+mod bad_input;
 mod caching;
 mod cdn;
 mod isr;
