@@ -113,7 +113,10 @@ async fn blank_or_huge_credentials_are_bad_requests(app: TestApp) {
 async fn dashboard_data_needs_a_session(app: TestApp) {
     let signed_out = app.get_json("/api/dashboard/get_dashboard").await;
     assert_eq!(signed_out.status, StatusCode::UNAUTHORIZED);
-    assert_eq!(signed_out.json(), serde_json::json!("Unauthorized"));
+    assert_eq!(
+        signed_out.json(),
+        serde_json::json!({ "error": { "code": "unauthorized", "message": "Please sign in" } })
+    );
 }
 
 async fn forged_or_expired_sessions_are_signed_out(app: TestApp) {
