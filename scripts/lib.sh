@@ -72,6 +72,26 @@ ensure_wasm_opt() {
   fi
 }
 
+# Debian's brotli (gzip is always there), for scripts/precompress: the
+# reference encoder, and a well-kept command rather than code of our own.
+ensure_brotli() {
+  if ! command -v brotli >/dev/null; then
+    say "installing Debian's brotli to precompress the bundle"
+    as_root apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq brotli
+  fi
+}
+
+# inotifywait, for scripts/dev: it precompresses the bundle each time
+# `cargo leptos watch` rewrites it (cargo-leptos has no post-build hook).
+ensure_inotify_tools() {
+  if ! command -v inotifywait >/dev/null; then
+    say "installing Debian's inotify-tools to precompress the bundle on every rebuild"
+    as_root apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq inotify-tools
+  fi
+}
+
 # Varnish, for the CDN tests (tests/http/cdn.rs) and scripts/varnish.
 ensure_varnish() {
   if ! command -v varnishd >/dev/null && [ ! -x /usr/sbin/varnishd ]; then

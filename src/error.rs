@@ -82,6 +82,46 @@ impl AppError {
     }
 }
 
+/// An error as JSON, from the JSON API and server functions alike:
+/// `{"error": {"code": "bad_request", "message": "…"}}`.
+#[derive(Debug, Serialize, Deserialize)]
+struct ErrorBody {
+    error: ErrorDetail,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct ErrorDetail {
+    code: String,
+    message: String,
+}
+
+impl From<&AppError> for ErrorBody {
+    fn from(error: &AppError) -> Self {
+        Self { error: ErrorDetail { code: error.code().to_owned(), message: error.to_string() } }
+    }
+}
+
+impl From<ErrorBody> for AppError {
+    /// The inverse of `code` and `Display`, for the browser decoding a server
+    /// function's error.
+    fn from(body: ErrorBody) -> Self {
+        let ErrorDetail { code, message } = body.error;
+        match code.as_str() {
+            "not_found" => Self::NotFound,
+            "bad_request" => Self::BadRequest(message),
+            "unauthorized" => Self::Unauthorized,
+            "invalid_credentials" => Self::InvalidCredentials,
+            "invalid_token" => Self::InvalidToken,
+            "forbidden" => Self::Forbidden,
+            "method_not_allowed" => Self::MethodNotAllowed(
+                message.strip_prefix("Method not allowed: ").unwrap_or(&message).to_owned(),
+            ),
+            "internal" => Self::Internal,
+            _ => Self::Transport(message),
+        }
+    }
+}
+
 impl FromServerFnError for AppError {
     type Encoder = JsonEncoding;
 
@@ -94,11 +134,19 @@ impl FromServerFnError for AppError {
         crate::app::components::set_status(self.status());
         // As server_fn's default: an error that cannot be encoded becomes a
         // serialization error, which can.
-        let encode = <Self::Encoder as server_fn::Encodes<Self>>::encode;
-        encode(self).unwrap_or_else(|error| {
-            encode(&Self::from_server_fn_error(ServerFnErrorErr::Serialization(error.to_string())))
-                .unwrap_or_default()
-        })
+        // The JSON API's shape, `{"error":{"code","message"}}`, for server
+        // functions too: one error format under /api for every client.
+        let encode = <JsonEncoding as server_fn::Encodes<ErrorBody>>::encode;
+        encode(&ErrorBody::from(self)).unwrap_or_default()
+    }
+
+    fn de(data: server_fn::Bytes) -> Self {
+        match <JsonEncoding as server_fn::Decodes<ErrorBody>>::decode(data) {
+            Ok(body) => body.into(),
+            Err(error) => {
+                Self::from_server_fn_error(ServerFnErrorErr::Deserialization(error.to_string()))
+            }
+        }
     }
 
     fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
@@ -130,10 +178,7 @@ impl From<sqlx::Error> for AppError {
 impl axum::response::IntoResponse for AppError {
     /// JSON API errors: `{"error": {"code": "...", "message": "..."}}` with the variant's status.
     fn into_response(self) -> axum::response::Response {
-        let body = serde_json::json!({
-            "error": { "code": self.code(), "message": self.to_string() }
-        });
-        let mut response = (self.status(), axum::Json(body)).into_response();
+        let mut response = (self.status(), axum::Json(ErrorBody::from(&self))).into_response();
         if self == Self::InvalidToken {
             response
                 .headers_mut()
@@ -160,6 +205,27 @@ mod tests {
         let message = AppError::Internal.to_string();
         assert!(!message.to_lowercase().contains("sql"));
         assert!(message.starts_with("Something went wrong"));
+    }
+
+    #[test]
+    fn server_function_errors_travel_as_the_api_json_and_back() {
+        let errors = [
+            AppError::NotFound,
+            AppError::BadRequest("Enter your email".into()),
+            AppError::Unauthorized,
+            AppError::InvalidCredentials,
+            AppError::InvalidToken,
+            AppError::Forbidden,
+            AppError::MethodNotAllowed("use POST".into()),
+            AppError::Internal,
+        ];
+        for error in errors {
+            let bytes = error.ser();
+            let json = String::from_utf8(bytes.to_vec()).expect("UTF-8");
+            assert!(json.starts_with(r#"{"error":{"code":""#), "{json}");
+            assert!(json.contains(&error.to_string()), "{json}");
+            assert_eq!(AppError::de(bytes), error);
+        }
     }
 
     #[test]

@@ -3,11 +3,13 @@
 //! [`run`] is what `main` calls; [`router`] builds the whole application for a
 //! given [`AppState`], so the HTTP tests exercise exactly what production serves.
 
+pub mod assets;
 pub mod cache;
 pub mod cdn;
 pub mod config;
 pub mod db;
 pub mod fanout;
+pub mod guard;
 pub mod seed;
 
 use std::sync::Arc;
@@ -131,10 +133,11 @@ pub fn router_with(state: AppState, extra: Router<AppState>) -> Router {
     let timeout = state.config.request_timeout;
     let isr = state.isr.clone();
     let visitors = cache::visitors(&state.config);
+    let bundle = assets::static_files(&state.leptos_options);
     let cache_policy =
         CachePolicyLayer::new(crate::app::cache::route_table()).visitors(visitors.clone());
-    // Files under the site root (the /pkg bundle, favicon, …), else the app's
-    // 404 page: listed by a fixed policy of their own, as the table lists routes.
+    // Files from `public/` (favicon, …), else the app's 404 page: listed by a
+    // fixed policy of their own, as the table lists routes.
     let files = leptos_axum::file_and_error_handler_with_context::<AppState, _>(
         shared_render_context,
         shell,
@@ -159,11 +162,15 @@ pub fn router_with(state: AppState, extra: Router<AppState>) -> Router {
         .with_state(state);
 
     // The ISR cache goes around the routed app, not inside it: a hit never
-    // reaches routing, and each render is routed afresh.
+    // reaches routing, and each render is routed afresh. The /pkg bundle is
+    // routed beside it, from precompressed files on disk (see `assets`).
     Router::new()
+        .merge(bundle)
         .fallback_service(IsrLayer::new(isr).layer(app))
         // Outside the ISR cache, whose renders do not see proxy headers.
         .layer(tower::util::MapRequestLayer::new(cache::note_proxied::<axum::body::Body>))
+        // Bad input is refused before the cache and the bundle see it (see `guard`).
+        .layer(axum::middleware::from_fn(guard::reject_bad_input))
         .layer(TraceLayer::new_for_http())
 }
 

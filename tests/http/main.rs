@@ -2,6 +2,8 @@
 //!
 //! - `pages`: every route of the site, its status and what it shows.
 //! - `api`: the JSON API, including bad input.
+//! - `assets`: the `/pkg` bundle: precompressed copies, never the ISR cache.
+//! - `bad_input`: malformed, oversized and odd requests on every route.
 //! - `auth`: sign-in, sign-out, the dashboard's guard, cookie attributes.
 //! - `caching`: the cache headers of every route, validators, compression.
 //! - `hardening`: junk parameters, headers and unlisted routes cannot bust the cache.
@@ -12,7 +14,9 @@
 mod helpers;
 
 mod api;
+mod assets;
 mod auth;
+mod bad_input;
 mod caching;
 mod cdn;
 mod hardening;
