@@ -101,6 +101,15 @@ ensure_varnish() {
   fi
 }
 
+# wrk, for the benchmarks (scripts/bench-isr, scripts/soak).
+ensure_wrk() {
+  if ! command -v wrk >/dev/null; then
+    say "installing Debian's wrk for the benchmarks"
+    as_root apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk
+  fi
+}
+
 # Playwright's own Chromium where it is installed; otherwise Debian's (the
 # Playwright config picks whichever exists).
 ensure_chromium() {
