@@ -72,43 +72,32 @@ ensure_wasm_opt() {
   fi
 }
 
-# Debian's brotli (gzip is always there), for scripts/precompress: the
-# reference encoder, and a well-kept command rather than code of our own.
-ensure_brotli() {
-  if ! command -v brotli >/dev/null; then
-    say "installing Debian's brotli to precompress the bundle"
+# Installs Debian's package $1 unless command $2 (default: $1) is on PATH;
+# $3 says what for.
+ensure_debian() {
+  local package="$1" command="${2:-$1}" why="$3"
+  if ! command -v "$command" >/dev/null && [ ! -x "/usr/sbin/$command" ]; then
+    say "installing Debian's $package $why"
     as_root apt-get update -qq
-    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq brotli
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$package"
   fi
 }
+
+# Debian's brotli (gzip is always there), for scripts/precompress: the
+# reference encoder, and a well-kept command rather than code of our own.
+ensure_brotli() { ensure_debian brotli brotli "to precompress the bundle"; }
 
 # inotifywait, for scripts/dev: it precompresses the bundle each time
 # `cargo leptos watch` rewrites it (cargo-leptos has no post-build hook).
 ensure_inotify_tools() {
-  if ! command -v inotifywait >/dev/null; then
-    say "installing Debian's inotify-tools to precompress the bundle on every rebuild"
-    as_root apt-get update -qq
-    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq inotify-tools
-  fi
+  ensure_debian inotify-tools inotifywait "to precompress the bundle on every rebuild"
 }
 
 # Varnish, for the CDN tests (tests/http/cdn.rs) and scripts/varnish.
-ensure_varnish() {
-  if ! command -v varnishd >/dev/null && [ ! -x /usr/sbin/varnishd ]; then
-    say "installing Debian's varnish for the CDN tests"
-    as_root apt-get update -qq
-    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq varnish
-  fi
-}
+ensure_varnish() { ensure_debian varnish varnishd "for the CDN tests"; }
 
 # wrk, for the benchmarks (scripts/bench-isr, scripts/soak).
-ensure_wrk() {
-  if ! command -v wrk >/dev/null; then
-    say "installing Debian's wrk for the benchmarks"
-    as_root apt-get update -qq
-    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk
-  fi
-}
+ensure_wrk() { ensure_debian wrk wrk "for the benchmarks"; }
 
 # Playwright's own Chromium where it is installed; otherwise Debian's (the
 # Playwright config picks whichever exists).
@@ -116,9 +105,5 @@ ensure_chromium() {
   if [ -n "$(find "${PLAYWRIGHT_BROWSERS_PATH:-$HOME/.cache/ms-playwright}" -maxdepth 1 -name 'chromium*' 2>/dev/null)" ]; then
     return
   fi
-  if ! command -v chromium >/dev/null && ! command -v chromium-browser >/dev/null; then
-    say "installing Debian's chromium for the browser tests"
-    as_root apt-get update -qq
-    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
-  fi
+  command -v chromium-browser >/dev/null || ensure_debian chromium chromium "for the browser tests"
 }

@@ -59,13 +59,10 @@ pub fn static_files(options: &LeptosOptions) -> Router {
         // Only where no precompressed copy exists (it skips responses that
         // already have a `Content-Encoding`, and ranges); level 5 as for pages.
         .layer(CompressionLayer::new().quality(CompressionLevel::Precise(5)))
-        .layer(CachePolicyLayer::new(RouteTable::new().assets(
-            &format!("/{pkg}/{{*file}}"),
-            {
-                let bundle = crate::app::cache::bundle(options.hash_files);
-                move |_| bundle.clone()
-            },
-        )))
+        .layer(CachePolicyLayer::new(RouteTable::new().assets(&format!("/{pkg}/{{*file}}"), {
+            let bundle = crate::app::cache::bundle(options.hash_files);
+            move |_| bundle.clone()
+        })))
         .layer(axum::middleware::map_response(vary_on_accept_encoding))
 }
 

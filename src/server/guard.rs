@@ -112,28 +112,10 @@ fn header_bytes(headers: &HeaderMap) -> usize {
     headers.iter().map(|(name, value)| name.as_str().len() + value.len() + 4).sum()
 }
 
-/// `%XX` decoded, every other byte kept. Written here because the decoders at
-/// hand (`form_urlencoded`, axum's extractors) decode lossily, and whether the
-/// bytes are UTF-8 is the question.
+/// `%XX` decoded, every other byte kept, as bytes: whether they are UTF-8 is
+/// the question, so no lossy decoding.
 fn percent_decode(raw: &str) -> Vec<u8> {
-    let bytes = raw.as_bytes();
-    let mut decoded = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = |at: usize| bytes.get(at).and_then(|b| char::from(*b).to_digit(16));
-        match (bytes[i], hex(i + 1), hex(i + 2)) {
-            (b'%', Some(high), Some(low)) => {
-                // Two hex digits: at most 0xFF.
-                decoded.push(u8::try_from(high * 16 + low).unwrap_or(u8::MAX));
-                i += 3;
-            }
-            (byte, _, _) => {
-                decoded.push(byte);
-                i += 1;
-            }
-        }
-    }
-    decoded
+    percent_encoding::percent_decode_str(raw).collect()
 }
 
 /// An error answer: JSON under `/api/`, text elsewhere, never stored.

@@ -18,6 +18,7 @@ use anyhow::Context as _;
 use axum::Router;
 use axum::extract::FromRef;
 use axum::handler::Handler as _;
+use axum::serve::ListenerExt as _;
 use isr_cache::{CachePolicyLayer, ETagLayer, IsrLayer};
 use leptos::config::LeptosOptions;
 use leptos::prelude::*;
@@ -96,7 +97,14 @@ pub async fn run() -> anyhow::Result<()> {
 
     let listener = tokio::net::TcpListener::bind(addr)
         .await
-        .with_context(|| format!("cannot listen on {addr}"))?;
+        .with_context(|| format!("cannot listen on {addr}"))?
+        // A streamed page's chunks go out as they are written, rather than
+        // each waiting for the client's delayed ACK (Nagle's algorithm).
+        .tap_io(|tcp| {
+            if let Err(error) = tcp.set_nodelay(true) {
+                tracing::warn!(%error, "cannot set TCP_NODELAY");
+            }
+        });
     tracing::info!("listening on http://{addr}");
     if config.isr.enabled {
         // After the listener is up: warming never delays readiness.

@@ -247,6 +247,18 @@ fn stale_if_error(response: &Response) -> bool {
             .ends_with("varnish; fwd=stale; fwd-status=503; detail=stale-if-error")
 }
 
+/// Asks for the page `good` was until Varnish says it serves it stale because
+/// the app failed, past the SWR window; every answer on the way is `good`.
+async fn last_good_page_past_the_swr_window(varnish: &Varnish, good: &Response) {
+    let stale = varnish
+        .get_until("/blog/hello-isr", |r| {
+            assert_eq!((r.status, r.body.as_str()), (StatusCode::OK, good.body.as_str()), "{r:?}");
+            stale_if_error(r)
+        })
+        .await;
+    assert!(stale.age.parse::<u64>().is_ok_and(|age| age >= 2), "past the SWR window: {stale:?}");
+}
+
 #[tokio::test]
 async fn varnish_serves_the_last_good_page_when_the_app_fails() {
     let Some((app, _server, varnish)) = hurried_app_behind_varnish().await else { return };
@@ -255,26 +267,14 @@ async fn varnish_serves_the_last_good_page_when_the_app_fails() {
 
     // The posts disappear: the app answers 500. Fresh, then inside the SWR
     // window, then past it: every answer is the last good page.
-    sqlx::query("ALTER TABLE posts RENAME TO posts_away").execute(&app.db).await.expect("rename");
-    let stale = varnish
-        .get_until("/blog/hello-isr", |r| {
-            assert_eq!((r.status, r.body.as_str()), (StatusCode::OK, good.body.as_str()), "{r:?}");
-            stale_if_error(r)
-        })
-        .await;
-    assert!(stale.age.parse::<u64>().is_ok_and(|age| age >= 2), "past the SWR window: {stale:?}");
+    app.take_posts_away().await;
+    last_good_page_past_the_swr_window(&varnish, &good).await;
     let again = varnish.get("/blog/hello-isr").await;
     assert!(stale_if_error(&again) && again.body == good.body, "{again:?}");
 
     // Back, with an edit made behind the app's back: the page refreshes.
-    sqlx::query("ALTER TABLE posts_away RENAME TO posts")
-        .execute(&app.db)
-        .await
-        .expect("rename back");
-    sqlx::query("UPDATE posts SET title = 'Back after the outage' WHERE slug = 'hello-isr'")
-        .execute(&app.db)
-        .await
-        .expect("edit");
+    app.bring_posts_back().await;
+    app.retitle_hello_isr("Back after the outage").await;
     let fresh =
         varnish.get_until("/blog/hello-isr", |r| r.body.contains("Back after the outage")).await;
     assert_eq!((fresh.status, fresh.x_cache.as_str()), (StatusCode::OK, "MISS"), "{fresh:?}");
@@ -290,13 +290,7 @@ async fn varnish_serves_the_last_good_page_when_the_app_is_down() {
     let port = server.addr.port();
     server.stop().await;
     assert!(reqwest::get(format!("http://127.0.0.1:{port}/")).await.is_err(), "the app is down");
-    let stale = varnish
-        .get_until("/blog/hello-isr", |r| {
-            assert_eq!((r.status, r.body.as_str()), (StatusCode::OK, good.body.as_str()), "{r:?}");
-            stale_if_error(r)
-        })
-        .await;
-    assert!(stale.age.parse::<u64>().is_ok_and(|age| age >= 2), "past the SWR window: {stale:?}");
+    last_good_page_past_the_swr_window(&varnish, &good).await;
     // A page Varnish never stored has nothing to fall back on.
     assert_eq!(varnish.get("/blog").await.status, StatusCode::SERVICE_UNAVAILABLE);
 

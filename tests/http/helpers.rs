@@ -293,6 +293,32 @@ impl TestApp {
         self.router.clone()
     }
 
+    /// An outage of the posts: the `posts` table is renamed away, so every
+    /// page that reads it fails with a 500 until [`bring_posts_back`](Self::bring_posts_back).
+    pub async fn take_posts_away(&self) {
+        sqlx::query("ALTER TABLE posts RENAME TO posts_away")
+            .execute(&self.db)
+            .await
+            .expect("rename posts away");
+    }
+
+    /// Ends [`take_posts_away`](Self::take_posts_away)'s outage.
+    pub async fn bring_posts_back(&self) {
+        sqlx::query("ALTER TABLE posts_away RENAME TO posts")
+            .execute(&self.db)
+            .await
+            .expect("rename posts back");
+    }
+
+    /// Retitles `hello-isr` in the database behind the app's back: no purge.
+    pub async fn retitle_hello_isr(&self, title: &str) {
+        sqlx::query("UPDATE posts SET title = $1 WHERE slug = 'hello-isr'")
+            .bind(title)
+            .execute(&self.db)
+            .await
+            .expect("edit");
+    }
+
     /// Signs in as the demo admin.
     pub async fn sign_in_admin(&self) -> String {
         self.sign_in(DEMO_ADMIN_EMAIL, DEMO_ADMIN_PASSWORD).await

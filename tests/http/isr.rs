@@ -384,7 +384,7 @@ async fn the_last_good_page_outlives_the_database(app: TestApp) {
     assert_eq!(good.status, StatusCode::OK);
 
     // The posts disappear from under the app.
-    sqlx::query("ALTER TABLE posts RENAME TO posts_away").execute(&app.db).await.expect("rename");
+    app.take_posts_away().await;
     app.clock.advance(Duration::from_secs(3601)); // past s-maxage, inside stale-while-revalidate
     let stale = app.get("/blog/hello-isr").await;
     assert_eq!((stale.status, x_cache(&stale)), (StatusCode::OK, "STALE"));
@@ -399,10 +399,7 @@ async fn the_last_good_page_outlives_the_database(app: TestApp) {
     assert_eq!(app.get("/blog").await.status, StatusCode::INTERNAL_SERVER_ERROR);
 
     // Recovery: after the back-off the next visit refreshes the entry.
-    sqlx::query("ALTER TABLE posts_away RENAME TO posts")
-        .execute(&app.db)
-        .await
-        .expect("rename back");
+    app.bring_posts_back().await;
     app.clock.advance(Duration::from_secs(2));
     assert_eq!(x_cache(&app.get("/blog/hello-isr").await), "STALE");
     app.isr.idle().await;
@@ -422,7 +419,7 @@ async fn the_last_good_page_outlives_the_swr_window_when_renders_fail(app: TestA
 
     // Past s-maxage and the whole SWR window: only an error lets it be served.
     app.clock.advance(Duration::from_secs(HOUR + 7 * DAY + 60));
-    sqlx::query("ALTER TABLE posts RENAME TO posts_away").execute(&app.db).await.expect("rename");
+    app.take_posts_away().await;
     let stale = app.get("/blog/hello-isr").await;
     assert_eq!((stale.status, x_cache(&stale)), (StatusCode::OK, "STALE"), "{}", stale.body);
     assert_eq!(stale.body, good.body, "the last good page");
@@ -437,14 +434,8 @@ async fn the_last_good_page_outlives_the_swr_window_when_renders_fail(app: TestA
 
     // The database is back, with an edit made behind the app's back (no
     // purge): the next visit renders it, stores it, and serves it.
-    sqlx::query("ALTER TABLE posts_away RENAME TO posts")
-        .execute(&app.db)
-        .await
-        .expect("rename back");
-    sqlx::query("UPDATE posts SET title = 'Back after the outage' WHERE slug = 'hello-isr'")
-        .execute(&app.db)
-        .await
-        .expect("edit");
+    app.bring_posts_back().await;
+    app.retitle_hello_isr("Back after the outage").await;
     app.clock.advance(Duration::from_secs(60)); // past the retries' back-off
     let fresh = app.get("/blog/hello-isr").await;
     assert_eq!((fresh.status, x_cache(&fresh)), (StatusCode::OK, "MISS"), "{}", fresh.body);
@@ -454,7 +445,7 @@ async fn the_last_good_page_outlives_the_swr_window_when_renders_fail(app: TestA
 
     // Past stale-if-error too, the page is gone for good: an outage then is an error.
     app.clock.advance(Duration::from_secs(HOUR + 8 * DAY + 1));
-    sqlx::query("ALTER TABLE posts RENAME TO posts_away").execute(&app.db).await.expect("rename");
+    app.take_posts_away().await;
     let expired = app.get("/blog/hello-isr").await;
     assert_eq!(expired.status, StatusCode::INTERNAL_SERVER_ERROR);
     assert!(!expired.body.contains("Back after the outage"));
