@@ -106,7 +106,8 @@ test.describe("signed in", () => {
     expect(sid?.httpOnly).toBe(true);
     expect(sid?.sameSite).toBe("Lax");
     expect(sid?.path).toBe("/");
-    expect(sid?.value).toMatch(/^[0-9a-f]{64}$/);
+    // A 256-bit id and its HMAC-SHA256 signature (base64url): a forged id fails it.
+    expect(sid?.value).toMatch(/^[0-9a-f]{64}\.[A-Za-z0-9_-]{43}$/);
     // Served over plain http here, so not Secure (it would be over https).
     expect(sid?.secure).toBe(false);
     // Scripts cannot read it.

@@ -5,7 +5,7 @@ import { CUSTOMER, gotoHydrated, markDocument, expectNoReload, signIn } from "./
 // on the data request a client-side navigation makes, on the hashed bundle,
 // and for a signed-in visitor. (tests/http/caching.rs checks every route.)
 
-const POST_POLICY = "public, max-age=0, s-maxage=3600, stale-while-revalidate=604800";
+const POST_POLICY = "public, max-age=0, s-maxage=3600, stale-while-revalidate=604800, stale-if-error=691200";
 
 test("a page arrives with its policy, purge tags, a validator and compression", async ({ page }) => {
   const response = await page.goto("/blog/hello-isr");

@@ -1,5 +1,5 @@
 import { expect, test, type Page, type Request } from "@playwright/test";
-import { ADMIN, CUSTOMER, gotoHydrated, markDocument, expectNoReload, signIn } from "./support";
+import { ADMIN, CUSTOMER, gotoHydrated, markDocument, expectNoReload, purge, signIn } from "./support";
 
 // The client tier (src/app/query.rs): each page's data is a leptos-fetch query
 // with a stale time. These tests count the data requests (GET /api/…) the
@@ -7,7 +7,7 @@ import { ADMIN, CUSTOMER, gotoHydrated, markDocument, expectNoReload, signIn } f
 // scripts/e2e-server), so data goes stale in seconds; the browser's clock is
 // moved forward with Playwright's fake clock rather than waited for.
 
-const POST_POLICY = "public, max-age=0, s-maxage=3600, stale-while-revalidate=604800";
+const POST_POLICY = "public, max-age=0, s-maxage=3600, stale-while-revalidate=604800, stale-if-error=691200";
 
 /** The data requests the page makes from now on, in order. */
 function recordDataRequests(page: Page): Request[] {
@@ -67,8 +67,9 @@ async function holdResponses(page: Page, pattern: string): Promise<{ release: ()
 
 test("a page's data comes with it, and going back within the stale time asks for nothing", async ({ page }) => {
   const requests = recordDataRequests(page);
-  // A query string of its own: a fresh render, not the copy warmed at start-up.
-  await gotoHydrated(page, `/blog?fresh=${Date.now()}`);
+  // A fresh render, not the copy warmed at start-up.
+  await purge(page, ["/blog"]);
+  await gotoHydrated(page, "/blog");
   await markDocument(page);
   await settle(page);
   expect(described(requests), "hydration reuses the data rendered into the page").toEqual([]);
@@ -96,7 +97,8 @@ test("after the stale time, going back shows the old data at once and refetches 
 }) => {
   await page.clock.install();
   const requests = recordDataRequests(page);
-  await gotoHydrated(page, `/blog?fresh=${Date.now()}`);
+  await purge(page, ["/blog"]);
+  await gotoHydrated(page, "/blog");
   const cap = await staleCapMs(page);
   const link = page.locator(".post-list a").first();
   const href = (await link.getAttribute("href"))!;
@@ -130,7 +132,8 @@ test("after the stale time, going back shows the old data at once and refetches 
 test("data unused for its gc time is dropped: going back loads it again", async ({ page }) => {
   await page.clock.install();
   const requests = recordDataRequests(page);
-  await gotoHydrated(page, `/products/2?fresh=${Date.now()}`);
+  await purge(page, ["/products/2"]);
+  await gotoHydrated(page, "/products/2");
   const cap = await staleCapMs(page);
   const name = (await page.locator("article.product h1").textContent())!;
 
@@ -152,7 +155,9 @@ test("data unused for its gc time is dropped: going back loads it again", async 
 test("a page a shared cache kept past the stale time refetches its data once, in the background", async ({
   browser,
 }) => {
-  const path = `/blog/hello-isr?fresh=${Date.now()}`;
+  // A post no other test visits, dropped from the cache first.
+  const slug = "sizing-a-postgres-connection-pool";
+  const path = `/blog/${slug}`;
   const visit = async (clock?: number) => {
     const context = await browser.newContext();
     const page = await context.newPage();
@@ -164,6 +169,7 @@ test("a page a shared cache kept past the stale time refetches its data once, in
 
   // The first visitor's request renders the page into the ISR cache.
   const first = await visit();
+  await purge(first.page, [path]);
   expect((await first.page.goto(path))?.headers()["x-cache"]).toBe("MISS");
   const cap = await staleCapMs(first.page);
   await first.context.close();
@@ -190,7 +196,7 @@ test("a page a shared cache kept past the stale time refetches its data once, in
   held.release();
   await refetch;
   await settle(late.page);
-  expect(described(late.requests)).toEqual(["GET get_post?slug=hello-isr"]);
+  expect(described(late.requests)).toEqual([`GET get_post?slug=${slug}`]);
   await late.context.close();
 });
 

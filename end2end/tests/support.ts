@@ -24,6 +24,21 @@ export async function gotoHydrated(page: Page, path: string, status = 200): Prom
   return response;
 }
 
+/**
+ * Drops `paths` from the server's ISR cache (a hard purge through the
+ * revalidate API, with the token `scripts/e2e-server` sets), so the next visit
+ * renders them afresh. A query string of a test's own would not do it: the
+ * cache ignores parameters a route does not declare.
+ */
+export async function purge(page: Page, paths: string[]): Promise<void> {
+  const token = process.env.REVALIDATE_TOKEN ?? "e2e-revalidate-token";
+  const response = await page.request.post("/api/revalidate", {
+    headers: { authorization: `Bearer ${token}` },
+    data: { paths, mode: "hard" },
+  });
+  expect(response.status(), await response.text()).toBe(200);
+}
+
 /** The seeded demo accounts (src/server/seed.rs). */
 export const CUSTOMER = { email: "customer@example.com", password: "customer-demo-password", name: "Casey Customer" };
 export const ADMIN = { email: "admin@example.com", password: "admin-demo-password", name: "Ada Admin" };
