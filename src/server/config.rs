@@ -16,7 +16,7 @@
 //! | `ISR_CACHE_MAX_ENTRY_KB` | `1024` | largest page stored, in KiB; larger ones pass through |
 //! | `ISR_WARM_PATHS` | `/,/blog,/products` | pages rendered into the cache at start-up |
 //! | `ISR_WARM_LIMIT` | `50` | pages warmed in all, following links from those (the number of paths: no crawl) |
-//! | `ISR_RENDER_THREADS` | the number of cores | threads the cache renders pages on, apart from those that serve hits: renders of different pages run in parallel up to this many |
+//! | `ISR_RENDER_THREADS` | cores − 1 (at least 1) | threads the cache renders pages on, apart from those that serve hits: renders of different pages run in parallel up to this many; `0` renders on the serving threads |
 //! | `REVALIDATE_TOKEN` | unset | bearer token for `POST /api/revalidate`; unset: the endpoint refuses every call |
 //! | `METRICS_TOKEN` | unset | bearer token for `GET /metrics`; without it, only a client on the same host that came through no proxy (no `X-Forwarded-For`, `Forwarded` or `Via`) may read it |
 //! | `CDN_VARNISH_URLS` | unset | Varnish servers in front (comma-separated `http://host:port`): purges are sent there as `BAN`s |
@@ -160,14 +160,21 @@ impl Config {
             warm_paths,
             warm_limit: usize::try_from(parse_number(&get, "ISR_WARM_LIMIT", 50)?)
                 .unwrap_or(usize::MAX),
-            // One per core: after a purge of everything, renders of different
-            // pages run side by side instead of queueing behind one thread.
-            render_threads: usize::try_from(parse_number(
-                &get,
-                "ISR_RENDER_THREADS",
-                std::thread::available_parallelism().map_or(1, |n| n.get() as u64),
-            )?)
-            .unwrap_or(1),
+            // All cores but the one left to the workers that serve hits: after
+            // a purge of everything, renders of different pages run side by
+            // side instead of queueing behind one thread (measured on 2 cores:
+            // 1 render thread beat 2, and beat rendering on the serving
+            // runtime, whose threads then contend with hits). 0: renders run
+            // on the runtime that serves requests.
+            render_threads: match get("ISR_RENDER_THREADS").as_deref().map(str::trim) {
+                Some("0") => 0,
+                _ => usize::try_from(parse_number(
+                    &get,
+                    "ISR_RENDER_THREADS",
+                    std::thread::available_parallelism().map_or(1, |n| n.get() as u64 - 1).max(1),
+                )?)
+                .unwrap_or(1),
+            },
         };
 
         let varnish = parse_list(&get, "CDN_VARNISH_URLS", "", |url| {
@@ -387,6 +394,16 @@ mod tests {
         assert!(!config.secure_cookies());
         assert!(config.seed_demo);
         assert_eq!(config.client_cache_max, None);
+    }
+
+    #[test]
+    fn render_threads_leave_a_core_to_the_hits() {
+        let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+        let threads = |vars: &[(&str, &str)]| config(vars).map(|c| c.isr.render_threads);
+        assert_eq!(threads(&[]).expect("default"), cores.saturating_sub(1).max(1));
+        assert_eq!(threads(&[("ISR_RENDER_THREADS", "0")]).expect("valid"), 0);
+        assert_eq!(threads(&[("ISR_RENDER_THREADS", "3")]).expect("valid"), 3);
+        assert!(threads(&[("ISR_RENDER_THREADS", "-1")]).is_err());
     }
 
     #[test]

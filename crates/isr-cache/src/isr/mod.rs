@@ -812,30 +812,36 @@ where
     cache.shared.metrics.regenerations.inc();
     // Read now, not when the task starts: a purge in between must count.
     let epoch = cache.shared.epoch.load(Ordering::Acquire);
-    let render = render(cache.clone(), key.to_owned(), job, service, reply, epoch);
-    let render = match cache.shared.renderer.as_ref().and_then(|r| r.0.as_ref()) {
-        Some(runtime) => runtime.spawn(render),
-        None => tokio::spawn(render),
-    };
-    // The bookkeeping is a task of its own too: it must run when the render
-    // ends even if nobody awaits the flight (a background regeneration).
-    let bookkeeping = tokio::spawn({
+    // One task renders and then does the flight's bookkeeping, so that runs
+    // when the render ends even if nobody awaits the flight (a background
+    // regeneration); a panicking render is caught and becomes a failure. (Two
+    // tasks, a render and one awaiting it, cost a cross-thread wake-up more on
+    // every miss.)
+    let task = {
         let cache = cache.clone();
         let key = key.to_owned();
+        let render = render(cache.clone(), key.clone(), job, service, reply, epoch);
         async move {
-            let outcome = render.await.unwrap_or(Outcome::Failed);
+            let outcome = std::panic::AssertUnwindSafe(render)
+                .catch_unwind()
+                .await
+                .unwrap_or(Outcome::Failed);
             if matches!(outcome, Outcome::Failed) {
                 cache.shared.metrics.regeneration_errors.inc();
                 if let Some(entry) = cache.shared.store.get(&key) {
                     entry.record_failure(cache.now());
                 }
             }
+            // Waits, if need be, for `join_flight` to have inserted the flight.
             cache.shared.flights.lock().unwrap_or_else(PoisonError::into_inner).remove(&key);
             outcome
         }
-    });
-    let outcome = async move { bookkeeping.await.unwrap_or(Outcome::Failed) };
-    let flight = outcome.boxed().shared();
+    };
+    let task = match cache.shared.renderer.as_ref().and_then(|r| r.0.as_ref()) {
+        Some(runtime) => runtime.spawn(task),
+        None => tokio::spawn(task),
+    };
+    let flight = async move { task.await.unwrap_or(Outcome::Failed) }.boxed().shared();
     flights.insert(key.to_owned(), flight.clone());
     (flight, true)
 }
