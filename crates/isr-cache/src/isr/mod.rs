@@ -3,31 +3,44 @@
 //! them in the background, keeps the last good page when regeneration fails,
 //! and forgets them the moment they are purged.
 //!
+//! # Who it serves
+//!
+//! [`IsrConfig::visitors`] classifies each request. Personal ones (a real
+//! session) go straight to the service and are never stored; previews are
+//! rendered afresh, answered `private, no-store`, and replace nothing.
+//! Everyone else is anonymous and served from the cache, whatever else the
+//! request carries: `Cache-Control: no-cache`, `Pragma`, a `Range` (a `206`
+//! sliced from the stored body), or an `Authorization` (answered from entries
+//! that are `public` or have `s-maxage`, RFC 9111 section 3.5). Nothing a
+//! client sends can make every request a render.
+//!
 //! # What it stores
 //!
-//! A response to a `GET` whose request has no `Authorization` and no session
-//! cookie, with status 200, 301, 308, 404 or 410, whose headers make it shared
-//! (`public`, or `s-maxage`/`max-age` with none of `private`, `no-store`,
-//! `no-cache`) with a TTL above zero, without `Set-Cookie`, without `Vary: *`,
-//! and whose body is under the entry cap. `HEAD` is answered from the `GET`
-//! entry. A response that may not be stored is remembered for 30 s ("hit for
-//! pass", as Varnish says), so the next requests go straight through.
+//! A response to an anonymous `GET`, with status 200, 301, 308, 404 or 410,
+//! whose headers make it shared (`public`, or `s-maxage`/`max-age` with none
+//! of `private`, `no-store`, `no-cache`) with a TTL above zero, without
+//! `Set-Cookie`, without `Vary: *`, and whose body is under the entry cap.
+//! `HEAD` is answered from the `GET` entry. A response that may not be stored
+//! is remembered for 30 s ("hit for pass", as Varnish says), so the next
+//! requests go straight through; the request that found out is sent through
+//! too, as it came, so it is answered as it asked (its cookies, its
+//! compression).
 //!
 //! Renders are anonymous: the request a render sends has no `Cookie`, no
-//! `Authorization`, no `X-Forwarded-*` and no conditional headers, and its
-//! `Host` is the canonical host, so nothing one visitor sent can end up in a
-//! page stored for all. (So a page that may not be stored, rendered for the
-//! first request of its 30 s pass window, does not see that request's other
-//! cookies; later requests go straight through with them.)
+//! `Authorization`, no `X-Forwarded-*`, no conditional or range headers, only
+//! the query parameters its route declares, and its `Host` is the canonical
+//! host, so nothing one visitor sent can end up in a page stored for all.
 //!
 //! # Keys
 //!
 //! The configured canonical host (never `Host` or `X-Forwarded-Host` as a
-//! client sent them), the path, the query sorted without tracking parameters,
-//! and the values of the request headers the stored response `Vary`s on. Each
-//! entry holds identity, gzip and brotli bodies, each compressed once when
-//! stored and each with its own strong `ETag`; a request gets the best one its
-//! `Accept-Encoding` allows, or `304` when its `If-None-Match` matches.
+//! client sent them), the path, the query parameters the route declares
+//! ([`IsrConfig::routes`]) sorted and without tracking parameters, and the
+//! values of the request headers the stored response `Vary`s on. Each entry
+//! holds the identity body, and gzip and brotli copies made the first time a
+//! client asks for them, each with its own strong `ETag`; a request gets the
+//! best one its `Accept-Encoding` allows, or `304` when its `If-None-Match`
+//! matches.
 //!
 //! # Time
 //!
@@ -37,13 +50,15 @@
 //! one key are coalesced into one render too. Past that, within
 //! `stale-if-error`, the page is regenerated before answering, but served stale
 //! if regeneration fails (5xx, panic, error); failed regenerations back off
-//! (1 s doubling to 60 s), and an error never replaces a stored page.
+//! (1 s doubling to 60 s), the last good page is served at once meanwhile,
+//! and an error never replaces a stored page.
 //!
 //! # Status
 //!
 //! Every response the layer handles says what happened, in RFC 9211
 //! `Cache-Status` (`isr; hit; ttl=N`, `isr; fwd=uri-miss; stored`,
-//! `isr; fwd=stale; ttl=-N`, `isr; fwd=bypass`; never the key) and in
+//! `isr; fwd=stale; ttl=-N`, `isr; fwd=bypass`, `isr; fwd=bypass; detail=preview`;
+//! never the key) and in
 //! `X-Cache: HIT | MISS | STALE | BYPASS`.
 //!
 //! Regeneration runs on tokio (`tokio::spawn`), so a render outlives a client
