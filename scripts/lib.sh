@@ -87,12 +87,6 @@ ensure_debian() {
 # reference encoder, and a well-kept command rather than code of our own.
 ensure_brotli() { ensure_debian brotli brotli "to precompress the bundle"; }
 
-# inotifywait, for scripts/dev: it precompresses the bundle each time
-# `cargo leptos watch` rewrites it (cargo-leptos has no post-build hook).
-ensure_inotify_tools() {
-  ensure_debian inotify-tools inotifywait "to precompress the bundle on every rebuild"
-}
-
 # Varnish, for the CDN tests (tests/http/cdn.rs) and scripts/varnish.
 ensure_varnish() { ensure_debian varnish varnishd "for the CDN tests"; }
 

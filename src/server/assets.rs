@@ -10,9 +10,9 @@
 //! - Nothing leaves uncompressed when the client accepts br or gzip: the
 //!   `.br` (quality 11) and `.gz` (best) copies that `scripts/precompress`
 //!   writes beside each file are sent as they are (`ServeDir`'s precompressed
-//!   support); a file without them (a build that skipped the step, or the
-//!   seconds before `scripts/dev`'s watcher catches up) is compressed per
-//!   request at the level the pages use.
+//!   support); a file without them (a build that skipped the step, or
+//!   `cargo leptos watch`, see `scripts/dev`) is compressed per request at
+//!   the level the pages use.
 //! - Every answer says `Vary: Accept-Encoding`, and carries the bundle's
 //!   policy (`crate::app::cache::bundle`) as an asset route: `immutable` when
 //!   file names are hashed, whoever asks (a session cookie changes nothing).
@@ -106,8 +106,8 @@ async fn vary_on_accept_encoding(mut response: Response) -> Response {
 
 /// Warns, once at start-up, about bundle files whose `.br` or `.gz` is missing
 /// or older than the file: `scripts/precompress` was not run after the build.
-/// Release builds only: under `cargo leptos watch`, `scripts/dev`'s watcher
-/// compresses each file seconds after it is written.
+/// Release builds only: a debug build under `cargo leptos watch` is
+/// compressed per request on purpose (see `scripts/dev`).
 fn warn_unless_precompressed(pkg: &Path) {
     let Ok(entries) = std::fs::read_dir(pkg) else {
         return;
