@@ -205,49 +205,34 @@ async fn metrics(State(state): State<AppState>, request: Request) -> AppResult<i
     Ok(([(CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")], body))
 }
 
-/// Whether `Authorization: Bearer <token>` carries `expected`, compared in
-/// constant time. No expected token: nothing matches.
-fn bearer_matches(headers: &HeaderMap, expected: Option<&str>) -> bool {
+/// Whether an `Authorization: Bearer <token>` header (the scheme in any case,
+/// RFC 9110 section 11.1) carries `expected`, compared in constant time. No
+/// expected token: nothing matches. Shared by the revalidate API, `/metrics`
+/// and previews (`app::auth::preview`).
+pub fn bearer_matches(headers: &HeaderMap, expected: Option<&str>) -> bool {
     let Some(expected) = expected.filter(|token| !token.is_empty()) else { return false };
-    let given = headers
-        .get(AUTHORIZATION)
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.strip_prefix("Bearer "))
-        .map(str::trim)
-        .unwrap_or_default();
-    bool::from(given.as_bytes().ct_eq(expected.as_bytes()))
+    headers
+        .get_all(AUTHORIZATION)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .filter_map(|value| value.trim().split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .any(|(_, given)| bool::from(given.trim().as_bytes().ct_eq(expected.as_bytes())))
 }
 
 /// `X-Forwarded-For`, which `http` has no constant for.
 const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
 
-/// Set on a request that a proxy says it forwarded (`X-Forwarded-For`,
-/// `Forwarded` or `Via`), by [`note_proxied`] before anything can strip
-/// those headers: the ISR cache renders from a copy of the request without
-/// them (they must not shape a page stored for everyone), and `/metrics`
-/// must still tell a proxied request from a direct one.
-#[derive(Debug, Clone, Copy)]
-pub struct Proxied;
-
-/// Marks `request` [`Proxied`] when a proxy says it forwarded it. The router
-/// applies it outside the ISR cache.
-pub fn note_proxied<B>(mut request: http::Request<B>) -> http::Request<B> {
-    let headers = request.headers();
-    if [X_FORWARDED_FOR, FORWARDED, VIA].iter().any(|name| headers.contains_key(name)) {
-        request.extensions_mut().insert(Proxied);
-    }
-    request
-}
-
 /// Whether `request` comes straight from a client on this host: its peer is
 /// a loopback address and no proxy says it forwarded it. A proxy on this host
 /// (the repo's Varnish) is a loopback peer for every visitor, so its word is
 /// what tells them apart; a client cannot forge its way in by sending those
-/// headers, only out.
+/// headers, only out. (The ISR cache's anonymous render of `/metrics` sees
+/// no proxy headers, but its answer is `no-store`, so the cache discards it
+/// and sends the client's own request, headers and all.)
 fn direct_from_loopback(request: &Request) -> bool {
     let headers = request.headers();
-    let forwarded = request.extensions().get::<Proxied>().is_some()
-        || [X_FORWARDED_FOR, FORWARDED, VIA].iter().any(|name| headers.contains_key(name));
+    let forwarded = [X_FORWARDED_FOR, FORWARDED, VIA].iter().any(|name| headers.contains_key(name));
     !forwarded
         && request
             .extensions()

@@ -175,8 +175,6 @@ pub fn router_with(state: AppState, extra: Router<AppState>) -> Router {
     Router::new()
         .merge(bundle)
         .fallback_service(IsrLayer::new(isr).layer(app))
-        // Outside the ISR cache, whose renders do not see proxy headers.
-        .layer(tower::util::MapRequestLayer::new(cache::note_proxied::<axum::body::Body>))
         // Bad input is refused before the cache and the bundle see it (see `guard`).
         .layer(axum::middleware::from_fn(guard::reject_bad_input))
         .layer(TraceLayer::new_for_http())

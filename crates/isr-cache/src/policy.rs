@@ -704,8 +704,9 @@ fn parse_secs(value: &str) -> Option<Duration> {
 
 /// Checks a cache tag: 1 to [`MAX_TAG_LEN`] bytes of visible ASCII, no commas.
 /// Whitespace and commas separate tags in `Surrogate-Key` and `Cache-Tag`, and
-/// header values are portable only as visible ASCII. The purge-by-tag endpoint
-/// applies the same rule to what it is asked to purge.
+/// header values are portable only as visible ASCII. (The starter's purge API
+/// and its CDN client accept a narrower set, `A-Z a-z 0-9 . _ : -`, which
+/// every CDN reads literally: keep tags to it.)
 ///
 /// # Errors
 ///

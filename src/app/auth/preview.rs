@@ -32,12 +32,13 @@ use axum::Router;
 use axum::extract::{RawQuery, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use http::header::{AUTHORIZATION, CACHE_CONTROL, LOCATION, SET_COOKIE};
+use http::header::{CACHE_CONTROL, LOCATION, SET_COOKIE};
 use http::{HeaderMap, HeaderValue, StatusCode};
 use subtle::ConstantTimeEq as _;
 
 use super::session::{SessionKey, cookie_values};
 use crate::AppError;
+use crate::server::cache::bearer_matches;
 use crate::server::{AppState, Config};
 
 /// The preview cookie's name.
@@ -60,7 +61,7 @@ const MAX_PATH_BYTES: usize = 2048;
 /// cookie. Always false when `PREVIEW_TOKEN` is unset. Needs no database.
 pub fn is_preview(headers: &HeaderMap, config: &Config) -> bool {
     let Some(token) = config.preview_token.as_deref() else { return false };
-    bearer_matches(headers, token)
+    bearer_matches(headers, Some(token))
         || cookie_values(headers, PREVIEW_COOKIE)
             .any(|value| cookie_verifies(value, &config.session_key, token, unix_now()))
 }
@@ -204,17 +205,6 @@ fn secure(config: &Config) -> &'static str {
     if config.secure_cookies() { "; Secure" } else { "" }
 }
 
-/// Whether `Authorization: Bearer <token>` (scheme in any case) carries `token`.
-fn bearer_matches(headers: &HeaderMap, token: &str) -> bool {
-    headers
-        .get_all(AUTHORIZATION)
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .filter_map(|value| value.trim().split_once(' '))
-        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-        .any(|(_, given)| bool::from(given.trim().as_bytes().ct_eq(token.as_bytes())))
-}
-
 /// The cookie value for a preview that ends at `expires` (unix seconds).
 fn cookie_value(key: &SessionKey, token: &str, expires: u64) -> String {
     format!("{expires}.{}", key.sign(PREVIEW_PURPOSE, &signed_text(token, expires)))
@@ -245,7 +235,7 @@ fn unix_now() -> u64 {
 
 #[cfg(test)]
 mod tests {
-    use http::header::COOKIE;
+    use http::header::{AUTHORIZATION, COOKIE};
 
     use super::*;
 

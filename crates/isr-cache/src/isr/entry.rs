@@ -424,21 +424,23 @@ mod range {
         /// The inclusive bounds within a body of `len` bytes, or `None` when
         /// none of it is there (416).
         pub fn resolve(self, len: usize) -> Option<(usize, usize)> {
-            let len = u64::try_from(len).ok()?;
+            let last_byte = len.checked_sub(1)?;
+            // Beyond `usize`, a position is past the end of any body.
+            let at = |position: u64| usize::try_from(position).unwrap_or(usize::MAX);
             let (start, end) = match self {
-                Self::From(first, last) => {
-                    (first, last.unwrap_or(u64::MAX).min(len.checked_sub(1)?))
-                }
+                Self::From(first, last) => (at(first), last.map_or(last_byte, at).min(last_byte)),
                 Self::Suffix(0) => return None,
-                Self::Suffix(n) => (len.saturating_sub(n), len.checked_sub(1)?),
+                Self::Suffix(n) => (len.saturating_sub(at(n)), last_byte),
             };
-            (start <= end)
-                .then(|| Some((usize::try_from(start).ok()?, usize::try_from(end).ok()?)))?
+            (start <= end).then_some((start, end))
         }
     }
 
     /// The one byte range a request asks for, when the stored body can be
-    /// sliced for it. A request without `Range`, with several ranges, another
+    /// sliced for it. Parsed here rather than with `http-range-header` (what
+    /// tower-http uses): that crate refuses a suffix longer than the body and
+    /// does not tell a malformed value (ignored: 200) from an unsatisfiable
+    /// one (416), both of which RFC 9110 section 14 asks a cache to tell. A request without `Range`, with several ranges, another
     /// unit, a malformed value or an `If-Range` that does not name `etag`
     /// gets the whole body (a cache may always ignore `Range`).
     pub fn requested(request: &HeaderMap, etag: &http::HeaderValue) -> Option<ByteRange> {

@@ -508,7 +508,13 @@ impl Template {
         } else {
             format!("{}?{query}", uri.path())
         };
-        let uri = Uri::try_from(path_and_query).unwrap_or_else(|_| Uri::from_static("/"));
+        // The normalised query is re-encoded, so it always parses; were it
+        // not to, the request's own path and query are still this page.
+        let uri = Uri::try_from(path_and_query).unwrap_or_else(|_| {
+            uri.path_and_query()
+                .and_then(|pq| Uri::try_from(pq.as_str()).ok())
+                .unwrap_or_else(|| uri.clone())
+        });
         Self { uri, headers, extensions: extensions.clone() }
     }
 
@@ -683,12 +689,7 @@ where
             Freshness::StaleIfError if !entry.may_retry(now) => {
                 // Renders failed a moment ago and are backing off: the last
                 // good page at once, rather than another render that fails.
-                shared.metrics.stale.inc();
-                let status = Status::Stale {
-                    ttl: entry.ttl_left(now),
-                    error: Some(StatusCode::INTERNAL_SERVER_ERROR),
-                };
-                return Ok(serve(entry, request.headers(), now, head, status));
+                return Ok(serve_last_good(&cache, entry, request.headers(), now, head));
             }
             Freshness::StaleIfError | Freshness::Expired => {}
         }
@@ -714,12 +715,7 @@ where
             let now = cache.now();
             if let Some(entry) = stored.filter(|e| e.freshness(now) != Freshness::Expired) {
                 // The last good page, rather than the error.
-                shared.metrics.stale.inc();
-                let status = Status::Stale {
-                    ttl: entry.ttl_left(now),
-                    error: Some(StatusCode::INTERNAL_SERVER_ERROR),
-                };
-                return Ok(serve(&entry, request.headers(), now, head, status));
+                return Ok(serve_last_good(&cache, &entry, request.headers(), now, head));
             }
             if leader {
                 // The render was this request's own: answer with its error
@@ -780,6 +776,20 @@ fn serve<B: Body>(
     *response.status_mut() = code;
     *response.headers_mut() = headers;
     response
+}
+
+/// The last good page, served because renders of it fail (stale-if-error).
+fn serve_last_good<B: Body>(
+    cache: &IsrCache,
+    entry: &Entry,
+    request: &HeaderMap,
+    now: u64,
+    head: bool,
+) -> Response<BufferedBody<B>> {
+    cache.shared.metrics.stale.inc();
+    let status =
+        Status::Stale { ttl: entry.ttl_left(now), error: Some(StatusCode::INTERNAL_SERVER_ERROR) };
+    serve(entry, request, now, head, status)
 }
 
 fn internal_error<B: Body>() -> Response<BufferedBody<B>> {
