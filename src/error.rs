@@ -131,7 +131,7 @@ impl FromServerFnError for AppError {
     /// blanket 500. During SSR, errors are values the page renders; the error
     /// page sets the page's status.
     fn ser(&self) -> server_fn::Bytes {
-        crate::app::components::set_status(self.status());
+        set_status(self.status());
         // As server_fn's default: an error that cannot be encoded becomes a
         // serialization error, which can.
         // The JSON API's shape, `{"error":{"code","message"}}`, for server
@@ -236,3 +236,16 @@ mod tests {
         assert_eq!(error, AppError::Internal);
     }
 }
+
+/// Sets the HTTP status of the page being rendered. On the server only; in the
+/// browser there is no response to change. Works because data pages render
+/// with `SsrMode::Async` (see the `app` module).
+pub fn set_status(status: http::StatusCode) {
+    #[cfg(feature = "ssr")]
+    if let Some(response) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>() {
+        response.set_status(status);
+    }
+    #[cfg(not(feature = "ssr"))]
+    let _ = status;
+}
+

@@ -1,10 +1,11 @@
-//! How every route of the site is cached, in one place.
+//! How the site is cached: what every feature shares.
 //!
-//! [`route_table`] lists every route (pages, the GET server functions that
-//! load their data, the JSON API, static files) with its default
-//! [`CachePolicy`]. The policies are named functions below, so a page and its
-//! data function share one definition: client-side navigation fetches data a
-//! CDN can cache exactly as long as the page.
+//! Each feature declares its own caching next to its pages, in its
+//! `cache.rs`: its tags (`blog::tags::post(slug)`), its pages' and GET data
+//! functions' default policies, and how long browsers keep its data
+//! ([`ClientCache`]). [`route_table`] composes those declarations with the
+//! operational routes into the one [`isr_cache::RouteTable`] the server's
+//! layers read; `docs/CACHING.md` prints the whole table.
 //!
 //! Code that loads data can only make its response *more* restrictive, with
 //! [`tighten`]: the product page does when stock runs low. The server's
@@ -12,127 +13,45 @@
 //! what loaders asked for (the smallest TTLs win, `private` and `no-store`
 //! dominate, tags are unioned), then applies the rules no route can override:
 //! signed-in visitors get `private, no-store`, a response that sets a cookie is
-//! never shared, 404s are cached briefly, errors never.
+//! never shared, 404s are cached briefly, errors never. A path the table does
+//! not list is answered `private, no-store` and logged.
 //!
-//! | route | default | stale-if-error | tags |
-//! |---|---|---|---|
-//! | `/` | `s-maxage=86400, swr=604800` | 14 days | `home posts products` |
-//! | `/landing/{campaign}` | `s-maxage=86400, swr=604800` | 14 days | `campaign:{c}` |
-//! | `/blog` | `s-maxage=300, swr=3600` | 1 day 1 h | `posts` |
-//! | `/blog/{slug}` | `s-maxage=3600, swr=604800` | 8 days | `post:{slug}` |
-//! | `/products` | `s-maxage=60, swr=600` | 1 day 10 min | `products` |
-//! | `/products/{id}` | `max-age=300, s-maxage=300, swr=3600` (low stock: `s-maxage=10, swr=60`) | 1 day 1 h (low stock: 1 day 1 min) | `product:{id}` |
-//! | `/search?q=` | `max-age=300`, `Vary: Accept-Encoding` | 1 day | `search` |
-//! | `/dashboard`, its editor and their data | `private, no-store` | | |
-//! | `/login`, `POST /api/auth/*` | `no-store` | | |
-//! | `GET /api/posts` | `s-maxage=300, swr=3600` | 1 day 1 h | `posts` |
-//! | `GET /api/products/{id}` | `max-age=300, swr=600`, `CDN-Cache-Control: max-age=3600` | 1 day 10 min | `product:{id}` |
-//! | `/pkg/*` | `max-age=31536000, immutable` (when file names are hashed) | | |
-//! | other files, the not-found page | `max-age=3600` (404s: `s-maxage=60`) | | |
-//! | anything else (a route missing here) | `private, no-store`, and a warning | | |
-//!
-//! Query parameters: `/blog` and `/products` read `page`, `/search` reads
-//! `q`; the GET data functions read their arguments; every other page reads
-//! none. Parameters a route does not declare are left out of the built-in
-//! cache's keys and of the renders it stores.
+//! Query parameters: each route declares the ones it reads (`.query([..])`),
+//! and a GET data function's are its arguments ([`DataFunctions::data`]);
+//! parameters a route does not declare are left out of the built-in cache's
+//! keys and of the renders it stores.
 //!
 //! `stale-if-error` is how long after a page *expires* a shared cache may
 //! still serve it when the origin fails (RFC 5861 §4), counted from the same
 //! moment as `stale-while-revalidate`, so it only helps when it is longer.
-//! Each public page's is its SWR window plus a day (a week for the home and
-//! landing pages, which change rarely and matter most): once the SWR window
-//! has passed, an outage still serves the last good page that much longer,
-//! in the built-in cache and in Varnish alike (`deploy/varnish/default.vcl`).
+//! The demo's public pages use their SWR window plus a day (a week for the
+//! home and landing pages, which change rarely and matter most): once the SWR
+//! window has passed, an outage still serves the last good page that much
+//! longer, in the built-in cache and in Varnish alike
+//! (`deploy/varnish/default.vcl`).
 
 use std::time::Duration;
 
 use isr_cache::CachePolicy;
 
-const MINUTE: Duration = Duration::from_secs(60);
-const HOUR: Duration = Duration::from_secs(60 * 60);
-const DAY: Duration = Duration::from_secs(24 * 60 * 60);
-
-/// The home page: marketing copy that changes rarely, plus the latest posts
-/// and products, so edits to either purge it too.
-pub fn home() -> CachePolicy {
-    // A week past its week of stale-while-revalidate (see the module docs).
-    CachePolicy::static_content().stale_if_error(14 * DAY).tags(["home", "posts", "products"])
-}
-
-/// A campaign's landing page.
-pub fn campaign(slug: &str) -> CachePolicy {
-    CachePolicy::static_content().stale_if_error(14 * DAY).tags(named("campaign", slug))
-}
-
-/// Lists of posts (the blog index, `GET /api/posts`): new posts should appear
-/// within minutes even without a purge.
-pub fn posts() -> CachePolicy {
-    CachePolicy::isr(5 * MINUTE, HOUR).stale_if_error(HOUR + DAY).tag("posts")
-}
-
-/// One post: edits purge it, so it can stay an hour fresh and a week stale.
-pub fn post(slug: &str) -> CachePolicy {
-    CachePolicy::isr(HOUR, 7 * DAY).stale_if_error(8 * DAY).tags(named("post", slug))
-}
-
-/// The catalogue: prices and stock change often.
-pub fn products() -> CachePolicy {
-    // `frequent()`: ten minutes of stale-while-revalidate.
-    CachePolicy::frequent().stale_if_error(10 * MINUTE + DAY).tag("products")
-}
-
-/// One product page: browsers may keep it five minutes too.
-pub fn product(id: &str) -> CachePolicy {
-    CachePolicy::isr(5 * MINUTE, HOUR)
-        .max_age(5 * MINUTE)
-        .stale_if_error(HOUR + DAY)
-        .tags(product_tag(id))
-}
-
-/// What a product page tightens to when only a few are left: the count a
-/// shopper sees must stay close to the truth, even where no purge reaches.
-pub fn low_stock() -> CachePolicy {
-    // With its own stale-if-error: a merge keeps one only when both sides have it.
-    CachePolicy::isr(Duration::from_secs(10), MINUTE).stale_if_error(MINUTE + DAY)
-}
-
-/// `GET /api/products/{id}`: API clients may keep it five minutes; a CDN,
-/// which the site purges by tag, an hour.
-pub fn product_api(id: &str) -> CachePolicy {
-    CachePolicy::public(5 * MINUTE)
-        .stale_while_revalidate(10 * MINUTE)
-        .stale_if_error(10 * MINUTE + DAY)
-        .cdn_max_age(HOUR)
-        .tags(product_tag(id))
-}
-
-/// Search results: any query may be asked, so no shared TTL beyond the
-/// browser's; the purge tag still reaches caches that keep them.
-pub fn search() -> CachePolicy {
-    CachePolicy::public(5 * MINUTE)
-        .stale_if_error(DAY)
-        .vary(http::header::ACCEPT_ENCODING)
-        .tag("search")
-}
+/// A minute, an hour, a day: the units of every policy.
+pub const MINUTE: Duration = Duration::from_secs(60);
+pub const HOUR: Duration = Duration::from_secs(60 * 60);
+pub const DAY: Duration = Duration::from_secs(24 * 60 * 60);
 
 /// The client tier: how long the browser keeps a page's data (leptos-fetch
 /// queries, see [`crate::app::query`]) before it asks again.
 ///
-/// Chosen together with the shared tiers above:
+/// Each feature picks its own (`blog::cache::CLIENT`), together with its
+/// shared tiers:
 ///
 /// - `stale` is how long navigating back to a page reuses its data with no
 ///   request at all. After it, the page shows the data it has at once and
 ///   refetches in the background (stale-while-revalidate, in the browser).
 ///   Shorter than the page's `s-maxage`: the shared caches are purged when
-///   data changes, the browsers of other visitors are not.
+///   data changes, the browsers of other visitors are not (each feature's
+///   tests check it with [`assert_client_fits`]).
 /// - `gc` is how long data no page shows stays in memory.
-///
-/// | data | stale | gc | shared tier |
-/// |---|---|---|---|
-/// | home, landing pages | 1 h | 2 h | `s-maxage=86400` |
-/// | blog index, posts, search | 5 min | 30 min | `s-maxage=300` / `3600`, `max-age=300` |
-/// | products | 30 s | 10 min | `s-maxage=60` / `300` |
-/// | dashboard, editor (private) | 30 s | 5 min | `private, no-store` |
 ///
 /// `CLIENT_CACHE_MAX_SECS` caps them all (see [`ClientCache::capped`]) so
 /// that tests need not wait minutes.
@@ -145,17 +64,10 @@ pub struct ClientCache {
 }
 
 impl ClientCache {
-    /// Marketing and landing pages: rewritten by hand, rarely.
-    pub const LANDING: Self = Self { stale: HOUR, gc: Duration::from_secs(2 * 60 * 60) };
-    /// Posts and lists of posts (and search results, which show posts).
-    pub const POSTS: Self =
-        Self { stale: Duration::from_secs(5 * 60), gc: Duration::from_secs(30 * 60) };
-    /// Products: prices and stock change often.
-    pub const PRODUCTS: Self =
-        Self { stale: Duration::from_secs(30), gc: Duration::from_secs(10 * 60) };
-    /// The signed-in area: the visitor's own orders, the admin's editor.
-    pub const DASHBOARD: Self =
-        Self { stale: Duration::from_secs(30), gc: Duration::from_secs(5 * 60) };
+    /// Keeps data `stale` before asking again, and unused data `gc`.
+    pub const fn new(stale: Duration, gc: Duration) -> Self {
+        Self { stale, gc }
+    }
 
     /// These times, each at most `max` (stale) or `4 × max` (gc): a cap such
     /// as 3 s lets a test see data go stale, then be dropped, in seconds.
@@ -165,17 +77,6 @@ impl ClientCache {
             None => self,
         }
     }
-}
-
-/// `tag:name`, or nothing when `name` is empty (no URL names nothing).
-fn named(tag: &str, name: &str) -> Option<String> {
-    (!name.is_empty()).then(|| format!("{tag}:{name}"))
-}
-
-/// `product:{id}` for a well-formed id, in its canonical form (`007` → `7`),
-/// so the tag a purge uses always matches.
-fn product_tag(id: &str) -> Option<String> {
-    id.parse::<i64>().ok().map(|id| format!("product:{id}"))
 }
 
 /// Tightens the cache policy of the response being produced: merged, most
@@ -219,94 +120,102 @@ pub fn files() -> CachePolicy {
     CachePolicy::public(HOUR)
 }
 
-/// Every route of the site with its default policy, and the query
-/// parameters each reads (`.query([..])`): every other parameter is left out
-/// of the built-in cache's keys and of the renders it stores, so `?x=1`,
-/// `?x=2`, … are one page and one render. A route that declares none
-/// ignores the query. GET data functions declare their arguments.
+/// Every route of the site with its default policy: each feature's own
+/// declarations (see [`super::FEATURES`]), then the operational routes,
+/// which belong to no feature.
 ///
 /// A path the table does not list is answered `private, no-store` (and
 /// logged): forgetting a route costs renders, never a page stored for all.
+/// `every_route_and_server_function_is_in_the_table` (below) fails first.
 #[cfg(feature = "ssr")]
 pub fn route_table() -> isr_cache::RouteTable {
-    isr_cache::RouteTable::new()
-        // Pages.
-        .route("/", |_| home())
-        .route("/landing/{campaign}", |r| campaign(r.param("campaign")))
-        .route("/blog", |_| posts())
-        .query(["page"])
-        .route("/blog/{slug}", |r| post(r.param("slug")))
-        .route("/products", |_| products())
-        .query(["page"])
-        .route("/products/{id}", |r| product(r.param("id")))
-        .route("/search", |_| search())
-        .query(["q"])
-        .route("/login", |_| CachePolicy::no_store())
-        .route("/dashboard", |_| CachePolicy::private())
-        .route("/dashboard/posts/{slug}", |_| CachePolicy::private())
-        .route("/dashboard/products/{id}", |_| CachePolicy::private())
-        // The GET server functions that load each page's data: the page's
-        // policy, and their arguments as declared query parameters.
-        .route("/api/home/get_home", |_| home())
-        .route("/api/landing/get_campaign", |r| campaign(r.query("slug").unwrap_or_default()))
-        .query(["slug"])
-        .route("/api/blog/list_posts", |_| posts())
-        .query(["page"])
-        .route("/api/blog/get_post", |r| post(r.query("slug").unwrap_or_default()))
-        .query(["slug"])
-        .route("/api/shop/list_products", |_| products())
-        .query(["page"])
-        .route("/api/shop/get_product", |r| product(r.query("id").unwrap_or_default()))
-        .query(["id"])
-        .route("/api/search/search", |_| search())
-        .query(["q"])
-        .route("/api/dashboard/get_dashboard", |_| CachePolicy::private())
-        .route("/api/dashboard/get_post_for_edit", |_| CachePolicy::private())
-        .query(["slug"])
-        .route("/api/dashboard/get_product_for_edit", |_| CachePolicy::private())
-        .query(["id"])
-        .route("/api/dashboard/update_post", |_| CachePolicy::no_store())
-        .route("/api/dashboard/purge_cache", |_| CachePolicy::no_store())
-        .route("/api/dashboard/update_product", |_| CachePolicy::no_store())
-        .route("/api/shop/place_order", |_| CachePolicy::no_store())
-        // Operations: purges from outside, Prometheus, previews.
+    super::FEATURES
+        .iter()
+        .fold(isr_cache::RouteTable::new(), |table, feature| (feature.cache)(table))
+        // Operations: purges from outside, Prometheus (see `server::cache`).
         .route("/api/revalidate", |_| CachePolicy::no_store())
         .route("/metrics", |_| CachePolicy::no_store())
-        .route("/api/preview", |_| CachePolicy::no_store())
-        .query(["token", "path"])
-        .route("/api/preview/exit", |_| CachePolicy::no_store())
-        .query(["path"])
-        // Mutations are POST, which the layer never lets a cache keep anyway.
-        .route("/api/auth/login", |_| CachePolicy::no_store())
-        .route("/api/auth/logout", |_| CachePolicy::no_store())
-        .route("/api/auth/demo_accounts", |_| CachePolicy::no_store())
-        // The JSON API.
-        .route("/api/posts", |_| posts())
-        .query(["page", "per_page"])
-        .route("/api/products/{id}", |r| product_api(r.param("id")))
+}
+
+/// GET server functions in the route table, keyed by the function itself.
+#[cfg(feature = "ssr")]
+pub trait DataFunctions {
+    /// Adds the GET server function `F` (the struct `#[server]` generates:
+    /// `GetPost` for `get_post`) at its own `F::PATH`, its arguments declared
+    /// as the query parameters it reads, and its policy a function of those
+    /// arguments, parsed as the function itself parses them. Renaming an
+    /// argument or the endpoint cannot leave a stale string behind.
+    ///
+    /// Arguments that do not parse get `no-store`: the function answers them
+    /// with a 400, which no cache keeps anyway.
+    #[must_use]
+    fn data<F>(self, policy: impl Fn(&F) -> CachePolicy + Send + Sync + 'static) -> Self
+    where
+        F: server_fn::ServerFn + serde::de::DeserializeOwned + 'static;
+
+    /// Adds the server function `F` that writes (a POST): `no-store`, which
+    /// the layer would enforce for a POST anyway; listed so that the table
+    /// names every route.
+    #[must_use]
+    fn write<F: server_fn::ServerFn>(self) -> Self;
+}
+
+#[cfg(feature = "ssr")]
+impl DataFunctions for isr_cache::RouteTable {
+    fn data<F>(self, policy: impl Fn(&F) -> CachePolicy + Send + Sync + 'static) -> Self
+    where
+        F: server_fn::ServerFn + serde::de::DeserializeOwned + 'static,
+    {
+        self.route(F::PATH, move |route| {
+            let mut query = form_urlencoded::Serializer::new(String::new());
+            query.extend_pairs(route.query_pairs());
+            match serde_qs::from_str::<F>(&query.finish()) {
+                Ok(arguments) => policy(&arguments),
+                Err(_) => CachePolicy::no_store(),
+            }
+        })
+        .query(serde_aux::serde_introspection::serde_introspect::<F>().iter().copied())
+    }
+
+    fn write<F: server_fn::ServerFn>(self) -> Self {
+        self.route(F::PATH, |_| CachePolicy::no_store())
+    }
+}
+
+/// A feature's client tier fits inside its shared one: the browser never
+/// holds data longer than the shared caches hold the page it belongs to
+/// (they are purged on writes, browsers are not), and keeps unused data at
+/// least as long as it counts as fresh. For each feature's tests.
+#[cfg(feature = "ssr")]
+pub fn assert_client_fits(keep: ClientCache, policy: &CachePolicy) {
+    let shared = policy.shared_ttl().expect("public pages have a shared TTL");
+    assert!(keep.stale <= shared, "{keep:?} outlives {policy}");
+    assert!(keep.stale <= keep.gc, "{keep:?}");
+}
+
+/// The default policy and tags of `path?query`, for tests.
+#[cfg(feature = "ssr")]
+pub fn resolved(path: &str, query: Option<&str>) -> (String, Vec<String>) {
+    let resolved = route_table().resolve(path, query).expect("every path resolves");
+    (resolved.policy.to_string(), resolved.policy.tag_set().iter().cloned().collect())
 }
 
 #[cfg(all(test, feature = "ssr"))]
 mod tests {
     use super::*;
 
-    fn rendered(path: &str, query: Option<&str>) -> (String, Vec<String>) {
-        let resolved = route_table().resolve(path, query).expect("every path resolves");
-        (resolved.policy.to_string(), resolved.policy.tag_set().iter().cloned().collect())
-    }
-
     /// Every page of `<App/>` and every server function has its own entry: a
     /// route added without one fails here instead of falling back silently.
     #[test]
     fn every_route_and_server_function_is_in_the_table() {
         let table = route_table();
-        let pages = crate::server::route_list().into_iter().map(|route| route.path().to_owned());
+        let pages = crate::app::route_list().into_iter().map(|route| route.path().to_owned());
         let functions = server_fn::axum::server_fn_paths().map(|(path, _)| path.to_owned());
         for path in pages.chain(functions) {
             let resolved = table.resolve(&path, None);
             assert!(
                 resolved.as_ref().is_some_and(|r| r.pattern.as_deref() == Some(&*path)),
-                "{path} has no entry of its own in cache::route_table ({resolved:?})"
+                "{path} has no entry of its own in its feature's cache::routes ({resolved:?})"
             );
         }
     }
@@ -317,7 +226,7 @@ mod tests {
     /// (`tests/http/caching.rs` shows a loader's policy reaching the page.)
     #[test]
     fn every_page_waits_for_its_data_before_sending_headers() {
-        for route in crate::server::route_list() {
+        for route in crate::app::route_list() {
             assert!(
                 matches!(route.mode(), leptos_router::SsrMode::Async),
                 "{} must use SsrMode::Async, or policies set while loading are lost",
@@ -326,73 +235,10 @@ mod tests {
         }
     }
 
+    /// A data function's declared parameters are its arguments, and its
+    /// policy sees them typed.
     #[test]
-    fn pages_and_their_data_functions_share_a_policy() {
-        assert_eq!(
-            rendered("/blog/hello", None),
-            rendered("/api/blog/get_post", Some("slug=hello"))
-        );
-        assert_eq!(rendered("/products/7", None), rendered("/api/shop/get_product", Some("id=7")));
-        assert_eq!(
-            rendered("/landing/x", None),
-            rendered("/api/landing/get_campaign", Some("slug=x"))
-        );
-        assert_eq!(rendered("/", None), rendered("/api/home/get_home", None));
-    }
-
-    #[test]
-    fn product_tags_are_canonical_and_only_for_real_ids() {
-        assert_eq!(rendered("/products/007", None).1, ["product:7"]);
-        assert!(rendered("/products/abc", None).1.is_empty());
-    }
-
-    /// The browser never holds data longer than the shared caches hold the
-    /// page it belongs to (they are purged on writes, browsers are not), and
-    /// keeps unused data at least as long as it counts as fresh.
-    #[test]
-    fn client_stale_times_fit_inside_the_shared_ones() {
-        let pairs = [
-            (ClientCache::LANDING, home()),
-            (ClientCache::LANDING, campaign("spring-sale")),
-            (ClientCache::POSTS, posts()),
-            (ClientCache::POSTS, post("hello")),
-            (ClientCache::POSTS, search()),
-            (ClientCache::PRODUCTS, products()),
-            (ClientCache::PRODUCTS, product("7")),
-            // Not low stock's 10 s: a visitor's own tab may show a count 30 s
-            // old; what new visitors get stays within 10 s.
-        ];
-        for (keep, policy) in pairs {
-            let shared = policy.shared_ttl().expect("public pages have a shared TTL");
-            assert!(keep.stale <= shared, "{keep:?} outlives {policy}");
-            assert!(keep.stale <= keep.gc, "{keep:?}");
-        }
-        assert!(ClientCache::DASHBOARD.stale <= ClientCache::DASHBOARD.gc);
-    }
-
-    #[test]
-    fn the_cap_shortens_client_times_and_keeps_gc_after_stale() {
-        let capped = ClientCache::POSTS.capped(Some(Duration::from_secs(3)));
-        assert_eq!(
-            capped,
-            ClientCache { stale: Duration::from_secs(3), gc: Duration::from_secs(12) }
-        );
-        assert_eq!(ClientCache::POSTS.capped(None), ClientCache::POSTS);
-        // A cap above a time leaves it alone.
-        let loose = ClientCache::PRODUCTS.capped(Some(HOUR));
-        assert_eq!(loose, ClientCache::PRODUCTS);
-    }
-
-    #[test]
-    fn bundles_are_immutable_only_when_hashed() {
-        assert_eq!(bundle(true).to_string(), "public, max-age=31536000, immutable");
-        assert_eq!(bundle(false).to_string(), "public, max-age=0, must-revalidate");
-    }
-
-    /// Each page's data function declares the arguments the page passes, so
-    /// a render for the cache gets them; a page declares what it reads.
-    #[test]
-    fn data_functions_keep_their_arguments() {
+    fn data_functions_read_their_arguments_as_typed() {
         let table = route_table();
         let declared = |path: &str| -> Vec<String> {
             table.declared_query(path).iter().map(|name| name.to_string()).collect()
@@ -400,9 +246,24 @@ mod tests {
         assert_eq!(declared("/api/blog/get_post"), ["slug"]);
         assert_eq!(declared("/api/shop/get_product"), ["id"]);
         assert_eq!(declared("/api/search/search"), ["q"]);
-        assert_eq!(declared("/blog"), ["page"]);
-        assert_eq!(declared("/search"), ["q"]);
-        assert!(declared("/blog/hello").is_empty());
-        assert!(declared("/").is_empty());
+        assert!(declared("/api/home/get_home").is_empty());
+        // An argument that does not parse as the function's type: no-store.
+        assert_eq!(resolved("/api/shop/get_product", Some("id=abc")).0, "no-store");
+    }
+
+    #[test]
+    fn the_cap_shortens_client_times_and_keeps_gc_after_stale() {
+        let posts = ClientCache::new(5 * MINUTE, 30 * MINUTE);
+        let capped = posts.capped(Some(Duration::from_secs(3)));
+        assert_eq!(capped, ClientCache::new(Duration::from_secs(3), Duration::from_secs(12)));
+        assert_eq!(posts.capped(None), posts);
+        // A cap above a time leaves it alone.
+        assert_eq!(posts.capped(Some(DAY)), posts);
+    }
+
+    #[test]
+    fn bundles_are_immutable_only_when_hashed() {
+        assert_eq!(bundle(true).to_string(), "public, max-age=31536000, immutable");
+        assert_eq!(bundle(false).to_string(), "public, max-age=0, must-revalidate");
     }
 }

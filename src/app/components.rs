@@ -7,17 +7,7 @@ use leptos_router::components::A;
 
 use crate::AppError;
 
-/// Sets the HTTP status of the page being rendered. On the server only; in the
-/// browser there is no response to change. Works because data pages render
-/// with `SsrMode::Async` (see the `app` module).
-pub fn set_status(status: http::StatusCode) {
-    #[cfg(feature = "ssr")]
-    if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
-        response.set_status(status);
-    }
-    #[cfg(not(feature = "ssr"))]
-    let _ = status;
-}
+pub use crate::error::set_status;
 
 /// The 404 page, with status 404.
 #[component]

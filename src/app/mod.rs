@@ -21,10 +21,77 @@ pub mod shop;
 
 use leptos::prelude::*;
 use leptos_meta::{HashedStylesheet, MetaTags, Title, provide_meta_context};
-use leptos_router::components::{A, Route, Router, Routes};
-use leptos_router::{SsrMode, path};
+use leptos_router::components::{A, Router, Routes};
 
+use self::auth::CurrentUser;
 use self::components::NotFound;
+
+/// Every feature of the site, in the order its parts appear (navigation,
+/// home page sections, search results, dashboard sections). A feature is a
+/// folder under `app/` that exports a [`Feature`] and a `Routes` component;
+/// registering it is this line and its `<Routes>` line in [`App`].
+pub const FEATURES: &[Feature] = &[
+    home::FEATURE,
+    landing::FEATURE,
+    blog::FEATURE,
+    shop::FEATURE,
+    search::FEATURE,
+    auth::FEATURE,
+    dashboard::FEATURE,
+];
+
+/// What a feature plugs into the rest of the site, besides its pages. Every
+/// part is optional but its caching: a feature with pages must say how each
+/// is cached (`cache::tests` fails otherwise).
+pub struct Feature {
+    /// A link in the site's navigation: label, href.
+    pub nav: Option<(&'static str, &'static str)>,
+    /// A section of the home page, with its own data.
+    pub home: Option<HomeSection>,
+    /// Its results on the search page, for a query that is not blank (each
+    /// feature loads its own, with its own GET data function).
+    pub search: Option<fn(String) -> AnyView>,
+    /// Its part of the signed-in dashboard, for the visitor signed in.
+    pub dashboard: Option<fn(CurrentUser) -> AnyView>,
+    /// Its routes and server functions in the site's route table (its
+    /// `cache::routes`).
+    #[cfg(feature = "ssr")]
+    pub cache: fn(isr_cache::RouteTable) -> isr_cache::RouteTable,
+    /// Its JSON API: plain axum handlers beside the pages.
+    #[cfg(feature = "ssr")]
+    pub api: Option<fn() -> axum::Router<crate::state::AppState>>,
+    /// Numbers for the admin's "Site" summary on the dashboard.
+    #[cfg(feature = "ssr")]
+    pub stats: Option<dashboard::StatsFn>,
+}
+
+impl Feature {
+    /// A feature with no part anywhere yet: start from this in a `const`
+    /// with `..Feature::NONE`.
+    pub const NONE: Self = Self {
+        nav: None,
+        home: None,
+        search: None,
+        dashboard: None,
+        #[cfg(feature = "ssr")]
+        cache: |table| table,
+        #[cfg(feature = "ssr")]
+        api: None,
+        #[cfg(feature = "ssr")]
+        stats: None,
+    };
+}
+
+/// A feature's section of the home page.
+pub struct HomeSection {
+    /// A call to action in the hero: label, href.
+    pub cta: (&'static str, &'static str),
+    /// The cache tags of what the section shows: the home page carries them,
+    /// so a write that changes the section purges the page.
+    pub tags: fn() -> Vec<crate::tags::Tag>,
+    /// The section, which loads its own data.
+    pub view: fn() -> AnyView,
+}
 
 /// The HTML document around the app, rendered on the server only.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -62,18 +129,15 @@ pub fn App() -> impl IntoView {
         <Router>
             <SiteHeader />
             <main class="container">
+                // Each feature's pages (with `FEATURES` above).
                 <Routes fallback=|| view! { <NotFound /> }>
-                    <Route path=path!("/") view=home::HomePage ssr=SsrMode::Async />
-                    <Route path=path!("/landing/:campaign") view=landing::LandingPage ssr=SsrMode::Async />
-                    <Route path=path!("/blog") view=blog::BlogIndex ssr=SsrMode::Async />
-                    <Route path=path!("/blog/:slug") view=blog::PostPage ssr=SsrMode::Async />
-                    <Route path=path!("/products") view=shop::ProductIndex ssr=SsrMode::Async />
-                    <Route path=path!("/products/:id") view=shop::ProductPage ssr=SsrMode::Async />
-                    <Route path=path!("/search") view=search::SearchPage ssr=SsrMode::Async />
-                    <Route path=path!("/login") view=auth::LoginPage ssr=SsrMode::Async />
-                    <Route path=path!("/dashboard") view=dashboard::DashboardPage ssr=SsrMode::Async />
-                    <Route path=path!("/dashboard/posts/:slug") view=dashboard::editor::PostEditorPage ssr=SsrMode::Async />
-                    <Route path=path!("/dashboard/products/:id") view=dashboard::editor::ProductEditorPage ssr=SsrMode::Async />
+                    <home::Routes />
+                    <landing::Routes />
+                    <blog::Routes />
+                    <shop::Routes />
+                    <search::Routes />
+                    <auth::Routes />
+                    <dashboard::Routes />
                 </Routes>
             </main>
             <SiteFooter />
@@ -81,13 +145,25 @@ pub fn App() -> impl IntoView {
     }
 }
 
-/// The JSON API: plain axum handlers beside the pages, one group per feature.
+/// The app's routes, generated once per process.
+///
+/// Not per router: while Leptos generates a route list it sets a process-wide
+/// flag that stops every resource from loading (leptos_server's
+/// `SuppressResourceLoad`), so building a router while another one serves
+/// (as parallel tests do) would leave those pages' renders waiting forever.
 #[cfg(feature = "ssr")]
-pub fn api_routes() -> axum::Router<crate::server::AppState> {
-    axum::Router::new()
-        .merge(blog::api::routes())
-        .merge(shop::api::routes())
-        .merge(auth::preview::routes())
+pub fn route_list() -> Vec<leptos_axum::AxumRouteListing> {
+    static ROUTES: std::sync::OnceLock<Vec<leptos_axum::AxumRouteListing>> =
+        std::sync::OnceLock::new();
+    ROUTES.get_or_init(|| leptos_axum::generate_route_list(App)).clone()
+}
+
+/// The JSON API: plain axum handlers beside the pages, each feature's own.
+#[cfg(feature = "ssr")]
+pub fn api_routes() -> axum::Router<crate::state::AppState> {
+    FEATURES.iter().filter_map(|feature| feature.api).fold(axum::Router::new(), |router, api| {
+        router.merge(api())
+    })
 }
 
 /// Site navigation. The same for every visitor, signed in or not, so that
@@ -102,9 +178,11 @@ fn SiteHeader() -> impl IntoView {
                     " Leptos ISR"
                 </A>
                 <ul class="nav-links">
-                    <li><A href="/blog">"Blog"</A></li>
-                    <li><A href="/products">"Shop"</A></li>
-                    <li><A href="/search">"Search"</A></li>
+                    {FEATURES
+                        .iter()
+                        .filter_map(|feature| feature.nav)
+                        .map(|(label, href)| view! { <li><A href=href>{label}</A></li> })
+                        .collect_view()}
                     <li><A href="/dashboard" attr:class="nav-cta">"Dashboard"</A></li>
                 </ul>
             </nav>

@@ -68,13 +68,7 @@ impl<T> Loaded<T> {
     }
 }
 
-/// What a write changed, as cache tags (`post:hello`, `products`, …). The
-/// server has purged them from the shared caches by the time the browser
-/// sees this; [`invalidate_after`] invalidates them in the browser.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
-pub struct Changed {
-    pub tags: Vec<String>,
-}
+pub use crate::tags::Changed;
 
 /// One kind of page data: a data function, how long the browser keeps its
 /// answers, and the cache tags each answer carries.
@@ -250,7 +244,7 @@ pub fn tags_of(policy: isr_cache::CachePolicy) -> Vec<String> {
 /// the browser.
 fn cache_cap() -> Option<Duration> {
     #[cfg(feature = "ssr")]
-    return use_context::<crate::server::AppState>()
+    return use_context::<crate::state::AppState>()
         .and_then(|state| state.config.client_cache_max);
     #[cfg(not(feature = "ssr"))]
     {
@@ -290,7 +284,7 @@ mod tests {
 
     #[test]
     fn tags_come_from_the_page_policy() {
-        assert_eq!(tags_of(crate::app::cache::post("hello")), ["post:hello"]);
-        assert_eq!(tags_of(crate::app::cache::home()), ["home", "posts", "products"]);
+        assert_eq!(tags_of(crate::app::blog::cache::post("hello")), ["post:hello"]);
+        assert_eq!(tags_of(crate::app::home::cache::home()), ["home", "posts", "products"]);
     }
 }

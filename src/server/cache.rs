@@ -43,11 +43,10 @@ use isr_cache::{IsrCache, IsrConfig, Purge, PurgeMode, Visitor, Visitors};
 use serde::Deserialize;
 use subtle::ConstantTimeEq as _;
 
-use super::cdn::Cdn;
 use super::{AppState, Config};
+use crate::app::auth::bearer::bearer_matches;
 use crate::app::auth::preview::is_preview;
 use crate::app::auth::session::is_signed_in;
-use crate::app::query::Changed;
 use crate::{AppError, AppResult};
 
 /// The cache the configuration asks for.
@@ -99,15 +98,6 @@ pub fn routes() -> Router<AppState> {
         .route("/metrics", get(metrics))
 }
 
-/// What a write inside the app changed, by tag: purged here (hard, so the
-/// next visitor waits for a fresh render rather than seeing the old page once
-/// more), and returned for the browser to invalidate its own copies
-/// (`app::query::invalidate_after`).
-pub fn changed(tags: Vec<String>, source: &str) -> Changed {
-    purge(&AppState::current(), &Purge::tags(tags.clone(), PurgeMode::Hard), source);
-    Changed { tags }
-}
-
 /// Samples the cache's hit rate once a minute, for the dashboard's graph.
 pub fn sample_every_minute(isr: IsrCache) {
     tokio::spawn(async move {
@@ -118,33 +108,6 @@ pub fn sample_every_minute(isr: IsrCache) {
             isr.sample_history();
         }
     });
-}
-
-/// Invalidates what `purge` names, here and on every other instance of the
-/// app (see `fanout`), and logs who asked (`source`). The one path every
-/// purge takes, from the HTTP endpoint or from the app's writes. Returns how
-/// many pages it matched here.
-pub fn purge(state: &AppState, purge: &Purge, source: &str) -> usize {
-    let matched = purge_here(&state.isr, &state.cdn, purge, source);
-    state.fanout.publish(purge);
-    matched
-}
-
-/// Invalidates what `purge` names in this instance's cache and in the CDN in
-/// front of it (see `cdn`), and logs it.
-pub fn purge_here(cache: &IsrCache, cdn: &Cdn, purge: &Purge, source: &str) -> usize {
-    let matched = cache.purge(purge);
-    cdn.purge(purge);
-    tracing::info!(
-        source,
-        mode = ?purge.mode,
-        paths = ?purge.paths,
-        prefixes = ?purge.prefixes,
-        tags = ?purge.tags,
-        matched,
-        "cache purged"
-    );
-    matched
 }
 
 #[derive(Debug, Deserialize)]
@@ -186,7 +149,7 @@ async fn revalidate(
     };
     let purge_request =
         Purge { paths: request.paths, prefixes: request.prefixes, tags: request.tags, mode };
-    let matched = purge(&state, &purge_request, "api");
+    let matched = state.purger.purge(&purge_request, "api");
     let mode = if mode == PurgeMode::Hard { "hard" } else { "soft" };
     Ok(axum::Json(serde_json::json!({ "purged": matched, "mode": mode })))
 }
@@ -201,23 +164,8 @@ async fn metrics(State(state): State<AppState>, request: Request) -> AppResult<i
         tracing::debug!("metrics refused: no token, and not a direct loopback peer");
         return Err(if token.is_some() { AppError::InvalidToken } else { AppError::Forbidden });
     }
-    let body = state.isr.metrics().render();
+    let body = state.purger.isr().metrics().render();
     Ok(([(CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")], body))
-}
-
-/// Whether an `Authorization: Bearer <token>` header (the scheme in any case,
-/// RFC 9110 section 11.1) carries `expected`, compared in constant time. No
-/// expected token: nothing matches. Shared by the revalidate API, `/metrics`
-/// and previews (`app::auth::preview`).
-pub fn bearer_matches(headers: &HeaderMap, expected: Option<&str>) -> bool {
-    let Some(expected) = expected.filter(|token| !token.is_empty()) else { return false };
-    headers
-        .get_all(AUTHORIZATION)
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .filter_map(|value| value.trim().split_once(' '))
-        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-        .any(|(_, given)| bool::from(given.trim().as_bytes().ct_eq(expected.as_bytes())))
 }
 
 /// `X-Forwarded-For`, which `http` has no constant for.
@@ -348,38 +296,19 @@ mod tests {
 
     use super::*;
 
-    #[test]
-    fn bearer_tokens_must_match_exactly() {
-        let headers = |value: &str| {
-            let mut headers = HeaderMap::new();
-            headers.insert(AUTHORIZATION, HeaderValue::from_str(value).expect("value"));
-            headers
-        };
-        assert!(bearer_matches(&headers("Bearer s3cret"), Some("s3cret")));
-        assert!(!bearer_matches(&headers("Bearer s3cre"), Some("s3cret")));
-        assert!(!bearer_matches(&headers("Bearer s3cret!"), Some("s3cret")));
-        assert!(!bearer_matches(&headers("s3cret"), Some("s3cret")));
-        assert!(
-            !bearer_matches(&headers("Bearer "), Some("")),
-            "no token configured means no access"
-        );
-        assert!(!bearer_matches(&HeaderMap::new(), Some("s3cret")));
-        assert!(!bearer_matches(&headers("Bearer s3cret"), None));
-    }
-
     /// The tags the app emits can all be purged from outside.
     #[test]
     fn every_tag_the_app_emits_is_valid() {
-        use crate::app::cache as policies;
+        use crate::app::{blog, home, landing, search, shop};
         let emitted = [
-            policies::home(),
-            policies::campaign("spring-sale"),
-            policies::posts(),
-            policies::post("stale-while-revalidate-in-practice"),
-            policies::products(),
-            policies::product("42"),
-            policies::product_api("42"),
-            policies::search(),
+            home::cache::home(),
+            landing::cache::campaign("spring-sale"),
+            blog::cache::posts(),
+            blog::cache::post("stale-while-revalidate-in-practice"),
+            shop::cache::products(),
+            shop::cache::product("42"),
+            shop::cache::product_api("42"),
+            search::cache::search(),
         ];
         let tags: Vec<String> = emitted.iter().flat_map(|p| p.tag_set().clone()).collect();
         assert_eq!(tags.len(), 10, "{tags:?}");

@@ -30,44 +30,11 @@ use std::time::Duration;
 use isr_cache::{Purge, PurgeMode};
 
 use super::cache::{check_path, check_tag};
+pub use crate::config::{CdnSettings, Cloudflare, Fastly};
 
-/// Where to send purges (from `Config`).
-#[derive(Clone, Default)]
-pub struct CdnSettings {
-    /// Varnish servers' base URLs.
-    pub varnish: Vec<String>,
-    pub cloudflare: Option<Cloudflare>,
-    pub fastly: Option<Fastly>,
-}
-
-/// A Cloudflare zone.
-#[derive(Clone)]
-pub struct Cloudflare {
-    /// `https://api.cloudflare.com/client/v4` (another for tests).
-    pub api_url: String,
-    pub zone_id: String,
-    pub token: String,
-    /// The site's host, which Cloudflare's prefixes start with.
-    pub host: String,
-}
-
-/// A Fastly service.
-#[derive(Clone)]
-pub struct Fastly {
-    /// `https://api.fastly.com` (another for tests).
-    pub api_url: String,
-    pub service_id: String,
-    pub token: String,
-}
-
-impl std::fmt::Debug for CdnSettings {
-    // By hand: the API tokens never reach a log.
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("CdnSettings")
-            .field("varnish", &self.varnish)
-            .field("cloudflare_zone", &self.cloudflare.as_ref().map(|c| &c.zone_id))
-            .field("fastly_service", &self.fastly.as_ref().map(|f| &f.service_id))
-            .finish()
+impl crate::purge::PurgeSink for Cdn {
+    fn purge(&self, purge: &Purge) {
+        Cdn::purge(self, purge);
     }
 }
 

@@ -27,13 +27,13 @@
 
 use std::time::Duration;
 
-use isr_cache::{IsrCache, Purge, PurgeMode};
+use isr_cache::{Purge, PurgeMode};
 use serde::{Deserialize, Serialize};
 use sqlx::postgres::PgListener;
 use tokio::task::JoinHandle;
 
-use super::Db;
-use super::cdn::Cdn;
+use crate::db::Db;
+use crate::purge::{PurgeSink, Purger};
 
 /// The `LISTEN`/`NOTIFY` channel.
 pub const CHANNEL: &str = "isr_purge";
@@ -92,14 +92,13 @@ impl Fanout {
     }
 
     /// Starts listening for the purges of other instances and applying them
-    /// to `cache` and the CDN in front, on PostgreSQL; `None` on SQLite.
+    /// with `purger` (here and in the CDN in front), on PostgreSQL; `None` on SQLite.
     /// Returns once the `LISTEN` is in place: a purge published after this
     /// returns is not missed.
     pub async fn listen(
         &self,
         database_url: &str,
-        cache: IsrCache,
-        cdn: Cdn,
+        purger: Purger,
     ) -> Result<Option<JoinHandle<()>>, sqlx::Error> {
         if self.db.is_none() {
             return Ok(None);
@@ -113,7 +112,7 @@ impl Fanout {
                 match listener.try_recv().await {
                     Ok(Some(notification)) => {
                         backoff = Duration::from_millis(100);
-                        apply(instance, notification.payload(), &cache, &cdn);
+                        apply(instance, notification.payload(), &purger);
                     }
                     Ok(None) => {
                         // The connection dropped; sqlx reconnects and listens
@@ -127,7 +126,7 @@ impl Fanout {
                             mode: PurgeMode::Soft,
                             ..Purge::default()
                         };
-                        cache.purge(&everything);
+                        purger.isr().purge(&everything);
                     }
                     Err(error) => {
                         tracing::warn!(%error, "purge listener failed; retrying in {backoff:?}");
@@ -141,9 +140,15 @@ impl Fanout {
     }
 }
 
+impl PurgeSink for Fanout {
+    fn purge(&self, purge: &Purge) {
+        self.publish(purge);
+    }
+}
+
 /// Applies another instance's purge; ignores this instance's own, and
 /// anything that is not a purge (logged).
-fn apply(instance: u64, payload: &str, cache: &IsrCache, cdn: &Cdn) {
+fn apply(instance: u64, payload: &str, purger: &Purger) {
     let message: Message = match serde_json::from_str(payload) {
         Ok(message) => message,
         Err(error) => {
@@ -161,7 +166,7 @@ fn apply(instance: u64, payload: &str, cache: &IsrCache, cdn: &Cdn) {
         tags: message.tags,
         mode: if message.hard { PurgeMode::Hard } else { PurgeMode::Soft },
     };
-    super::cache::purge_here(cache, cdn, &purge, &format!("instance {from:016x}"));
+    purger.purge_here(&purge, &format!("instance {from:016x}"));
 }
 
 /// `purge` as one or more payloads of at most [`MAX_PAYLOAD`] bytes.

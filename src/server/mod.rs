@@ -1,4 +1,5 @@
-//! The server: configuration, database, the axum router and its tower layers.
+//! The composition root: builds the app from the layers below and serves it.
+//! Nothing imports this module (see `layers_read_top_down` in `lib.rs`).
 //!
 //! [`run`] is what `main` calls; [`router`] builds the whole application for a
 //! given [`AppState`], so the HTTP tests exercise exactly what production serves.
@@ -6,8 +7,6 @@
 pub mod assets;
 pub mod cache;
 pub mod cdn;
-pub mod config;
-pub mod db;
 pub mod fanout;
 pub mod guard;
 pub mod seed;
@@ -16,11 +15,9 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 use axum::Router;
-use axum::extract::FromRef;
 use axum::handler::Handler as _;
 use axum::serve::ListenerExt as _;
 use isr_cache::{CachePolicyLayer, ETagLayer, IsrLayer};
-use leptos::config::LeptosOptions;
 use leptos::prelude::*;
 use leptos_axum::{LeptosRoutes, generate_route_list};
 use tower::Layer as _;
@@ -29,36 +26,11 @@ use tower_http::compression::CompressionLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
-use crate::app::{App, shell};
-pub use config::Config;
-pub use db::Db;
-
-/// Everything a handler or server function needs. Cheap to clone.
-///
-/// Server functions get it with `expect_context::<AppState>()`: leptos_axum
-/// provides the router state to every page render and server function call.
-#[derive(Clone, FromRef)]
-pub struct AppState {
-    /// Leptos' settings: site root, bundle name, address.
-    pub leptos_options: LeptosOptions,
-    /// The database pool.
-    pub db: Db,
-    /// The server's configuration.
-    pub config: Arc<Config>,
-    /// The built-in ISR cache, for code that purges it.
-    pub isr: isr_cache::IsrCache,
-    /// Tells the other instances about purges (PostgreSQL only).
-    pub fanout: fanout::Fanout,
-    /// Tells the CDN in front about purges (when one is configured).
-    pub cdn: cdn::Cdn,
-}
-
-impl AppState {
-    /// The state of the current request, inside a server function or page render.
-    pub fn current() -> Self {
-        expect_context::<Self>()
-    }
-}
+use crate::app::{route_list, shell};
+pub use crate::config::Config;
+use crate::db;
+use crate::purge::Purger;
+pub use crate::state::AppState;
 
 /// Starts the server: reads configuration, migrates and seeds the database,
 /// serves until SIGTERM or Ctrl-C, then drains in-flight requests.
@@ -86,13 +58,13 @@ pub async fn run() -> anyhow::Result<()> {
 
     let isr = cache::build(&config);
     cache::sample_every_minute(isr.clone());
-    let cdn = cdn::Cdn::new(config.cdn.clone());
     let fanout = fanout::Fanout::new(&config.database_url, &db);
-    if fanout.listen(&config.database_url, isr.clone(), cdn.clone()).await?.is_some() {
+    let purger = Purger::new(isr).cdn(cdn::Cdn::new(config.cdn.clone())).others(fanout.clone());
+    if fanout.listen(&config.database_url, purger.clone()).await?.is_some() {
         tracing::info!(channel = fanout::CHANNEL, "purges fan out to every instance");
     }
     let config = Arc::new(config);
-    let state = AppState { leptos_options, db, config: config.clone(), isr, fanout, cdn };
+    let state = AppState { leptos_options, db, config: config.clone(), purger };
     let app = router(state);
 
     let listener = tokio::net::TcpListener::bind(addr)
@@ -139,7 +111,7 @@ pub fn router(state: AppState) -> Router {
 pub fn router_with(state: AppState, extra: Router<AppState>) -> Router {
     let routes = route_list();
     let timeout = state.config.request_timeout;
-    let isr = state.isr.clone();
+    let isr = state.purger.isr().clone();
     let visitors = cache::visitors(&state.config);
     let bundle = assets::static_files(&state.leptos_options);
     let cache_policy =
@@ -190,18 +162,6 @@ pub fn router_with(state: AppState, extra: Router<AppState>) -> Router {
 /// script hashes, which survive caching.)
 fn shared_render_context() {
     provide_context(leptos::nonce::Nonce::from_value(""));
-}
-
-/// The app's routes, generated once per process.
-///
-/// Not per router: while Leptos generates a route list it sets a process-wide
-/// flag that stops every resource from loading (leptos_server's
-/// `SuppressResourceLoad`), so building a router while another one serves
-/// (as parallel tests do) would leave those pages' renders waiting forever.
-pub(crate) fn route_list() -> Vec<leptos_axum::AxumRouteListing> {
-    static ROUTES: std::sync::OnceLock<Vec<leptos_axum::AxumRouteListing>> =
-        std::sync::OnceLock::new();
-    ROUTES.get_or_init(|| generate_route_list(App)).clone()
 }
 
 fn init_tracing() {

@@ -102,7 +102,9 @@ fn public_routes(product: i64, campaign: &str) -> Vec<(String, StatusCode, Expec
     let product_tag: &'static str = format!("product:{product}").leak();
     vec![
         ("/".into(), ok, expect(HOME, Some("home posts products"))),
-        ("/api/home/get_home".into(), ok, expect(HOME, Some("home posts products"))),
+        // The home page's sections load their own lists, kept like the lists.
+        ("/api/blog/latest_posts".into(), ok, expect(POSTS, Some("posts"))),
+        ("/api/shop/featured_products".into(), ok, expect(PRODUCTS, Some("products"))),
         (format!("/landing/{campaign}"), ok, expect(HOME, Some(campaign_tag))),
         (
             format!("/api/landing/get_campaign?slug={campaign}"),
@@ -119,7 +121,8 @@ fn public_routes(product: i64, campaign: &str) -> Vec<(String, StatusCode, Expec
         (format!("/products/{product}"), ok, expect(PRODUCT, Some(product_tag))),
         (format!("/api/shop/get_product?id={product}"), ok, expect(PRODUCT, Some(product_tag))),
         ("/search?q=cache".into(), ok, expect(SEARCH, Some("search"))),
-        ("/api/search/search?q=cache".into(), ok, expect(SEARCH, Some("search"))),
+        ("/api/blog/search_posts?q=cache".into(), ok, expect(SEARCH, Some("search"))),
+        ("/api/shop/search_products?q=cache".into(), ok, expect(SEARCH, Some("search"))),
         ("/api/posts".into(), ok, expect(POSTS, Some("posts"))),
         (
             format!("/api/products/{product}"),
@@ -133,6 +136,8 @@ fn public_routes(product: i64, campaign: &str) -> Vec<(String, StatusCode, Expec
         ("/login".into(), ok, expect(NO_STORE, None)),
         ("/dashboard".into(), StatusCode::FOUND, expect(NO_STORE, None)),
         ("/api/dashboard/get_dashboard".into(), StatusCode::UNAUTHORIZED, expect(NO_STORE, None)),
+        ("/api/shop/my_orders".into(), StatusCode::UNAUTHORIZED, expect(NO_STORE, None)),
+        ("/api/blog/posts_for_admin".into(), StatusCode::UNAUTHORIZED, expect(NO_STORE, None)),
     ]
 }
 

@@ -22,7 +22,9 @@ use leptos_isr_starter::server::fanout::Fanout;
 use leptos_isr_starter::server::seed::{
     DEMO_ADMIN_EMAIL, DEMO_ADMIN_PASSWORD, DEMO_CUSTOMER_EMAIL, DEMO_CUSTOMER_PASSWORD,
 };
-use leptos_isr_starter::server::{AppState, Config, cache, db, router, seed};
+use leptos_isr_starter::db;
+use leptos_isr_starter::purge::Purger;
+use leptos_isr_starter::server::{AppState, Config, cache, router, seed};
 use sqlx::Connection;
 use tower::ServiceExt;
 
@@ -173,20 +175,12 @@ impl TestApp {
         // The real cache, on a clock the test moves: no test waits for a TTL.
         let clock = ManualClock::new();
         let isr = IsrCache::with_clock(cache::isr_config(&config), Arc::new(clock.clone()));
-        let cdn = Cdn::new(config.cdn.clone());
         let fanout = Fanout::new(&config.database_url, &db);
-        let listener = fanout
-            .listen(&config.database_url, isr.clone(), cdn.clone())
-            .await
-            .expect("LISTEN for purges");
-        let state = AppState {
-            leptos_options,
-            db: db.clone(),
-            config: config.clone(),
-            isr: isr.clone(),
-            fanout,
-            cdn,
-        };
+        let purger =
+            Purger::new(isr.clone()).cdn(Cdn::new(config.cdn.clone())).others(fanout.clone());
+        let listener =
+            fanout.listen(&config.database_url, purger.clone()).await.expect("LISTEN for purges");
+        let state = AppState { leptos_options, db: db.clone(), config: config.clone(), purger };
         Self {
             router: router(state.clone()),
             db,

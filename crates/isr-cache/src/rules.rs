@@ -231,6 +231,12 @@ impl RouteMatch<'_> {
     pub fn query(&self, name: &str) -> Option<&str> {
         self.query.iter().find(|(key, _)| key == name).map(|(_, value)| &**value)
     }
+
+    /// Every query parameter, in order, decoded: for policies that read the
+    /// query as a whole (a server function's typed arguments).
+    pub fn query_pairs(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.query.iter().map(|(key, value)| (&**key, &**value))
+    }
 }
 
 fn decode(raw: &str) -> Cow<'_, str> {

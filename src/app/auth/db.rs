@@ -6,7 +6,7 @@
 use super::CurrentUser;
 use super::session::id_hash;
 use crate::AppResult;
-use crate::server::db::{Db, now};
+use crate::db::{Db, now};
 
 /// What a sign-in needs to know about an account.
 #[derive(sqlx::FromRow)]

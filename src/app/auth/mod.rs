@@ -17,6 +17,8 @@
 //! load. Either way nothing the previous visitor loaded stays in the tab.
 
 #[cfg(feature = "ssr")]
+pub mod bearer;
+#[cfg(feature = "ssr")]
 pub mod db;
 #[cfg(feature = "ssr")]
 pub mod password;
@@ -27,10 +29,46 @@ pub mod session;
 
 use leptos::prelude::*;
 use leptos_meta::Title;
+use leptos_router::components::Route;
+use leptos_router::{MatchNestedRoutes, SsrMode, path};
 use serde::{Deserialize, Serialize};
 use server_fn::codec::GetUrl;
 
 use crate::AppError;
+use crate::app::Feature;
+
+/// Signing in and previews in the site (see `app::FEATURES`).
+pub const FEATURE: Feature = Feature {
+    #[cfg(feature = "ssr")]
+    cache: routes,
+    #[cfg(feature = "ssr")]
+    api: Some(preview::routes),
+    ..Feature::NONE
+};
+
+/// The sign-in page.
+#[component(transparent)]
+pub fn Routes() -> impl MatchNestedRoutes + Clone {
+    view! { <Route path=path!("/login") view=LoginPage ssr=SsrMode::Async /> }.into_inner()
+}
+
+/// Sign-in's routes in the site's route table: nothing here is ever stored.
+#[cfg(feature = "ssr")]
+fn routes(table: isr_cache::RouteTable) -> isr_cache::RouteTable {
+    use isr_cache::CachePolicy;
+
+    use crate::app::cache::DataFunctions as _;
+    table
+        .route("/login", |_| CachePolicy::no_store())
+        .write::<Login>()
+        .write::<Logout>()
+        .data::<DemoAccounts>(|_| CachePolicy::no_store())
+        // Previews: fresh renders for the bearer of `PREVIEW_TOKEN` (see `preview`).
+        .route("/api/preview", |_| CachePolicy::no_store())
+        .query(["token", "path"])
+        .route("/api/preview/exit", |_| CachePolicy::no_store())
+        .query(["path"])
+}
 
 /// Longest password accepted: argon2 work grows with input, so bound it.
 pub const MAX_PASSWORD_BYTES: usize = 1024;
@@ -61,7 +99,7 @@ pub async fn demo_accounts() -> Result<Vec<DemoAccount>, AppError> {
     let demo =
         [(DEMO_ADMIN_EMAIL, DEMO_ADMIN_PASSWORD), (DEMO_CUSTOMER_EMAIL, DEMO_CUSTOMER_PASSWORD)];
     let emails = demo.map(|(email, _)| email);
-    let existing = db::existing_emails(&crate::server::AppState::current().db, &emails).await?;
+    let existing = db::existing_emails(&crate::state::AppState::current().db, &emails).await?;
     Ok(demo
         .into_iter()
         .filter(|(email, _)| existing.iter().any(|existing| existing == email))
@@ -75,7 +113,7 @@ pub async fn demo_accounts() -> Result<Vec<DemoAccount>, AppError> {
 /// Checks the credentials, starts a session and redirects to the dashboard.
 #[server(endpoint = "auth/login")]
 pub async fn login(email: String, password: String) -> Result<(), AppError> {
-    let state = crate::server::AppState::current();
+    let state = crate::state::AppState::current();
     let email = email.trim().to_lowercase();
     if email.is_empty() || password.is_empty() {
         return Err(AppError::BadRequest("Enter your email and password.".into()));
@@ -105,7 +143,7 @@ pub async fn login(email: String, password: String) -> Result<(), AppError> {
 /// Ends the session (deletes its row, clears the cookie) and goes home.
 #[server(endpoint = "auth/logout")]
 pub async fn logout() -> Result<(), AppError> {
-    let state = crate::server::AppState::current();
+    let state = crate::state::AppState::current();
     if let Some(id) = session::id_from_request().await {
         db::delete_session(&state.db, &id).await?;
     }

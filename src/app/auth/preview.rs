@@ -38,8 +38,9 @@ use subtle::ConstantTimeEq as _;
 
 use super::session::{SessionKey, cookie_values};
 use crate::AppError;
-use crate::server::cache::bearer_matches;
-use crate::server::{AppState, Config};
+use super::bearer::bearer_matches;
+use crate::config::Config;
+use crate::state::AppState;
 
 /// The preview cookie's name.
 pub const PREVIEW_COOKIE: &str = "isr_preview";

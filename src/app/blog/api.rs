@@ -8,7 +8,7 @@ use serde::Deserialize;
 use super::PostSummary;
 use crate::AppResult;
 use crate::app::paging::{PageRequest, Paged};
-use crate::server::AppState;
+use crate::state::AppState;
 
 /// The blog's API routes.
 pub fn routes() -> Router<AppState> {

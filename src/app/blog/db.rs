@@ -3,7 +3,7 @@
 use super::{Post, PostSummary};
 use crate::AppResult;
 use crate::app::paging::{PageRequest, Paged};
-use crate::server::db::{Db, format_date, like_pattern};
+use crate::db::{Db, format_date, like_pattern};
 
 #[derive(sqlx::FromRow)]
 struct PostSummaryRow {
@@ -117,7 +117,7 @@ pub async fn update_post(db: &Db, slug: &str, title: &str, body: &str) -> AppRes
         sqlx::query("UPDATE posts SET title = $1, body = $2, updated_at = $3 WHERE slug = $4")
             .bind(title)
             .bind(body)
-            .bind(crate::server::db::now())
+            .bind(crate::db::now())
             .bind(slug)
             .execute(db)
             .await?;

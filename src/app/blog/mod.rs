@@ -1,23 +1,58 @@
-//! The blog: `/blog` (paged list) and `/blog/:slug`, their data functions and
-//! the JSON API `GET /api/posts`.
+//! The blog: `/blog` (paged list) and `/blog/:slug`, their data functions,
+//! the JSON API `GET /api/posts`, the latest posts on the home page, posts
+//! in search results, and the admin's post editor ([`admin`]).
 
+pub mod admin;
 #[cfg(feature = "ssr")]
 pub mod api;
+pub mod cache;
 #[cfg(feature = "ssr")]
 pub mod db;
 
+pub use cache::tags;
+
 use leptos::prelude::*;
 use leptos_meta::{Meta, Title};
-use leptos_router::components::A;
+use leptos_router::components::{A, Route};
 use leptos_router::hooks::{use_params_map, use_query_map};
+use leptos_router::{MatchNestedRoutes, SsrMode, path};
 use serde::{Deserialize, Serialize};
 use server_fn::codec::GetUrl;
 
 use crate::AppError;
-use crate::app::cache::{self, ClientCache};
 use crate::app::components::{ErrorPage, Loading, NotFound, Pagination, Paragraphs};
 use crate::app::paging::{Paged, paged_query};
 use crate::app::query::{Query, tags_of};
+use crate::app::{Feature, HomeSection};
+
+/// The blog in the site (see `app::FEATURES`).
+pub const FEATURE: Feature = Feature {
+    nav: Some(("Blog", "/blog")),
+    home: Some(HomeSection {
+        cta: ("Read the blog", "/blog"),
+        tags: || vec![tags::posts()],
+        view: || view! { <HomeLatestPosts /> }.into_any(),
+    }),
+    search: Some(|q| view! { <PostResults q /> }.into_any()),
+    dashboard: Some(|user| view! { <admin::PostsSection user /> }.into_any()),
+    #[cfg(feature = "ssr")]
+    cache: cache::routes,
+    #[cfg(feature = "ssr")]
+    api: Some(api::routes),
+    #[cfg(feature = "ssr")]
+    stats: Some(|pool| Box::pin(async move { Ok(vec![(db::count_posts(&pool).await?, "posts")]) })),
+};
+
+/// The blog's pages.
+#[component(transparent)]
+pub fn Routes() -> impl MatchNestedRoutes + Clone {
+    view! {
+        <Route path=path!("/blog") view=BlogIndex ssr=SsrMode::Async />
+        <Route path=path!("/blog/:slug") view=PostPage ssr=SsrMode::Async />
+        <Route path=path!("/dashboard/posts/:slug") view=admin::PostEditorPage ssr=SsrMode::Async />
+    }
+    .into_inner()
+}
 
 /// A post as lists show it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -48,23 +83,88 @@ pub struct Post {
 #[server(endpoint = "blog/list_posts", input = GetUrl)]
 pub async fn list_posts(page: u32) -> Result<Paged<PostSummary>, AppError> {
     let request = crate::app::paging::PageRequest::page(page)?;
-    db::list_posts(&crate::server::AppState::current().db, request).await
+    db::list_posts(&crate::state::AppState::current().db, request).await
 }
 
 /// The post at `slug`, or `None`.
 #[server(endpoint = "blog/get_post", input = GetUrl)]
 pub async fn get_post(slug: String) -> Result<Option<Post>, AppError> {
-    db::find_post(&crate::server::AppState::current().db, &slug).await
+    db::find_post(&crate::state::AppState::current().db, &slug).await
+}
+
+/// The newest posts, for the home page.
+#[server(endpoint = "blog/latest_posts", input = GetUrl)]
+pub async fn latest_posts() -> Result<Vec<PostSummary>, AppError> {
+    db::latest_posts(&crate::state::AppState::current().db, 3).await
+}
+
+/// Posts whose title, summary or body contains `q`.
+#[server(endpoint = "blog/search_posts", input = GetUrl)]
+pub async fn search_posts(q: String) -> Result<Vec<PostSummary>, AppError> {
+    let q = crate::app::search::checked(&q)?;
+    let db = crate::state::AppState::current().db;
+    db::search_posts(&db, &q, crate::app::search::RESULTS_PER_KIND).await
 }
 
 /// Pages of posts, by the raw `?page=` (checked before any request).
 pub fn posts_query() -> Query<Option<String>, Paged<PostSummary>> {
-    paged_query(list_posts, ClientCache::POSTS).tagged(|_| tags_of(cache::posts()))
+    paged_query(list_posts, cache::CLIENT).tagged(|_| tags_of(cache::posts()))
 }
 
 /// Posts by slug.
 pub fn post_query() -> Query<String, Option<Post>> {
-    Query::new(get_post, ClientCache::POSTS).tagged(|slug| tags_of(cache::post(slug)))
+    Query::new(get_post, cache::CLIENT).tagged(|slug| tags_of(cache::post(slug)))
+}
+
+/// The newest posts.
+pub fn latest_posts_query() -> Query<(), Vec<PostSummary>> {
+    Query::new(|()| latest_posts(), cache::CLIENT).tagged(|()| tags_of(cache::posts()))
+}
+
+/// Posts found by query text; kept as long as the posts they show.
+pub fn search_posts_query() -> Query<String, Vec<PostSummary>> {
+    Query::new(search_posts, cache::CLIENT)
+        .tagged(|_| tags_of(crate::app::search::cache::search()))
+}
+
+/// The home page's section: the newest posts.
+#[component]
+fn HomeLatestPosts() -> impl IntoView {
+    let posts = latest_posts_query().resource(|| ());
+    view! {
+        <Suspense fallback=Loading>
+            {move || Suspend::new(async move {
+                match posts.await.result {
+                    Ok(posts) => view! {
+                        <section class="section">
+                            <div class="section-header">
+                                <h2>"Latest posts"</h2>
+                                <A href="/blog">"All posts →"</A>
+                            </div>
+                            <PostList posts />
+                        </section>
+                    }
+                    .into_any(),
+                    Err(error) => view! { <ErrorPage error /> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+/// The search page's section: posts that match `q`.
+#[component]
+fn PostResults(q: String) -> impl IntoView {
+    let posts = search_posts_query().resource(move || q.clone());
+    view! {
+        <Suspense fallback=Loading>
+            {move || Suspend::new(async move {
+                crate::app::search::results(posts.await.result, "Posts", |posts| {
+                    view! { <PostList posts /> }.into_any()
+                })
+            })}
+        </Suspense>
+    }
 }
 
 /// `/blog`: every post, newest first, nine to a page.

@@ -26,6 +26,10 @@ pub struct CacheStats {
     pub history: Vec<Option<u64>>,
 }
 
+/// The browser-only tag of the panel's data: a purge from the panel changes
+/// no data, only what the panel shows.
+pub const PURGED: &str = "cache";
+
 /// One purge, as the panel lists it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PurgeSummary {
@@ -89,19 +93,16 @@ pub fn cache_stats(cache: &isr_cache::IsrCache) -> CacheStats {
 /// dashboard. No data changed, only the cache the panel shows (tag `cache`).
 #[server(endpoint = "dashboard/purge_cache")]
 pub async fn purge_cache() -> Result<Changed, AppError> {
-    let user = crate::app::auth::session::current_user().await?.ok_or(AppError::Unauthorized)?;
-    if !user.is_admin {
-        return Err(AppError::Forbidden);
-    }
+    let user = super::require_admin().await?;
     let purge = isr_cache::Purge {
         prefixes: vec!["/".into()],
         mode: isr_cache::PurgeMode::Hard,
         ..isr_cache::Purge::default()
     };
-    let state = crate::server::AppState::current();
-    crate::server::cache::purge(&state, &purge, &format!("dashboard (user {})", user.id));
+    let state = crate::state::AppState::current();
+    state.purger.purge(&purge, &format!("dashboard (user {})", user.id));
     leptos_axum::redirect("/dashboard");
-    Ok(Changed { tags: vec!["cache".into()] })
+    Ok(Changed { tags: vec![PURGED.into()] })
 }
 
 /// The panel.

@@ -1,53 +1,79 @@
 //! `/dashboard`: the signed-in area. Anyone else is redirected to `/login`.
 //!
-//! Everything here depends on who is asking, so none of it may ever be stored
-//! by a shared cache.
+//! The page is the visitor's name, then each feature's section (see
+//! `Feature::dashboard`: the shop's "Your orders", the admin's editors), and
+//! for admins the site's numbers (`Feature::stats`) and the cache panel.
+//! Everything here depends on who is asking, so none of it may ever be
+//! stored by a shared cache.
 
 pub mod cache_panel;
-#[cfg(feature = "ssr")]
-pub mod db;
-pub mod editor;
 
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::components::{A, Redirect};
+use leptos_router::components::{Redirect, Route};
+use leptos_router::{MatchNestedRoutes, SsrMode, path};
 use serde::{Deserialize, Serialize};
 use server_fn::codec::GetUrl;
 
 use crate::AppError;
 use crate::app::auth::{CurrentUser, SignOut};
-use crate::app::cache::ClientCache;
-use crate::app::components::{ErrorPage, Loading, format_price, set_status};
+use crate::app::cache::{ClientCache, MINUTE};
+use crate::app::components::{ErrorPage, Loading, set_status};
 use crate::app::query::Query;
+use crate::app::{FEATURES, Feature};
 
-/// An order as the dashboard lists it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct OrderSummary {
-    pub id: i64,
-    pub product_id: i64,
-    pub product_name: String,
-    pub quantity: i64,
-    pub total_cents: i64,
-    pub ordered_on: String,
+/// The dashboard in the site (see `app::FEATURES`).
+pub const FEATURE: Feature = Feature {
+    #[cfg(feature = "ssr")]
+    cache: routes,
+    ..Feature::NONE
+};
+
+/// The dashboard's page.
+#[component(transparent)]
+pub fn Routes() -> impl MatchNestedRoutes + Clone {
+    view! { <Route path=path!("/dashboard") view=DashboardPage ssr=SsrMode::Async /> }
+        .into_inner()
 }
 
-/// Site-wide numbers, for admins.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SiteStats {
-    pub posts: i64,
-    pub products: i64,
-    pub orders: i64,
+/// The dashboard's routes in the site's route table: the visitor's own,
+/// never shared.
+#[cfg(feature = "ssr")]
+fn routes(table: isr_cache::RouteTable) -> isr_cache::RouteTable {
+    use isr_cache::CachePolicy;
+
+    use crate::app::cache::DataFunctions as _;
+    table
+        .route("/dashboard", |_| CachePolicy::private())
+        .data::<GetDashboard>(|_| CachePolicy::private())
+        .write::<cache_panel::PurgeCache>()
 }
 
-/// What the dashboard shows.
+/// How long the browser keeps signed-in data: the visitor's own orders, the
+/// admin's editor.
+pub const CLIENT: ClientCache = ClientCache::new(std::time::Duration::from_secs(30), 5 * MINUTE);
+
+/// A feature's numbers for the admin's "Site" summary: `(count, label)`.
+#[cfg(feature = "ssr")]
+pub type StatsFn = fn(
+    crate::db::Db,
+) -> std::pin::Pin<
+    Box<dyn Future<Output = Result<Vec<(i64, &'static str)>, AppError>> + Send>,
+>;
+
+/// One number of the "Site" summary.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Stat {
+    pub count: i64,
+    pub label: String,
+}
+
+/// What the dashboard itself shows; the features' sections load their own.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Dashboard {
     pub user: CurrentUser,
-    pub orders: Vec<OrderSummary>,
-    /// Only for admins.
-    pub stats: Option<SiteStats>,
-    /// What an admin can edit.
-    pub content: Option<editor::ContentIndex>,
+    /// Each feature's numbers, for admins.
+    pub stats: Option<Vec<Stat>>,
     /// The built-in cache, for admins.
     pub cache: Option<cache_panel::CacheStats>,
 }
@@ -56,26 +82,31 @@ pub struct Dashboard {
 #[server(endpoint = "dashboard/get_dashboard", input = GetUrl)]
 pub async fn get_dashboard() -> Result<Dashboard, AppError> {
     let user = crate::app::auth::session::current_user().await?.ok_or(AppError::Unauthorized)?;
-    let db = crate::server::AppState::current().db;
-    let (stats, content, cache) = if user.is_admin {
-        let stats = SiteStats {
-            posts: crate::app::blog::db::count_posts(&db).await?,
-            products: crate::app::shop::db::count_products(&db).await?,
-            orders: db::count_orders(&db).await?,
-        };
-        let cache = cache_panel::cache_stats(&crate::server::AppState::current().isr);
-        (Some(stats), Some(editor::content_index(&db).await?), Some(cache))
-    } else {
-        (None, None, None)
-    };
-    Ok(Dashboard { orders: db::orders_of(&db, user.id).await?, user, stats, content, cache })
+    if !user.is_admin {
+        return Ok(Dashboard { user, stats: None, cache: None });
+    }
+    let state = crate::state::AppState::current();
+    let mut stats = vec![];
+    for count in FEATURES.iter().filter_map(|feature| feature.stats) {
+        let counted = count(state.db.clone()).await?;
+        stats.extend(counted.into_iter().map(|(count, label)| Stat { count, label: label.into() }));
+    }
+    let cache = cache_panel::cache_stats(state.purger.isr());
+    Ok(Dashboard { user, stats: Some(stats), cache: Some(cache) })
 }
 
-/// The signed-in visitor's dashboard: their orders and, for admins, the
-/// content and the cache, so every write shows here.
+/// The signed-in visitor's dashboard. Its numbers count what any write may
+/// change and its cache panel shows purges, so both invalidate it.
 pub fn dashboard_query() -> Query<(), Dashboard> {
-    Query::new(|()| get_dashboard(), ClientCache::DASHBOARD)
-        .tagged(|()| ["orders", "posts", "products", "cache"].map(String::from).to_vec())
+    Query::new(|()| get_dashboard(), CLIENT)
+        .tagged(|()| vec![crate::tags::ANY_WRITE.into(), cache_panel::PURGED.into()])
+}
+
+/// The signed-in admin, or why not: for the features' admin data functions.
+#[cfg(feature = "ssr")]
+pub async fn require_admin() -> Result<CurrentUser, AppError> {
+    let user = crate::app::auth::session::current_user().await?.ok_or(AppError::Unauthorized)?;
+    if user.is_admin { Ok(user) } else { Err(AppError::Forbidden) }
 }
 
 /// `/dashboard`.
@@ -108,15 +139,32 @@ pub fn signed_in<T>(result: Result<T, AppError>, view: impl FnOnce(T) -> AnyView
     }
 }
 
+/// An error from a save, shown above its button.
+pub fn save_error<T: Send + Sync + 'static>(
+    value: impl Get<Value = Option<Result<T, AppError>>> + Send + Sync + 'static,
+) -> impl IntoView {
+    move || match value.get() {
+        Some(Err(error)) => {
+            Some(view! { <p class="form-error" role="alert">{error.to_string()}</p> })
+        }
+        _ => None,
+    }
+}
+
 #[component]
 fn DashboardView(dashboard: Dashboard) -> impl IntoView {
-    let Dashboard { user, orders, stats, content, cache } = dashboard;
+    let Dashboard { user, stats, cache } = dashboard;
+    let sections = FEATURES
+        .iter()
+        .filter_map(|feature| feature.dashboard)
+        .map(|section| section(user.clone()))
+        .collect_view();
     view! {
         <header class="page-header dashboard-header">
             <div>
                 <p class="eyebrow">{if user.is_admin { "Administrator" } else { "Customer" }}</p>
-                <h1>"Welcome, " {user.name}</h1>
-                <p class="muted">{user.email}</p>
+                <h1>"Welcome, " {user.name.clone()}</h1>
+                <p class="muted">{user.email.clone()}</p>
             </div>
             <SignOut />
         </header>
@@ -124,38 +172,13 @@ fn DashboardView(dashboard: Dashboard) -> impl IntoView {
             <section class="section">
                 <h2>"Site"</h2>
                 <ul class="stats">
-                    <li class="card stat"><span class="stat-value">{stats.posts}</span> " posts"</li>
-                    <li class="card stat"><span class="stat-value">{stats.products}</span> " products"</li>
-                    <li class="card stat"><span class="stat-value">{stats.orders}</span> " orders"</li>
+                    {stats.into_iter().map(|stat| view! {
+                        <li class="card stat"><span class="stat-value">{stat.count}</span> " " {stat.label}</li>
+                    }).collect_view()}
                 </ul>
             </section>
         })}
-        {content.map(|content| view! { <editor::ContentList content /> })}
+        {sections}
         {cache.map(|stats| view! { <cache_panel::CachePanel stats /> })}
-        <section class="section">
-            <h2>"Your orders"</h2>
-            {if orders.is_empty() {
-                view! { <p class="muted">"No orders yet. " <A href="/products">"Visit the shop"</A> "."</p> }.into_any()
-            } else {
-                view! {
-                    <table class="table">
-                        <thead>
-                            <tr><th>"Order"</th><th>"Product"</th><th>"Qty"</th><th>"Total"</th><th>"Date"</th></tr>
-                        </thead>
-                        <tbody>
-                            {orders.into_iter().map(|order| view! {
-                                <tr>
-                                    <td>{format!("#{}", order.id)}</td>
-                                    <td><A href=format!("/products/{}", order.product_id)>{order.product_name}</A></td>
-                                    <td>{order.quantity}</td>
-                                    <td>{format_price(order.total_cents)}</td>
-                                    <td>{order.ordered_on}</td>
-                                </tr>
-                            }).collect_view()}
-                        </tbody>
-                    </table>
-                }.into_any()
-            }}
-        </section>
     }
 }

@@ -2,7 +2,7 @@
 
 use super::Campaign;
 use crate::AppResult;
-use crate::server::db::Db;
+use crate::db::Db;
 
 /// The campaign at `slug`, if any.
 pub async fn find_campaign(db: &Db, slug: &str) -> AppResult<Option<Campaign>> {

@@ -1,19 +1,37 @@
 //! `/landing/:campaign`: marketing landing pages, one per campaign row.
 
+pub mod cache;
 #[cfg(feature = "ssr")]
 pub mod db;
 
+pub use cache::tags;
+
 use leptos::prelude::*;
 use leptos_meta::{Meta, Title};
-use leptos_router::components::A;
+use leptos_router::components::{A, Route};
 use leptos_router::hooks::use_params_map;
+use leptos_router::{MatchNestedRoutes, SsrMode, path};
 use serde::{Deserialize, Serialize};
 use server_fn::codec::GetUrl;
 
 use crate::AppError;
-use crate::app::cache::{self, ClientCache};
+use crate::app::Feature;
 use crate::app::components::{ErrorPage, Loading, NotFound, Paragraphs};
 use crate::app::query::{Query, tags_of};
+
+/// Landing pages in the site (see `app::FEATURES`).
+pub const FEATURE: Feature = Feature {
+    #[cfg(feature = "ssr")]
+    cache: cache::routes,
+    ..Feature::NONE
+};
+
+/// The landing pages.
+#[component(transparent)]
+pub fn Routes() -> impl MatchNestedRoutes + Clone {
+    view! { <Route path=path!("/landing/:campaign") view=LandingPage ssr=SsrMode::Async /> }
+        .into_inner()
+}
 
 /// A campaign's landing page content.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -28,12 +46,12 @@ pub struct Campaign {
 /// The campaign at `slug`, or `None`.
 #[server(endpoint = "landing/get_campaign", input = GetUrl)]
 pub async fn get_campaign(slug: String) -> Result<Option<Campaign>, AppError> {
-    db::find_campaign(&crate::server::AppState::current().db, &slug).await
+    db::find_campaign(&crate::state::AppState::current().db, &slug).await
 }
 
 /// Campaigns by slug.
 pub fn campaign_query() -> Query<String, Option<Campaign>> {
-    Query::new(get_campaign, ClientCache::LANDING).tagged(|slug| tags_of(cache::campaign(slug)))
+    Query::new(get_campaign, cache::CLIENT).tagged(|slug| tags_of(cache::campaign(slug)))
 }
 
 /// `/landing/:campaign`; an unknown campaign is a 404.

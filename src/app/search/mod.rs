@@ -1,56 +1,72 @@
-//! `/search?q=`: posts and products whose text contains the query.
+//! `/search?q=`: each feature's matches for the query (posts, products), each
+//! loaded by the feature's own GET data function (see `Feature::search`).
+
+pub mod cache;
 
 use leptos::html::Input;
 use leptos::prelude::*;
 use leptos_meta::Title;
+use leptos_router::components::Route;
 use leptos_router::hooks::{use_navigate, use_query_map};
-use serde::{Deserialize, Serialize};
-use server_fn::codec::GetUrl;
+use leptos_router::{MatchNestedRoutes, SsrMode, path};
 
 use crate::AppError;
-use crate::app::blog::{PostList, PostSummary};
-use crate::app::cache::{self, ClientCache};
-use crate::app::components::{ErrorPage, Loading};
-use crate::app::query::{Query, tags_of};
-use crate::app::shop::{Product, ProductGrid};
+use crate::app::components::ErrorPage;
+use crate::app::{FEATURES, Feature};
 
 /// Longest query accepted, in characters.
 pub const MAX_QUERY_CHARS: usize = 100;
-/// Results per kind.
+/// Results per feature.
 #[cfg(feature = "ssr")]
-const RESULTS_PER_KIND: i64 = 20;
+pub const RESULTS_PER_KIND: i64 = 20;
 
-/// What a search found.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SearchResults {
-    pub query: String,
-    pub posts: Vec<PostSummary>,
-    pub products: Vec<Product>,
+/// Search in the site (see `app::FEATURES`).
+pub const FEATURE: Feature = Feature {
+    nav: Some(("Search", "/search")),
+    #[cfg(feature = "ssr")]
+    cache: cache::routes,
+    ..Feature::NONE
+};
+
+/// The search page.
+#[component(transparent)]
+pub fn Routes() -> impl MatchNestedRoutes + Clone {
+    view! { <Route path=path!("/search") view=SearchPage ssr=SsrMode::Async /> }.into_inner()
 }
 
-/// Searches posts and products. A blank query finds nothing.
-#[server(endpoint = "search/search", input = GetUrl)]
-pub async fn search(q: String) -> Result<SearchResults, AppError> {
-    let query = q.trim().to_owned();
-    if query.chars().count() > MAX_QUERY_CHARS {
+/// The query text, trimmed, or why it cannot be searched for. For the page
+/// and for every feature's search data function alike.
+pub fn checked(q: &str) -> Result<String, AppError> {
+    let q = q.trim();
+    if q.chars().count() > MAX_QUERY_CHARS {
         return Err(AppError::BadRequest(format!(
             "search queries are limited to {MAX_QUERY_CHARS} characters"
         )));
     }
-    if query.is_empty() {
-        return Ok(SearchResults { query, posts: vec![], products: vec![] });
-    }
-    let db = crate::server::AppState::current().db;
-    Ok(SearchResults {
-        posts: crate::app::blog::db::search_posts(&db, &query, RESULTS_PER_KIND).await?,
-        products: crate::app::shop::db::search_products(&db, &query, RESULTS_PER_KIND).await?,
-        query,
-    })
+    Ok(q.to_owned())
 }
 
-/// Results by query text; kept as long as the posts they show.
-pub fn search_query() -> Query<String, SearchResults> {
-    Query::new(search, ClientCache::POSTS).tagged(|_| tags_of(cache::search()))
+/// One feature's results: a section headed `label (count)` when there are
+/// any, a line saying there are none otherwise.
+pub fn results<T>(
+    result: Result<Vec<T>, AppError>,
+    label: &'static str,
+    view: impl FnOnce(Vec<T>) -> AnyView,
+) -> AnyView {
+    match result {
+        Ok(found) if found.is_empty() => view! {
+            <p class="muted">"Nothing matches in " {label.to_lowercase()} "."</p>
+        }
+        .into_any(),
+        Ok(found) => view! {
+            <section class="section">
+                <h2>{format!("{label} ({})", found.len())}</h2>
+                {view(found)}
+            </section>
+        }
+        .into_any(),
+        Err(error) => view! { <ErrorPage error /> }.into_any(),
+    }
 }
 
 /// `/search?q=`.
@@ -58,7 +74,6 @@ pub fn search_query() -> Query<String, SearchResults> {
 pub fn SearchPage() -> impl IntoView {
     let query = use_query_map();
     let q = move || query.read().get("q").unwrap_or_default();
-    let results = search_query().resource(q);
 
     // A plain GET form that works without JavaScript; once hydrated, submitting
     // navigates client-side to exactly `/search?q=…` (the router's `<Form>`
@@ -73,6 +88,18 @@ pub fn SearchPage() -> impl IntoView {
             navigate(&format!("/search?q={encoded}"), Default::default());
         }
     };
+    let results = move || match checked(&q()) {
+        Ok(q) if q.is_empty() => {
+            view! { <p class="muted">"Type a word, such as “cache” or “keyboard”."</p> }.into_any()
+        }
+        Ok(q) => FEATURES
+            .iter()
+            .filter_map(|feature| feature.search)
+            .map(|section| section(q.clone()))
+            .collect_view()
+            .into_any(),
+        Err(error) => view! { <ErrorPage error /> }.into_any(),
+    };
 
     view! {
         <Title text="Search" />
@@ -83,7 +110,7 @@ pub fn SearchPage() -> impl IntoView {
                     node_ref=input
                     type="search"
                     name="q"
-                    placeholder="Search posts and products"
+                    placeholder="Search the site"
                     aria-label="Search"
                     maxlength=MAX_QUERY_CHARS
                     value=q
@@ -92,33 +119,6 @@ pub fn SearchPage() -> impl IntoView {
                 <button type="submit" class="button">"Search"</button>
             </form>
         </header>
-        <Suspense fallback=Loading>
-            {move || Suspend::new(async move {
-                match results.await.result {
-                    Ok(results) if results.query.is_empty() => {
-                        view! { <p class="muted">"Type a word, such as “cache” or “keyboard”."</p> }.into_any()
-                    }
-                    Ok(results) if results.posts.is_empty() && results.products.is_empty() => {
-                        view! { <p class="muted">"Nothing matches “" {results.query} "”."</p> }.into_any()
-                    }
-                    Ok(results) => view! {
-                        {(!results.posts.is_empty()).then(|| view! {
-                            <section class="section">
-                                <h2>{format!("Posts ({})", results.posts.len())}</h2>
-                                <PostList posts=results.posts />
-                            </section>
-                        })}
-                        {(!results.products.is_empty()).then(|| view! {
-                            <section class="section">
-                                <h2>{format!("Products ({})", results.products.len())}</h2>
-                                <ProductGrid products=results.products />
-                            </section>
-                        })}
-                    }
-                    .into_any(),
-                    Err(error) => view! { <ErrorPage error /> }.into_any(),
-                }
-            })}
-        </Suspense>
+        {results}
     }
 }

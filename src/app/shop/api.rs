@@ -6,7 +6,7 @@ use axum::{Json, Router};
 use isr_cache::CachePolicy;
 
 use super::Product;
-use crate::server::AppState;
+use crate::state::AppState;
 use crate::{AppError, AppResult};
 
 /// The shop's API routes.

@@ -1,9 +1,10 @@
 //! Shop queries.
 
 use super::Product;
+use super::orders::OrderSummary;
 use crate::AppResult;
 use crate::app::paging::{PageRequest, Paged};
-use crate::server::db::{Db, like_pattern};
+use crate::db::{Db, format_date, like_pattern};
 
 #[derive(sqlx::FromRow)]
 struct ProductRow {
@@ -95,7 +96,7 @@ pub async fn update_product(db: &Db, id: i64, price_cents: i64, stock: i64) -> A
     )
     .bind(price_cents)
     .bind(stock)
-    .bind(crate::server::db::now())
+    .bind(crate::db::now())
     .bind(id)
     .execute(db)
     .await?;
@@ -120,7 +121,7 @@ pub enum OrderOutcome {
 /// re-checks the condition).
 pub async fn place_order(db: &Db, user_id: i64, id: i64, quantity: i64) -> AppResult<OrderOutcome> {
     let mut tx = db.begin().await?;
-    let now = crate::server::db::now();
+    let now = crate::db::now();
     let price: Option<i64> = sqlx::query_scalar(
         "UPDATE products SET stock = stock - $1, updated_at = $2
          WHERE id = $3 AND stock >= $1 RETURNING price_cents",
@@ -152,4 +153,43 @@ pub async fn place_order(db: &Db, user_id: i64, id: i64, quantity: i64) -> AppRe
     .await?;
     tx.commit().await?;
     Ok(OrderOutcome::Placed { order_id })
+}
+
+#[derive(sqlx::FromRow)]
+struct OrderRow {
+    id: i64,
+    product_id: i64,
+    product_name: String,
+    quantity: i64,
+    total_cents: i64,
+    created_at: i64,
+}
+
+/// A user's orders, newest first.
+pub async fn orders_of(db: &Db, user_id: i64) -> AppResult<Vec<OrderSummary>> {
+    let rows: Vec<OrderRow> = sqlx::query_as(
+        "SELECT orders.id, orders.product_id, products.name AS product_name, orders.quantity,
+                orders.total_cents, orders.created_at
+         FROM orders JOIN products ON products.id = orders.product_id
+         WHERE orders.user_id = $1 ORDER BY orders.created_at DESC, orders.id DESC",
+    )
+    .bind(user_id)
+    .fetch_all(db)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|row| OrderSummary {
+            id: row.id,
+            product_id: row.product_id,
+            product_name: row.product_name,
+            quantity: row.quantity,
+            total_cents: row.total_cents,
+            ordered_on: format_date(row.created_at),
+        })
+        .collect())
+}
+
+/// Number of orders on the site.
+pub async fn count_orders(db: &Db) -> AppResult<i64> {
+    Ok(sqlx::query_scalar("SELECT COUNT(*) FROM orders").fetch_one(db).await?)
 }

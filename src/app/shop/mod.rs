@@ -1,23 +1,73 @@
-//! The shop: `/products` (paged list) and `/products/:id`, their data functions
-//! and the JSON API `GET /api/products/:id`.
+//! The shop: `/products` (paged list) and `/products/:id`, their data
+//! functions, the JSON API `GET /api/products/:id`, orders ([`orders`]),
+//! products on the home page and in search results, and the admin's product
+//! editor ([`admin`]).
 
+pub mod admin;
 #[cfg(feature = "ssr")]
 pub mod api;
+pub mod cache;
 #[cfg(feature = "ssr")]
 pub mod db;
+pub mod orders;
+
+pub use cache::tags;
 
 use leptos::prelude::*;
 use leptos_meta::{Meta, Title};
-use leptos_router::components::A;
+use leptos_router::components::{A, Route};
 use leptos_router::hooks::{use_params_map, use_query_map};
+use leptos_router::{MatchNestedRoutes, SsrMode, path};
 use serde::{Deserialize, Serialize};
 use server_fn::codec::GetUrl;
 
 use crate::AppError;
-use crate::app::cache::{self, ClientCache};
 use crate::app::components::{ErrorPage, Loading, NotFound, Pagination, Paragraphs, format_price};
 use crate::app::paging::{Paged, paged_query};
 use crate::app::query::{Changed, Query, invalidate_after, tags_of};
+use crate::app::{Feature, HomeSection};
+
+/// The shop in the site (see `app::FEATURES`).
+pub const FEATURE: Feature = Feature {
+    nav: Some(("Shop", "/products")),
+    home: Some(HomeSection {
+        cta: ("Visit the shop", "/products"),
+        tags: || vec![tags::products()],
+        view: || view! { <HomeFeaturedProducts /> }.into_any(),
+    }),
+    search: Some(|q| view! { <ProductResults q /> }.into_any()),
+    dashboard: Some(|user| {
+        view! {
+            <admin::ProductsSection user=user.clone() />
+            <orders::OrdersSection />
+        }
+        .into_any()
+    }),
+    #[cfg(feature = "ssr")]
+    cache: cache::routes,
+    #[cfg(feature = "ssr")]
+    api: Some(api::routes),
+    #[cfg(feature = "ssr")]
+    stats: Some(|pool| {
+        Box::pin(async move {
+            Ok(vec![
+                (db::count_products(&pool).await?, "products"),
+                (db::count_orders(&pool).await?, "orders"),
+            ])
+        })
+    }),
+};
+
+/// The shop's pages.
+#[component(transparent)]
+pub fn Routes() -> impl MatchNestedRoutes + Clone {
+    view! {
+        <Route path=path!("/products") view=ProductIndex ssr=SsrMode::Async />
+        <Route path=path!("/products/:id") view=ProductPage ssr=SsrMode::Async />
+        <Route path=path!("/dashboard/products/:id") view=admin::ProductEditorPage ssr=SsrMode::Async />
+    }
+    .into_inner()
+}
 
 /// Stock at or below this shows "only N left".
 pub const LOW_STOCK: i64 = 5;
@@ -48,7 +98,7 @@ impl Product {
     /// left, the count shown must stay close to the truth.
     #[cfg(feature = "ssr")]
     pub fn cache_policy(&self) -> Option<isr_cache::CachePolicy> {
-        (self.stock <= LOW_STOCK).then(crate::app::cache::low_stock)
+        (self.stock <= LOW_STOCK).then(cache::low_stock)
     }
 
     fn availability_class(&self) -> &'static str {
@@ -64,22 +114,87 @@ impl Product {
 #[server(endpoint = "shop/list_products", input = GetUrl)]
 pub async fn list_products(page: u32) -> Result<Paged<Product>, AppError> {
     let request = crate::app::paging::PageRequest::page(page)?;
-    db::list_products(&crate::server::AppState::current().db, request).await
+    db::list_products(&crate::state::AppState::current().db, request).await
 }
 
 /// The product with `id`, or `None`. Low stock tightens the page's cache policy.
 #[server(endpoint = "shop/get_product", input = GetUrl)]
 pub async fn get_product(id: i64) -> Result<Option<Product>, AppError> {
-    let product = db::find_product(&crate::server::AppState::current().db, id).await?;
+    let product = db::find_product(&crate::state::AppState::current().db, id).await?;
     if let Some(policy) = product.as_ref().and_then(Product::cache_policy) {
         crate::app::cache::tighten(policy);
     }
     Ok(product)
 }
 
+/// Products to show off on the home page.
+#[server(endpoint = "shop/featured_products", input = GetUrl)]
+pub async fn featured_products() -> Result<Vec<Product>, AppError> {
+    db::featured_products(&crate::state::AppState::current().db, 4).await
+}
+
+/// Products whose name or description contains `q`.
+#[server(endpoint = "shop/search_products", input = GetUrl)]
+pub async fn search_products(q: String) -> Result<Vec<Product>, AppError> {
+    let q = crate::app::search::checked(&q)?;
+    let db = crate::state::AppState::current().db;
+    db::search_products(&db, &q, crate::app::search::RESULTS_PER_KIND).await
+}
+
 /// Pages of products, by the raw `?page=` (checked before any request).
 pub fn products_query() -> Query<Option<String>, Paged<Product>> {
-    paged_query(list_products, ClientCache::PRODUCTS).tagged(|_| tags_of(cache::products()))
+    paged_query(list_products, cache::CLIENT).tagged(|_| tags_of(cache::products()))
+}
+
+/// The products on the home page.
+pub fn featured_products_query() -> Query<(), Vec<Product>> {
+    Query::new(|()| featured_products(), cache::CLIENT).tagged(|()| tags_of(cache::products()))
+}
+
+/// Products found by query text.
+pub fn search_products_query() -> Query<String, Vec<Product>> {
+    Query::new(search_products, cache::CLIENT)
+        .tagged(|_| tags_of(crate::app::search::cache::search()))
+}
+
+/// The home page's section: some products.
+#[component]
+fn HomeFeaturedProducts() -> impl IntoView {
+    let products = featured_products_query().resource(|| ());
+    view! {
+        <Suspense fallback=Loading>
+            {move || Suspend::new(async move {
+                match products.await.result {
+                    Ok(products) => view! {
+                        <section class="section">
+                            <div class="section-header">
+                                <h2>"From the shop"</h2>
+                                <A href="/products">"All products →"</A>
+                            </div>
+                            <ProductGrid products />
+                        </section>
+                    }
+                    .into_any(),
+                    Err(error) => view! { <ErrorPage error /> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+/// The search page's section: products that match `q`.
+#[component]
+fn ProductResults(q: String) -> impl IntoView {
+    let products = search_products_query().resource(move || q.clone());
+    view! {
+        <Suspense fallback=Loading>
+            {move || Suspend::new(async move {
+                crate::app::search::results(products.await.result, "Products", |products| {
+                    view! { <ProductGrid products /> }.into_any()
+                })
+            })}
+        </Suspense>
+    }
 }
 
 /// Products by the raw id of the URL; one that is not a number is `None`
@@ -92,7 +207,7 @@ pub fn product_query() -> Query<String, Option<Product>> {
                 Err(_) => Ok(None),
             }
         },
-        ClientCache::PRODUCTS,
+        cache::CLIENT,
     )
     .tagged(|id| tags_of(cache::product(id)))
 }
@@ -106,7 +221,7 @@ pub async fn place_order(id: i64, quantity: String) -> Result<Changed, AppError>
     let user = crate::app::auth::session::current_user().await?.ok_or(AppError::Unauthorized)?;
     let quantity =
         crate::app::components::whole_number("quantity", &quantity, 1..=MAX_ORDER_QUANTITY)?;
-    let state = crate::server::AppState::current();
+    let state = crate::state::AppState::current();
     match db::place_order(&state.db, user.id, id, quantity).await? {
         OrderOutcome::Placed { order_id } => {
             tracing::info!(user_id = user.id, order_id, product_id = id, quantity, "order placed");
@@ -119,8 +234,17 @@ pub async fn place_order(id: i64, quantity: String) -> Result<Changed, AppError>
             return Err(AppError::BadRequest(format!("Only {left} left: order fewer.")));
         }
     }
-    let tags = vec![format!("product:{id}"), "products".into(), "search".into(), "orders".into()];
-    Ok(crate::server::cache::changed(tags, &format!("order (user {})", user.id)))
+    let source = format!("order (user {})", user.id);
+    Ok(state.purger.changed(&source, changed_tags(id), &[tags::ORDERS]))
+}
+
+/// What a change to product `id` (its stock, its price) changes: the
+/// product, every list that shows it, search results.
+#[cfg(feature = "ssr")]
+fn changed_tags(id: i64) -> impl IntoIterator<Item = crate::tags::Tag> {
+    tags::product(&id.to_string())
+        .into_iter()
+        .chain([tags::products(), crate::app::search::cache::tags::results()])
 }
 
 /// `/products`: the catalogue.

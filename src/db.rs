@@ -15,8 +15,6 @@ use sqlx::any::{AnyPoolOptions, install_default_drivers};
 /// The connection pool every query goes through.
 pub type Db = sqlx::AnyPool;
 
-static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
-static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
 
 /// Connects, creating the SQLite file and its folder when needed, and applies
 /// the migrations.
@@ -35,11 +33,26 @@ pub async fn connect(url: &str) -> anyhow::Result<Db> {
     if sqlite {
         // WAL lets readers run while a writer commits; the setting persists in the file.
         sqlx::query("PRAGMA journal_mode = WAL").execute(&pool).await?;
-        SQLITE_MIGRATIONS.run(&pool).await.context("applying SQLite migrations")?;
+        migrations(sqlx::migrate!("migrations/sqlite"))
+            .run(&pool)
+            .await
+            .context("applying SQLite migrations")?;
     } else {
-        POSTGRES_MIGRATIONS.run(&pool).await.context("applying PostgreSQL migrations")?;
+        migrations(sqlx::migrate!("migrations/postgres"))
+            .run(&pool)
+            .await
+            .context("applying PostgreSQL migrations")?;
     }
     Ok(pool)
+}
+
+/// The migrations of one backend (one file per feature), tolerating files
+/// that were applied once and are gone: a feature removed from the app (see
+/// the README's "Remove the demo") leaves its tables behind rather than
+/// stopping every start-up.
+fn migrations(mut migrator: sqlx::migrate::Migrator) -> sqlx::migrate::Migrator {
+    migrator.set_ignore_missing(true);
+    migrator
 }
 
 /// `sqlite://data/app.db?mode=rwc` needs `data/` to exist before SQLite can create the file.

@@ -36,8 +36,7 @@
 
 use std::time::Duration;
 
-use super::cdn::{CdnSettings, Cloudflare, Fastly};
-use crate::app::auth::session::SessionKey;
+use crate::signing::SessionKey;
 
 /// The server's configuration. Build it with [`Config::from_env`].
 #[derive(Clone)]
@@ -372,6 +371,46 @@ fn redact_url(url: &str) -> String {
             }
         }
         _ => url.to_owned(),
+    }
+}
+
+/// Where to send purges (from `Config`).
+#[derive(Clone, Default)]
+pub struct CdnSettings {
+    /// Varnish servers' base URLs.
+    pub varnish: Vec<String>,
+    pub cloudflare: Option<Cloudflare>,
+    pub fastly: Option<Fastly>,
+}
+
+/// A Cloudflare zone.
+#[derive(Clone)]
+pub struct Cloudflare {
+    /// `https://api.cloudflare.com/client/v4` (another for tests).
+    pub api_url: String,
+    pub zone_id: String,
+    pub token: String,
+    /// The site's host, which Cloudflare's prefixes start with.
+    pub host: String,
+}
+
+/// A Fastly service.
+#[derive(Clone)]
+pub struct Fastly {
+    /// `https://api.fastly.com` (another for tests).
+    pub api_url: String,
+    pub service_id: String,
+    pub token: String,
+}
+
+impl std::fmt::Debug for CdnSettings {
+    // By hand: the API tokens never reach a log.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CdnSettings")
+            .field("varnish", &self.varnish)
+            .field("cloudflare_zone", &self.cloudflare.as_ref().map(|c| &c.zone_id))
+            .field("fastly_service", &self.fastly.as_ref().map(|f| &f.service_id))
+            .finish()
     }
 }
 

@@ -1,0 +1,35 @@
+//! What every handler, page render and server function shares: the database,
+//! the configuration and the purger. Below the features, which read it with
+//! [`AppState::current`]; built once by `server::run` (or a test).
+
+use std::sync::Arc;
+
+use leptos::config::LeptosOptions;
+use leptos::prelude::*;
+
+use crate::config::Config;
+use crate::db::Db;
+use crate::purge::Purger;
+
+/// Everything a handler or server function needs. Cheap to clone.
+///
+/// leptos_axum provides the router state to every page render and server
+/// function call, so server functions get it with [`AppState::current`].
+#[derive(Clone, axum::extract::FromRef)]
+pub struct AppState {
+    /// Leptos' settings: site root, bundle name, address.
+    pub leptos_options: LeptosOptions,
+    /// The database pool.
+    pub db: Db,
+    /// The server's configuration.
+    pub config: Arc<Config>,
+    /// Purges the built-in cache, the CDN in front and the other instances.
+    pub purger: Purger,
+}
+
+impl AppState {
+    /// The state of the current request, inside a server function or page render.
+    pub fn current() -> Self {
+        expect_context::<Self>()
+    }
+}
