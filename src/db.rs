@@ -15,7 +15,6 @@ use sqlx::any::{AnyPoolOptions, install_default_drivers};
 /// The connection pool every query goes through.
 pub type Db = sqlx::AnyPool;
 
-
 /// Connects, creating the SQLite file and its folder when needed, and applies
 /// the migrations.
 pub async fn connect(url: &str) -> anyhow::Result<Db> {

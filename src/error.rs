@@ -188,6 +188,18 @@ impl axum::response::IntoResponse for AppError {
     }
 }
 
+/// Sets the HTTP status of the page being rendered. On the server only; in the
+/// browser there is no response to change. Works because data pages render
+/// with `SsrMode::Async` (see the `app` module).
+pub fn set_status(status: http::StatusCode) {
+    #[cfg(feature = "ssr")]
+    if let Some(response) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>() {
+        response.set_status(status);
+    }
+    #[cfg(not(feature = "ssr"))]
+    let _ = status;
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -236,16 +248,3 @@ mod tests {
         assert_eq!(error, AppError::Internal);
     }
 }
-
-/// Sets the HTTP status of the page being rendered. On the server only; in the
-/// browser there is no response to change. Works because data pages render
-/// with `SsrMode::Async` (see the `app` module).
-pub fn set_status(status: http::StatusCode) {
-    #[cfg(feature = "ssr")]
-    if let Some(response) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>() {
-        response.set_status(status);
-    }
-    #[cfg(not(feature = "ssr"))]
-    let _ = status;
-}
-

@@ -71,7 +71,8 @@ mod tests {
     #[test]
     fn layers_read_top_down() {
         let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
-        let below = ["config.rs", "db.rs", "error.rs", "purge.rs", "signing.rs", "state.rs", "tags.rs"];
+        let below =
+            ["config.rs", "db.rs", "error.rs", "purge.rs", "signing.rs", "state.rs", "tags.rs"];
         let mut wrong = vec![];
         for (path, text) in sources(&src) {
             let code = text.lines().filter(|l| !l.trim_start().starts_with("//"));

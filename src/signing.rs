@@ -68,4 +68,3 @@ impl std::fmt::Debug for SessionKey {
         f.write_str("SessionKey(***)")
     }
 }
-

@@ -39,6 +39,11 @@ pub const MINUTE: Duration = Duration::from_secs(60);
 pub const HOUR: Duration = Duration::from_secs(60 * 60);
 pub const DAY: Duration = Duration::from_secs(24 * 60 * 60);
 
+/// `n` minutes, for constants (`5 * MINUTE` is not const).
+pub const fn minutes(n: u64) -> Duration {
+    Duration::from_secs(n * 60)
+}
+
 /// The client tier: how long the browser keeps a page's data (leptos-fetch
 /// queries, see [`crate::app::query`]) before it asks again.
 ///
@@ -245,7 +250,7 @@ mod tests {
         };
         assert_eq!(declared("/api/blog/get_post"), ["slug"]);
         assert_eq!(declared("/api/shop/get_product"), ["id"]);
-        assert_eq!(declared("/api/search/search"), ["q"]);
+        assert_eq!(declared("/api/blog/search_posts"), ["q"]);
         assert!(declared("/api/home/get_home").is_empty());
         // An argument that does not parse as the function's type: no-store.
         assert_eq!(resolved("/api/shop/get_product", Some("id=abc")).0, "no-store");

@@ -161,9 +161,10 @@ pub fn route_list() -> Vec<leptos_axum::AxumRouteListing> {
 /// The JSON API: plain axum handlers beside the pages, each feature's own.
 #[cfg(feature = "ssr")]
 pub fn api_routes() -> axum::Router<crate::state::AppState> {
-    FEATURES.iter().filter_map(|feature| feature.api).fold(axum::Router::new(), |router, api| {
-        router.merge(api())
-    })
+    FEATURES
+        .iter()
+        .filter_map(|feature| feature.api)
+        .fold(axum::Router::new(), |router, api| router.merge(api()))
 }
 
 /// Site navigation. The same for every visitor, signed in or not, so that

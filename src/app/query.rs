@@ -244,8 +244,7 @@ pub fn tags_of(policy: isr_cache::CachePolicy) -> Vec<String> {
 /// the browser.
 fn cache_cap() -> Option<Duration> {
     #[cfg(feature = "ssr")]
-    return use_context::<crate::state::AppState>()
-        .and_then(|state| state.config.client_cache_max);
+    return use_context::<crate::state::AppState>().and_then(|state| state.config.client_cache_max);
     #[cfg(not(feature = "ssr"))]
     {
         use std::sync::OnceLock;

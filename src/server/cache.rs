@@ -36,12 +36,11 @@ use axum::body::Bytes;
 use axum::extract::{ConnectInfo, Request, State};
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
-use http::header::{AUTHORIZATION, CONTENT_TYPE, FORWARDED, VIA};
+use http::header::{CONTENT_TYPE, FORWARDED, VIA};
 use http::{HeaderMap, HeaderName};
 use isr_cache::isr::{WarmUp, warm_up};
 use isr_cache::{IsrCache, IsrConfig, Purge, PurgeMode, Visitor, Visitors};
 use serde::Deserialize;
-use subtle::ConstantTimeEq as _;
 
 use super::{AppState, Config};
 use crate::app::auth::bearer::bearer_matches;
@@ -292,8 +291,6 @@ pub async fn warm(app: Router, config: &Config) -> WarmUp {
 
 #[cfg(test)]
 mod tests {
-    use http::HeaderValue;
-
     use super::*;
 
     /// The tags the app emits can all be purged from outside.

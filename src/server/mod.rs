@@ -19,7 +19,7 @@ use axum::handler::Handler as _;
 use axum::serve::ListenerExt as _;
 use isr_cache::{CachePolicyLayer, ETagLayer, IsrLayer};
 use leptos::prelude::*;
-use leptos_axum::{LeptosRoutes, generate_route_list};
+use leptos_axum::LeptosRoutes;
 use tower::Layer as _;
 use tower_http::CompressionLevel;
 use tower_http::compression::CompressionLayer;

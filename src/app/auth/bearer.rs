@@ -44,5 +44,4 @@ mod tests {
         assert!(!bearer_matches(&HeaderMap::new(), Some("s3cret")));
         assert!(!bearer_matches(&headers("Bearer s3cret"), None));
     }
-
 }

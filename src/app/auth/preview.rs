@@ -36,9 +36,9 @@ use http::header::{CACHE_CONTROL, LOCATION, SET_COOKIE};
 use http::{HeaderMap, HeaderValue, StatusCode};
 use subtle::ConstantTimeEq as _;
 
+use super::bearer::bearer_matches;
 use super::session::{SessionKey, cookie_values};
 use crate::AppError;
-use super::bearer::bearer_matches;
 use crate::config::Config;
 use crate::state::AppState;
 

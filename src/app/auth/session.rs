@@ -20,9 +20,6 @@
 use std::fmt::Write as _;
 use std::time::Duration;
 
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use hmac::{Hmac, KeyInit as _, Mac as _};
 use http::header::{COOKIE, SET_COOKIE};
 use http::{HeaderMap, HeaderValue};
 use leptos::prelude::*;
@@ -31,8 +28,8 @@ use sha2::{Digest as _, Sha256};
 
 use super::{CurrentUser, db};
 use crate::AppResult;
-use crate::db::{Db, now};
 use crate::config::Config;
+use crate::db::{Db, now};
 use crate::state::AppState;
 
 /// The session cookie's name.

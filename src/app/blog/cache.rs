@@ -3,7 +3,7 @@
 
 use isr_cache::CachePolicy;
 
-use crate::app::cache::{ClientCache, DAY, HOUR, MINUTE};
+use crate::app::cache::{ClientCache, DAY, HOUR, MINUTE, minutes};
 
 /// The blog's cache tags: its pages carry them, its writes purge them.
 pub mod tags {
@@ -32,7 +32,7 @@ pub fn post(slug: &str) -> CachePolicy {
 }
 
 /// Posts and lists of posts, in the browser (search results show posts too).
-pub const CLIENT: ClientCache = ClientCache::new(5 * MINUTE, 30 * MINUTE);
+pub const CLIENT: ClientCache = ClientCache::new(minutes(5), minutes(30));
 
 /// The blog's routes in the site's route table.
 #[cfg(feature = "ssr")]
@@ -62,7 +62,10 @@ mod tests {
 
     #[test]
     fn pages_and_their_data_functions_share_a_policy() {
-        assert_eq!(resolved("/blog/hello", None), resolved("/api/blog/get_post", Some("slug=hello")));
+        assert_eq!(
+            resolved("/blog/hello", None),
+            resolved("/api/blog/get_post", Some("slug=hello"))
+        );
         assert_eq!(resolved("/blog", None), resolved("/api/blog/list_posts", Some("page=2")));
         assert_eq!(resolved("/blog/hello", None).1, ["post:hello"]);
     }

@@ -123,8 +123,7 @@ pub fn latest_posts_query() -> Query<(), Vec<PostSummary>> {
 
 /// Posts found by query text; kept as long as the posts they show.
 pub fn search_posts_query() -> Query<String, Vec<PostSummary>> {
-    Query::new(search_posts, cache::CLIENT)
-        .tagged(|_| tags_of(crate::app::search::cache::search()))
+    Query::new(search_posts, cache::CLIENT).tagged(|_| tags_of(crate::app::search::cache::search()))
 }
 
 /// The home page's section: the newest posts.

@@ -17,7 +17,7 @@ use server_fn::codec::GetUrl;
 
 use crate::AppError;
 use crate::app::auth::{CurrentUser, SignOut};
-use crate::app::cache::{ClientCache, MINUTE};
+use crate::app::cache::{ClientCache, minutes};
 use crate::app::components::{ErrorPage, Loading, set_status};
 use crate::app::query::Query;
 use crate::app::{FEATURES, Feature};
@@ -32,8 +32,7 @@ pub const FEATURE: Feature = Feature {
 /// The dashboard's page.
 #[component(transparent)]
 pub fn Routes() -> impl MatchNestedRoutes + Clone {
-    view! { <Route path=path!("/dashboard") view=DashboardPage ssr=SsrMode::Async /> }
-        .into_inner()
+    view! { <Route path=path!("/dashboard") view=DashboardPage ssr=SsrMode::Async /> }.into_inner()
 }
 
 /// The dashboard's routes in the site's route table: the visitor's own,
@@ -51,7 +50,7 @@ fn routes(table: isr_cache::RouteTable) -> isr_cache::RouteTable {
 
 /// How long the browser keeps signed-in data: the visitor's own orders, the
 /// admin's editor.
-pub const CLIENT: ClientCache = ClientCache::new(std::time::Duration::from_secs(30), 5 * MINUTE);
+pub const CLIENT: ClientCache = ClientCache::new(std::time::Duration::from_secs(30), minutes(5));
 
 /// A feature's numbers for the admin's "Site" summary: `(count, label)`.
 #[cfg(feature = "ssr")]

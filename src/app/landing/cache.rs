@@ -2,7 +2,7 @@
 
 use isr_cache::CachePolicy;
 
-use crate::app::cache::{ClientCache, DAY, HOUR};
+use crate::app::cache::{ClientCache, DAY, HOUR, minutes};
 
 /// The landing pages' cache tags.
 pub mod tags {
@@ -21,7 +21,7 @@ pub fn campaign(slug: &str) -> CachePolicy {
 }
 
 /// Landing pages in the browser.
-pub const CLIENT: ClientCache = ClientCache::new(HOUR, 2 * HOUR);
+pub const CLIENT: ClientCache = ClientCache::new(HOUR, minutes(120));
 
 /// The landing pages' routes in the site's route table.
 #[cfg(feature = "ssr")]

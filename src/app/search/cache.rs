@@ -31,7 +31,6 @@ pub fn routes(table: isr_cache::RouteTable) -> isr_cache::RouteTable {
 
 #[cfg(all(test, feature = "ssr"))]
 mod tests {
-    use super::*;
     use crate::app::cache::resolved;
 
     #[test]

@@ -73,8 +73,7 @@ pub fn parse_price(text: &str) -> Option<i64> {
 
 /// The admin's list of products, tagged like the lists they come from.
 pub fn products_for_admin_query() -> Query<(), Vec<Product>> {
-    Query::new(|()| products_for_admin(), dashboard::CLIENT)
-        .tagged(|()| tags_of(cache::products()))
+    Query::new(|()| products_for_admin(), dashboard::CLIENT).tagged(|()| tags_of(cache::products()))
 }
 
 /// Products as the editor loads them, by the raw id of the URL.

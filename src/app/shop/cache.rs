@@ -3,7 +3,7 @@
 
 use isr_cache::CachePolicy;
 
-use crate::app::cache::{ClientCache, DAY, HOUR, MINUTE};
+use crate::app::cache::{ClientCache, DAY, HOUR, MINUTE, minutes};
 
 /// The shop's cache tags: its pages carry them, its writes purge them.
 pub mod tags {
@@ -57,7 +57,7 @@ pub fn product_api(id: &str) -> CachePolicy {
 }
 
 /// Products in the browser: prices and stock change often.
-pub const CLIENT: ClientCache = ClientCache::new(std::time::Duration::from_secs(30), 10 * MINUTE);
+pub const CLIENT: ClientCache = ClientCache::new(std::time::Duration::from_secs(30), minutes(10));
 
 /// The shop's routes in the site's route table.
 #[cfg(feature = "ssr")]
@@ -89,7 +89,10 @@ mod tests {
     #[test]
     fn pages_and_their_data_functions_share_a_policy() {
         assert_eq!(resolved("/products/7", None), resolved("/api/shop/get_product", Some("id=7")));
-        assert_eq!(resolved("/products", None), resolved("/api/shop/list_products", Some("page=1")));
+        assert_eq!(
+            resolved("/products", None),
+            resolved("/api/shop/list_products", Some("page=1"))
+        );
     }
 
     #[test]
