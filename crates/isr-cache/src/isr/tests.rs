@@ -2,15 +2,21 @@
 //! a TTL, and every render is counted.
 
 use std::convert::Infallible;
-use std::sync::Mutex;
-use std::sync::atomic::AtomicUsize;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
-use http::header::{AGE, CACHE_CONTROL, CONTENT_ENCODING, COOKIE, ETAG, SET_COOKIE, VARY};
+use bytes::Bytes;
+use http::header::{AGE, CACHE_CONTROL, CONTENT_ENCODING, COOKIE, ETAG, HOST, SET_COOKIE, VARY};
+use http::{HeaderMap, HeaderName, HeaderValue, Request, Response, StatusCode};
 use http_body_util::{BodyExt as _, Full};
 use tower::ServiceExt as _;
+use tower_layer::Layer as _;
 
 use super::clock::ManualClock;
+use super::entry::Encoding;
 use super::*;
+use crate::{CachePolicy, RouteTable, Visitor, Visitors};
 
 const ISR: &str = "public, max-age=0, s-maxage=60, stale-while-revalidate=600, stale-if-error=3600";
 const SECOND: Duration = Duration::from_secs(1);
