@@ -7,7 +7,6 @@ use std::task::{Context, Poll};
 
 use bytes::Bytes;
 use futures_util::future::BoxFuture;
-use http::header::AUTHORIZATION;
 use http::{HeaderMap, HeaderName, HeaderValue, Method, Request, Response, StatusCode};
 use http_body::Body;
 use tokio::sync::oneshot;
@@ -32,10 +31,11 @@ impl IsrCache {
         if method != Method::GET && method != Method::HEAD {
             return Route::Bypass;
         }
-        match self.shared.config.visitors.classify(request.headers()) {
+        let headers = request.headers();
+        match self.shared.config.visitors.classify(headers) {
             Visitor::Personal => Route::Bypass,
             Visitor::Preview => Route::Preview,
-            Visitor::Anonymous => Route::Cache,
+            visitor @ Visitor::Anonymous => Route::Cache { personal: visitor.is_personal(headers) },
         }
     }
 }
@@ -46,7 +46,9 @@ enum Route {
     /// Through the cache. Whatever else an anonymous request carries
     /// (`Cache-Control: no-cache`, `Range`, an `Authorization` no page reads)
     /// does not reach a render: a client cannot make every request a render.
-    Cache,
+    /// `personal` ([`Visitor::is_personal`]): answered only from entries that
+    /// say they are shared.
+    Cache { personal: bool },
     /// Straight to the service, untouched: other methods, signed-in visitors.
     Bypass,
     /// A fresh render that is never stored: previews.
@@ -156,8 +158,8 @@ where
     ResBody::Error: Send,
 {
     let shared = &cache.shared;
-    match cache.route(&request) {
-        Route::Cache => {}
+    let personal = match cache.route(&request) {
+        Route::Cache { personal } => personal,
         Route::Bypass => {
             shared.metrics.bypasses.inc();
             return forward(ready, request, Status::Bypass).await;
@@ -169,7 +171,7 @@ where
             CachePolicy::private().apply(response.headers_mut());
             return Ok(response);
         }
-    }
+    };
     let head = request.method() == Method::HEAD;
     let query = key::query(request.uri().query(), cache.declared_query(request.uri().path()));
     let primary = key::primary_of(&shared.config.canonical_host, request.uri().path(), &query);
@@ -179,10 +181,10 @@ where
         shared.metrics.bypasses.inc();
         return forward(ready, request, Status::Bypass).await;
     }
-    // RFC 9111 section 3.5: a request with `Authorization` may be answered
-    // from a stored response only if that response says it is shared anyway.
-    let authorized = request.headers().contains_key(AUTHORIZATION);
-    let usable = |entry: &Entry| !authorized || entry.explicitly_shared;
+    // RFC 9111 section 3.5: a personal request (here, one with
+    // `Authorization`) may be answered from a stored response only if that
+    // response says it is shared anyway.
+    let usable = |entry: &Entry| !personal || entry.explicitly_shared;
     // Takes the request rather than borrowing it: the future must stay `Send`
     // without asking request bodies to be `Sync`.
     let template = |request: &Request<ReqBody>| {
