@@ -29,7 +29,6 @@
 //! so in those headers.
 
 use std::net::SocketAddr;
-use std::sync::Arc;
 
 use axum::Router;
 use axum::body::Bytes;
@@ -38,7 +37,7 @@ use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use http::header::{AUTHORIZATION, CONTENT_TYPE, FORWARDED, VIA};
 use http::{HeaderMap, HeaderName};
-use isr_cache::isr::{WarmUp, warm_up};
+use isr_cache::isr::{WarmUp, WarmUpConfig, warm_up};
 use isr_cache::{IsrCache, IsrConfig, Purge, PurgeMode, Visitor, Visitors};
 use serde::Deserialize;
 use subtle::ConstantTimeEq as _;
@@ -57,15 +56,14 @@ pub fn build(config: &Config) -> IsrCache {
 
 /// The cache's settings from the app's configuration.
 pub fn isr_config(config: &Config) -> IsrConfig {
-    IsrConfig {
-        enabled: config.isr.enabled,
-        max_bytes: config.isr.max_bytes,
-        max_entry_bytes: config.isr.max_entry_bytes,
-        canonical_host: config.canonical_host().to_owned(),
-        visitors: visitors(config),
-        routes: Some(Arc::new(crate::app::cache::route_table())),
-        render_threads: config.isr.render_threads,
-    }
+    IsrConfig::new()
+        .enabled(config.isr.enabled)
+        .max_bytes(config.isr.max_bytes)
+        .max_entry_bytes(config.isr.max_entry_bytes)
+        .canonical_host(config.canonical_host())
+        .visitors(visitors(config))
+        .routes(crate::app::cache::route_table())
+        .render_threads(config.isr.render_threads)
 }
 
 /// Who is asking, for both cache layers (the ISR cache and the policy of
@@ -333,11 +331,15 @@ pub fn check_path(path: &str) -> Result<(), &'static str> {
 }
 
 /// Renders the configured pages (and what they link to) into the cache,
-/// through the whole app, after the server is ready.
+/// through the whole app, after the server is ready. Links into the bundle
+/// (`/pkg/`) and the APIs (`/api/`: server functions, revalidation) are not
+/// pages, and are not followed.
 pub async fn warm(app: Router, config: &Config) -> WarmUp {
     let settings = &config.isr;
-    let report =
-        warm_up::<_, axum::body::Body, _>(app, &settings.warm_paths, settings.warm_limit).await;
+    let plan = WarmUpConfig::new(settings.warm_paths.iter().cloned())
+        .limit(settings.warm_limit)
+        .skip_prefixes(["/pkg/", "/api/"]);
+    let report = warm_up::<_, axum::body::Body, _>(app, &plan).await;
     tracing::info!(requested = report.requested, ok = report.ok, "cache warmed");
     report
 }

@@ -128,11 +128,7 @@ fn visitors() -> Visitors {
 }
 
 fn harness() -> Harness {
-    harness_with(IsrConfig {
-        canonical_host: "example.com".into(),
-        visitors: visitors(),
-        ..IsrConfig::default()
-    })
+    harness_with(IsrConfig::new().canonical_host("example.com").visitors(visitors()))
 }
 
 /// With a route table: `/blog` reads `page`, `/blog/{slug}` nothing.
@@ -141,12 +137,7 @@ fn harness_with_routes() -> Harness {
         .route("/blog", |_| CachePolicy::no_store())
         .query(["page"])
         .route("/blog/{slug}", |_| CachePolicy::no_store());
-    harness_with(IsrConfig {
-        canonical_host: "example.com".into(),
-        visitors: visitors(),
-        routes: Some(Arc::new(routes)),
-        ..IsrConfig::default()
-    })
+    harness_with(IsrConfig::new().canonical_host("example.com").visitors(visitors()).routes(routes))
 }
 
 fn harness_with(config: IsrConfig) -> Harness {
@@ -536,7 +527,7 @@ async fn encodings_validators_and_head_come_from_the_entry() {
 
 #[tokio::test]
 async fn oversize_bodies_pass_through_unstored_as_the_client_asked() {
-    let h = harness_with(IsrConfig { max_entry_bytes: 1000, ..IsrConfig::default() });
+    let h = harness_with(IsrConfig::new().max_entry_bytes(1000));
     h.origin.set(Behaviour::Large(5000));
     let first = h.get_with("/big", &[("accept-encoding", "br")]).await;
     assert_eq!(first.body.len(), 5000);
@@ -552,7 +543,7 @@ async fn oversize_bodies_pass_through_unstored_as_the_client_asked() {
 #[tokio::test]
 async fn eviction_keeps_memory_under_the_bound() {
     let bound = 64 * 1024;
-    let h = harness_with(IsrConfig { max_bytes: bound, ..IsrConfig::default() });
+    let h = harness_with(IsrConfig::new().max_bytes(bound));
     for i in 0..200 {
         h.get(&format!("/page/{i}")).await;
     }
@@ -616,7 +607,7 @@ async fn non_get_requests_and_a_disabled_cache_pass_through() {
     let h = harness();
     let post = h.send(Request::post("/blog/a").body(()).expect("request")).await;
     assert_eq!(post.x_cache(), "BYPASS");
-    let off = harness_with(IsrConfig { enabled: false, ..IsrConfig::default() });
+    let off = harness_with(IsrConfig::new().enabled(false));
     let response = off.get("/blog/a").await;
     assert!(response.headers.get(X_CACHE).is_none());
     off.get("/blog/a").await;
