@@ -3,15 +3,17 @@
 //! editor's saves), read by Prometheus at `GET /metrics`, and warmed at
 //! start-up.
 //!
-//! `POST /api/revalidate` takes a JSON body and a bearer token
-//! (`REVALIDATE_TOKEN`, compared in constant time):
+//! `POST /api/revalidate` takes a JSON body, an [`isr_cache::Purge`] as its
+//! `serde` feature reads it, and a bearer token (`REVALIDATE_TOKEN`, compared
+//! in constant time):
 //!
 //! ```json
 //! {"paths": ["/blog/hello-isr"], "prefixes": ["/blog/"], "tags": ["posts"], "mode": "soft"}
 //! ```
 //!
-//! `mode` is `soft` (the default: the next visitor gets the old page at once
-//! while a new one renders) or `hard` (the next visitor waits for a new one).
+//! Missing lists are empty, unknown fields an error. `mode` is `soft` (the
+//! default: the next visitor gets the old page at once while a new one
+//! renders) or `hard` (the next visitor waits for a new one).
 //! A missing or wrong token is 401, a malformed body 400, another method 405,
 //! each with a JSON error; every call is logged.
 //!
@@ -29,7 +31,6 @@
 //! so in those headers.
 
 use std::net::SocketAddr;
-use std::sync::Arc;
 
 use axum::Router;
 use axum::body::Bytes;
@@ -38,9 +39,8 @@ use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use http::header::{CONTENT_TYPE, FORWARDED, VIA};
 use http::{HeaderMap, HeaderName};
-use isr_cache::isr::{WarmUp, warm_up};
+use isr_cache::isr::{WarmUp, WarmUpConfig, warm_up};
 use isr_cache::{IsrCache, IsrConfig, Purge, PurgeMode, Visitor, Visitors};
-use serde::Deserialize;
 
 use super::{AppState, Config};
 use crate::app::auth::bearer::bearer_matches;
@@ -55,15 +55,14 @@ pub fn build(config: &Config) -> IsrCache {
 
 /// The cache's settings from the app's configuration.
 pub fn isr_config(config: &Config) -> IsrConfig {
-    IsrConfig {
-        enabled: config.isr.enabled,
-        max_bytes: config.isr.max_bytes,
-        max_entry_bytes: config.isr.max_entry_bytes,
-        canonical_host: config.canonical_host().to_owned(),
-        visitors: visitors(config),
-        routes: Some(Arc::new(crate::app::cache::route_table())),
-        render_threads: config.isr.render_threads,
-    }
+    IsrConfig::new()
+        .enabled(config.isr.enabled)
+        .max_bytes(config.isr.max_bytes)
+        .max_entry_bytes(config.isr.max_entry_bytes)
+        .canonical_host(config.canonical_host())
+        .visitors(visitors(config))
+        .routes(crate::app::cache::route_table())
+        .render_threads(config.isr.render_threads)
 }
 
 /// Who is asking, for both cache layers (the ISR cache and the policy of
@@ -109,27 +108,6 @@ pub fn sample_every_minute(isr: IsrCache) {
     });
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RevalidateRequest {
-    #[serde(default)]
-    paths: Vec<String>,
-    #[serde(default)]
-    prefixes: Vec<String>,
-    #[serde(default)]
-    tags: Vec<String>,
-    #[serde(default)]
-    mode: Mode,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "lowercase")]
-enum Mode {
-    #[default]
-    Soft,
-    Hard,
-}
-
 async fn revalidate(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -139,18 +117,11 @@ async fn revalidate(
         tracing::warn!("revalidation refused: missing or wrong token");
         return Err(AppError::InvalidToken);
     }
-    let request: RevalidateRequest = serde_json::from_slice(&body)
+    let purge_request: Purge = serde_json::from_slice(&body)
         .map_err(|error| AppError::BadRequest(format!("invalid revalidation request: {error}")))?;
-    request.check().map_err(AppError::BadRequest)?;
-    let mode = match request.mode {
-        Mode::Soft => PurgeMode::Soft,
-        Mode::Hard => PurgeMode::Hard,
-    };
-    let purge_request =
-        Purge { paths: request.paths, prefixes: request.prefixes, tags: request.tags, mode };
+    check(&purge_request).map_err(AppError::BadRequest)?;
     let matched = state.purger.purge(&purge_request, "api");
-    let mode = if mode == PurgeMode::Hard { "hard" } else { "soft" };
-    Ok(axum::Json(serde_json::json!({ "purged": matched, "mode": mode })))
+    Ok(axum::Json(serde_json::json!({ "purged": matched, "mode": purge_request.mode })))
 }
 
 /// `GET /metrics`: for the bearer of `METRICS_TOKEN`, and for a direct
@@ -195,30 +166,29 @@ pub const MAX_PURGE_PATH: usize = 2048;
 /// [`check_path`] or [`check_tag`].
 type ItemCheck = fn(&str) -> Result<(), &'static str>;
 
-impl RevalidateRequest {
-    /// Checks every item; the message names the first bad one and why.
-    fn check(&self) -> Result<(), String> {
-        let count = self.paths.len() + self.prefixes.len() + self.tags.len();
-        if count == 0 {
-            return Err("nothing to purge: give paths, prefixes or tags".into());
-        }
-        if count > MAX_PURGE_ITEMS {
-            return Err(format!(
-                "{count} items to purge; the limit is {MAX_PURGE_ITEMS} paths, prefixes and tags in all"
-            ));
-        }
-        let lists: [(&str, &[String], ItemCheck); 3] = [
-            ("paths", &self.paths, check_path),
-            ("prefixes", &self.prefixes, check_path),
-            ("tags", &self.tags, check_tag),
-        ];
-        for (field, items, check) in lists {
-            for (index, item) in items.iter().enumerate() {
-                check(item).map_err(|why| format!("{field}[{index}] {}: {why}", quoted(item)))?;
-            }
-        }
-        Ok(())
+/// Checks every item of a revalidation; the message names the first bad one
+/// and why.
+fn check(purge: &Purge) -> Result<(), String> {
+    let count = purge.paths.len() + purge.prefixes.len() + purge.tags.len();
+    if count == 0 {
+        return Err("nothing to purge: give paths, prefixes or tags".into());
     }
+    if count > MAX_PURGE_ITEMS {
+        return Err(format!(
+            "{count} items to purge; the limit is {MAX_PURGE_ITEMS} paths, prefixes and tags in all"
+        ));
+    }
+    let lists: [(&str, &[String], ItemCheck); 3] = [
+        ("paths", &purge.paths, check_path),
+        ("prefixes", &purge.prefixes, check_path),
+        ("tags", &purge.tags, check_tag),
+    ];
+    for (field, items, check) in lists {
+        for (index, item) in items.iter().enumerate() {
+            check(item).map_err(|why| format!("{field}[{index}] {}: {why}", quoted(item)))?;
+        }
+    }
+    Ok(())
 }
 
 /// `item` quoted for an error message, cut short: the message names it, it
@@ -280,11 +250,15 @@ pub fn check_path(path: &str) -> Result<(), &'static str> {
 }
 
 /// Renders the configured pages (and what they link to) into the cache,
-/// through the whole app, after the server is ready.
+/// through the whole app, after the server is ready. Links into the bundle
+/// (`/pkg/`) and the APIs (`/api/`: server functions, revalidation) are not
+/// pages, and are not followed.
 pub async fn warm(app: Router, config: &Config) -> WarmUp {
     let settings = &config.isr;
-    let report =
-        warm_up::<_, axum::body::Body, _>(app, &settings.warm_paths, settings.warm_limit).await;
+    let plan = WarmUpConfig::new(settings.warm_paths.iter().cloned())
+        .limit(settings.warm_limit)
+        .skip_prefixes(["/pkg/", "/api/"]);
+    let report = warm_up::<_, axum::body::Body, _>(app, &plan).await;
     tracing::info!(requested = report.requested, ok = report.ok, "cache warmed");
     report
 }
@@ -355,21 +329,20 @@ mod tests {
 
     #[test]
     fn a_revalidation_names_its_first_bad_item_and_has_a_limit() {
-        let request = |paths: &[&str], tags: &[&str]| RevalidateRequest {
+        let request = |paths: &[&str], tags: &[&str]| Purge {
             paths: paths.iter().map(|p| (*p).to_owned()).collect(),
-            prefixes: vec![],
             tags: tags.iter().map(|t| (*t).to_owned()).collect(),
-            mode: Mode::Soft,
+            ..Purge::default()
         };
-        assert_eq!(request(&["/a"], &["posts"]).check(), Ok(()));
-        let error = request(&["/a"], &["posts", "a|b"]).check().expect_err("bad tag");
+        assert_eq!(check(&request(&["/a"], &["posts"])), Ok(()));
+        let error = check(&request(&["/a"], &["posts", "a|b"])).expect_err("bad tag");
         assert!(error.starts_with(r#"tags[1] "a|b": "#), "{error}");
-        let error = request(&[&"/x".repeat(2000)], &[]).check().expect_err("too long");
+        let error = check(&request(&[&"/x".repeat(2000)], &[])).expect_err("too long");
         assert!(error.starts_with(r#"paths[0] "/x/x"#) && error.contains("...:"), "{error}");
         let many: Vec<String> = (0..=MAX_PURGE_ITEMS).map(|i| format!("product:{i}")).collect();
         let many: Vec<&str> = many.iter().map(String::as_str).collect();
-        let error = request(&[], &many).check().expect_err("too many");
+        let error = check(&request(&[], &many)).expect_err("too many");
         assert!(error.contains("257 items") && error.contains("256"), "{error}");
-        assert_eq!(request(&[], &many[..MAX_PURGE_ITEMS]).check(), Ok(()));
+        assert_eq!(check(&request(&[], &many[..MAX_PURGE_ITEMS])), Ok(()));
     }
 }

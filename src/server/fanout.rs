@@ -52,17 +52,12 @@ pub struct Fanout {
     db: Option<Db>,
 }
 
-/// A purge on the wire.
+/// A purge on the wire: the instance that made it, and the purge in
+/// [`Purge`]'s own JSON, `{"from": 7, "purge": {"tags": ["posts"], "mode": "hard"}}`.
 #[derive(Debug, Serialize, Deserialize, PartialEq, Eq)]
 struct Message {
     from: u64,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    paths: Vec<String>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    prefixes: Vec<String>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    tags: Vec<String>,
-    hard: bool,
+    purge: Purge,
 }
 
 impl Fanout {
@@ -156,23 +151,17 @@ fn apply(instance: u64, payload: &str, purger: &Purger) {
             return;
         }
     };
-    if message.from == instance {
+    let Message { from, purge } = message;
+    if from == instance {
         return;
     }
-    let from = message.from;
-    let purge = Purge {
-        paths: message.paths,
-        prefixes: message.prefixes,
-        tags: message.tags,
-        mode: if message.hard { PurgeMode::Hard } else { PurgeMode::Soft },
-    };
     purger.purge_here(&purge, &format!("instance {from:016x}"));
 }
 
 /// `purge` as one or more payloads of at most [`MAX_PAYLOAD`] bytes.
 fn encode(instance: u64, purge: &Purge) -> Vec<String> {
-    let hard = purge.mode == PurgeMode::Hard;
-    let empty = || Message { from: instance, paths: vec![], prefixes: vec![], tags: vec![], hard };
+    let empty =
+        || Message { from: instance, purge: Purge { mode: purge.mode, ..Purge::default() } };
     let mut payloads = Vec::new();
     let mut message = empty();
     let mut in_message = 0;
@@ -203,9 +192,9 @@ fn encode(instance: u64, purge: &Purge) -> Vec<String> {
 /// Which list of `message` an item of `field` (paths, prefixes, tags) goes to.
 fn list(message: &mut Message, field: usize) -> &mut Vec<String> {
     match field {
-        0 => &mut message.paths,
-        1 => &mut message.prefixes,
-        _ => &mut message.tags,
+        0 => &mut message.purge.paths,
+        1 => &mut message.purge.prefixes,
+        _ => &mut message.purge.tags,
     }
 }
 
@@ -234,17 +223,12 @@ mod tests {
             mode: PurgeMode::Hard,
             ..Purge::default()
         };
-        let messages = decode(&encode(7, &purge));
+        let payloads = encode(7, &purge);
         assert_eq!(
-            messages,
-            [Message {
-                from: 7,
-                paths: vec!["/blog/a".into()],
-                prefixes: vec![],
-                tags: vec!["posts".into()],
-                hard: true
-            }]
+            payloads,
+            [r#"{"from":7,"purge":{"paths":["/blog/a"],"tags":["posts"],"mode":"hard"}}"#]
         );
+        assert_eq!(decode(&payloads), [Message { from: 7, purge }]);
     }
 
     #[test]
@@ -255,15 +239,17 @@ mod tests {
         assert!(payloads.len() > 1);
         assert!(payloads.iter().all(|p| p.len() <= MAX_PAYLOAD), "every payload fits");
         let messages = decode(&payloads);
-        let sent: Vec<String> = messages.iter().flat_map(|m| m.tags.clone()).collect();
+        let sent: Vec<String> = messages.iter().flat_map(|m| m.purge.tags.clone()).collect();
         assert_eq!(sent, tags);
-        assert_eq!(messages.iter().flat_map(|m| m.prefixes.clone()).collect::<Vec<_>>(), ["/x"]);
-        assert!(messages.iter().all(|m| !m.hard && m.from == 1));
+        let prefixes: Vec<String> =
+            messages.iter().flat_map(|m| m.purge.prefixes.clone()).collect();
+        assert_eq!(prefixes, ["/x"]);
+        assert!(messages.iter().all(|m| m.purge.mode == PurgeMode::Soft && m.from == 1));
     }
 
     #[test]
     fn oversized_items_are_skipped() {
         let purge = Purge { tags: vec!["x".repeat(MAX_ITEM + 1), "ok".into()], ..Purge::default() };
-        assert_eq!(decode(&encode(1, &purge))[0].tags, ["ok"]);
+        assert_eq!(decode(&encode(1, &purge))[0].purge.tags, ["ok"]);
     }
 }

@@ -18,10 +18,11 @@
 //!    capped by the error policy (briefly, shared caches only, by default);
 //!    anything else (redirects to sign-in, 4xx, every 5xx) is `no-store`.
 //! 4. A response that sets a cookie is never shared: `private, no-store`.
-//! 5. A request from a signed-in visitor or a preview (the layer's
-//!    [`Visitors`]) or with `Authorization` gets `private, no-store`, unless
-//!    its route is an [asset route](Scope::Asset), whose bytes cannot depend
-//!    on who asks.
+//! 5. A personal request (a signed-in visitor or a preview, by the layer's
+//!    [`Visitors`], or any request with `Authorization`: see
+//!    [`Visitor::is_personal`](crate::Visitor::is_personal)) gets
+//!    `private, no-store`, unless its route is an [asset route](Scope::Asset),
+//!    whose bytes cannot depend on who asks.
 //!
 //! Merging is the most restrictive (see [`CachePolicy::merge`]), so the route
 //! table is a ceiling: a handler can only tighten what its route allows.
@@ -33,12 +34,12 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use http::header::{AUTHORIZATION, SET_COOKIE};
+use http::header::SET_COOKIE;
 use http::{HeaderMap, Method, Request, Response, StatusCode};
 use tower_layer::Layer;
 use tower_service::Service;
 
-use crate::{CachePolicy, RouteTable, Scope, Visitor, Visitors};
+use crate::{CachePolicy, RouteTable, Scope, Visitors};
 
 /// Unlisted paths warned about, at most: a flood of made-up URLs must not
 /// grow the set (or the log) without bound.
@@ -128,8 +129,7 @@ impl CachePolicyLayer {
             listed: default.is_some(),
             default,
             scope,
-            personal: headers.contains_key(AUTHORIZATION)
-                || self.visitors.classify(headers) != Visitor::Anonymous,
+            personal: self.visitors.classify(headers).is_personal(headers),
         }
     }
 
@@ -209,7 +209,8 @@ pub struct RequestFacts {
     pub listed: bool,
     /// Whether the signed-in rule applies to the route.
     pub scope: Scope,
-    /// Whether the request is a signed-in visitor's or carries `Authorization`.
+    /// Whether the request is personal: a signed-in visitor's, a preview's,
+    /// or one with `Authorization` ([`crate::Visitor::is_personal`]).
     pub personal: bool,
 }
 
@@ -252,7 +253,7 @@ mod tests {
     use http::header::{CACHE_CONTROL, COOKIE, VARY};
 
     use super::*;
-    use crate::SURROGATE_KEY;
+    use crate::{SURROGATE_KEY, Visitor};
 
     const MINUTE: Duration = Duration::from_secs(60);
 

@@ -1,4 +1,13 @@
-//! Caching for Incremental Static Regeneration, independent of any web framework.
+// The README is the crate's front page, and its example (a plain axum app) a
+// doc test. The example needs the `axum` feature; without it, the front page
+// is one line and the guide below.
+#![cfg_attr(feature = "axum", doc = include_str!("../README.md"))]
+#![cfg_attr(
+    not(feature = "axum"),
+    doc = "Caching for Incremental Static Regeneration, independent of any web framework."
+)]
+//!
+//! # Guide
 //!
 //! - [`CachePolicy`]: how a response may be cached, rendered to and parsed
 //!   from standard HTTP headers. Always available (the wasm client can use it).
@@ -7,9 +16,17 @@
 //!   response its final headers; [`ETagLayer`], strong validators and `304`;
 //!   [`IsrLayer`], the built-in shared cache (see the [`isr`] module);
 //!   [`Visitors`], the one classification of requests (anonymous, personal,
-//!   preview) both layers share.
+//!   preview) both layers share, and [`Visitor::is_personal`], the one test
+//!   of whether a response may be about who asked.
 //! - With the `axum` feature: a `CachePolicy` is an axum response part, so a
 //!   handler can return `(policy, Json(data))`.
+//! - With the `serde` feature: [`Purge`] and [`PurgeMode`] are `Serialize`
+//!   and `Deserialize`, for a purge endpoint and for messages between
+//!   instances.
+//!
+//! Settings a user builds ([`IsrConfig`], [`isr::WarmUpConfig`]) are
+//! `#[non_exhaustive]`: start from `new()` and chain the setters named after
+//! their fields.
 
 #[cfg(feature = "server")]
 pub mod body;

@@ -19,7 +19,7 @@
 //!   shorten a TTL) and at most 2^31 seconds, the ceiling RFC 9111 §1.2.2 gives
 //!   caches for delta-seconds.
 //! - The kinds render as `no-store`; `private, max-age=N`, or `private, no-store`
-//!   when the private policy has no TTL (the per-user pages of DESIGN.md);
+//!   when the private policy has no TTL (per-user pages nobody should keep);
 //!   `public, max-age=N, ...`, where an unset browser TTL is an explicit
 //!   `max-age=0` (browsers revalidate, shared caches keep it) because without
 //!   one browsers would guess a heuristic lifetime.
@@ -217,7 +217,7 @@ impl Default for CachePolicy {
     }
 }
 
-/// Presets (the route table in DESIGN.md uses these).
+/// Presets: the policies most routes need, to start from.
 impl CachePolicy {
     /// `no-store`: nobody keeps the response (sign-in forms, writes, tokens).
     pub const fn no_store() -> Self {
@@ -704,9 +704,9 @@ fn parse_secs(value: &str) -> Option<Duration> {
 
 /// Checks a cache tag: 1 to [`MAX_TAG_LEN`] bytes of visible ASCII, no commas.
 /// Whitespace and commas separate tags in `Surrogate-Key` and `Cache-Tag`, and
-/// header values are portable only as visible ASCII. (The starter's purge API
-/// and its CDN client accept a narrower set, `A-Z a-z 0-9 . _ : -`, which
-/// every CDN reads literally: keep tags to it.)
+/// header values are portable only as visible ASCII. (Every CDN's purge API
+/// and ban expressions read a narrower set literally, `A-Z a-z 0-9 . _ : -`:
+/// keep tags to it.)
 ///
 /// # Errors
 ///
@@ -859,9 +859,9 @@ mod tests {
         );
     }
 
-    /// The demo routes of DESIGN.md that need more than a preset.
+    /// Policies that need more than a preset: a product page, a search, an API.
     #[test]
-    fn demo_routes_render_as_designed() {
+    fn policies_beyond_the_presets_render_as_built() {
         let product_page = CachePolicy::isr(secs(300), secs(3600)).max_age(secs(300));
         assert_eq!(
             rendered(&product_page),
@@ -1119,7 +1119,7 @@ mod tests {
                 CachePolicy::isr(secs(300), secs(3600)),
                 "private, max-age=0",
             ),
-            // DESIGN.md: loaders asking for 300 s and 3600 s get 300 s
+            // Loaders asking for 300 s and 3600 s get 300 s: the shortest wins
             (
                 CachePolicy::isr(secs(300), secs(3600)),
                 CachePolicy::isr(secs(3600), secs(86_400)),

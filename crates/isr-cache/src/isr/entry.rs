@@ -145,10 +145,11 @@ pub struct Entry {
     pub failures: AtomicU32,
 }
 
-/// The stored-response rules of DESIGN.md, for the response head: status
-/// 200, 301, 308, 404 or 410; shared (`public` or `s-maxage`/`max-age`,
-/// none of `private`, `no-store`, `no-cache`) with a TTL; no `Set-Cookie`;
-/// `Vary` not `*`. The policy, when the response may be stored.
+/// What the cache stores ("What it stores" in the [`isr`](super) docs),
+/// judged from the response head: status 200, 301, 308, 404 or 410; shared
+/// (`public` or `s-maxage`/`max-age`, none of `private`, `no-store`,
+/// `no-cache`) with a TTL; no `Set-Cookie`; `Vary` not `*`. The policy, when
+/// the response may be stored.
 pub fn storable(status: StatusCode, headers: &HeaderMap) -> Option<CachePolicy> {
     if !matches!(status.as_u16(), 200 | 301 | 308 | 404 | 410)
         || headers.contains_key(http::header::SET_COOKIE)

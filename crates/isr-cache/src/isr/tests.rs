@@ -2,15 +2,21 @@
 //! a TTL, and every render is counted.
 
 use std::convert::Infallible;
-use std::sync::Mutex;
-use std::sync::atomic::AtomicUsize;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
-use http::header::{AGE, CACHE_CONTROL, CONTENT_ENCODING, COOKIE, ETAG, SET_COOKIE, VARY};
+use bytes::Bytes;
+use http::header::{AGE, CACHE_CONTROL, CONTENT_ENCODING, COOKIE, ETAG, HOST, SET_COOKIE, VARY};
+use http::{HeaderMap, HeaderName, HeaderValue, Request, Response, StatusCode};
 use http_body_util::{BodyExt as _, Full};
 use tower::ServiceExt as _;
+use tower_layer::Layer as _;
 
 use super::clock::ManualClock;
+use super::entry::Encoding;
 use super::*;
+use crate::{CachePolicy, RouteTable, Visitor, Visitors};
 
 const ISR: &str = "public, max-age=0, s-maxage=60, stale-while-revalidate=600, stale-if-error=3600";
 const SECOND: Duration = Duration::from_secs(1);
@@ -122,11 +128,7 @@ fn visitors() -> Visitors {
 }
 
 fn harness() -> Harness {
-    harness_with(IsrConfig {
-        canonical_host: "example.com".into(),
-        visitors: visitors(),
-        ..IsrConfig::default()
-    })
+    harness_with(IsrConfig::new().canonical_host("example.com").visitors(visitors()))
 }
 
 /// With a route table: `/blog` reads `page`, `/blog/{slug}` nothing.
@@ -135,12 +137,7 @@ fn harness_with_routes() -> Harness {
         .route("/blog", |_| CachePolicy::no_store())
         .query(["page"])
         .route("/blog/{slug}", |_| CachePolicy::no_store());
-    harness_with(IsrConfig {
-        canonical_host: "example.com".into(),
-        visitors: visitors(),
-        routes: Some(Arc::new(routes)),
-        ..IsrConfig::default()
-    })
+    harness_with(IsrConfig::new().canonical_host("example.com").visitors(visitors()).routes(routes))
 }
 
 fn harness_with(config: IsrConfig) -> Harness {
@@ -530,7 +527,7 @@ async fn encodings_validators_and_head_come_from_the_entry() {
 
 #[tokio::test]
 async fn oversize_bodies_pass_through_unstored_as_the_client_asked() {
-    let h = harness_with(IsrConfig { max_entry_bytes: 1000, ..IsrConfig::default() });
+    let h = harness_with(IsrConfig::new().max_entry_bytes(1000));
     h.origin.set(Behaviour::Large(5000));
     let first = h.get_with("/big", &[("accept-encoding", "br")]).await;
     assert_eq!(first.body.len(), 5000);
@@ -546,7 +543,7 @@ async fn oversize_bodies_pass_through_unstored_as_the_client_asked() {
 #[tokio::test]
 async fn eviction_keeps_memory_under_the_bound() {
     let bound = 64 * 1024;
-    let h = harness_with(IsrConfig { max_bytes: bound, ..IsrConfig::default() });
+    let h = harness_with(IsrConfig::new().max_bytes(bound));
     for i in 0..200 {
         h.get(&format!("/page/{i}")).await;
     }
@@ -610,7 +607,7 @@ async fn non_get_requests_and_a_disabled_cache_pass_through() {
     let h = harness();
     let post = h.send(Request::post("/blog/a").body(()).expect("request")).await;
     assert_eq!(post.x_cache(), "BYPASS");
-    let off = harness_with(IsrConfig { enabled: false, ..IsrConfig::default() });
+    let off = harness_with(IsrConfig::new().enabled(false));
     let response = off.get("/blog/a").await;
     assert!(response.headers.get(X_CACHE).is_none());
     off.get("/blog/a").await;

@@ -1,6 +1,7 @@
 //! Warm-up: render a list of pages into the cache at start-up, optionally
 //! following the same-origin links they contain (a bounded crawl), so the
-//! first visitors already hit.
+//! first visitors already hit. Which links are not pages (a script bundle, an
+//! API) is the application's to say ([`WarmUpConfig::skip_prefixes`]).
 
 use std::collections::{HashSet, VecDeque};
 
@@ -19,15 +20,63 @@ pub struct WarmUp {
     pub ok: usize,
 }
 
-/// Requests `paths` through `service` (the whole app, cache layer included),
-/// then pages linked from them, breadth first, until `limit` pages in all.
-/// Sequential: it must not compete with real visitors for the server.
-pub async fn warm_up<S, ReqBody, ResBody>(mut service: S, paths: &[String], limit: usize) -> WarmUp
+/// What [`warm_up`] renders. Built with [`WarmUpConfig::new`] and its
+/// setters, named after the fields.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct WarmUpConfig {
+    /// The pages rendered first, in order.
+    pub paths: Vec<String>,
+    /// Pages requested in all: past the number of `paths`, the rest are
+    /// pages linked from them. Defaults to the number of `paths` (no crawl).
+    pub limit: usize,
+    /// Links under these path prefixes are not followed (`/assets/`: files,
+    /// not pages). Empty by default.
+    pub skip_prefixes: Vec<String>,
+}
+
+impl WarmUpConfig {
+    /// Renders `paths`, and follows no links.
+    pub fn new<I, T>(paths: I) -> Self
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<String>,
+    {
+        let paths: Vec<String> = paths.into_iter().map(Into::into).collect();
+        Self { limit: paths.len(), paths, skip_prefixes: Vec::new() }
+    }
+
+    /// Pages requested in all, following links once `paths` are done.
+    #[must_use]
+    pub fn limit(mut self, limit: usize) -> Self {
+        self.limit = limit;
+        self
+    }
+
+    /// Links under these path prefixes are not followed.
+    #[must_use]
+    pub fn skip_prefixes<I, T>(mut self, prefixes: I) -> Self
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<String>,
+    {
+        self.skip_prefixes = prefixes.into_iter().map(Into::into).collect();
+        self
+    }
+}
+
+/// Requests the configured paths through `service` (the whole app, cache
+/// layer included), then pages linked from them, breadth first, until
+/// [`WarmUpConfig::limit`] pages in all. Sequential: it must not compete with
+/// real visitors for the server.
+pub async fn warm_up<S, ReqBody, ResBody>(mut service: S, config: &WarmUpConfig) -> WarmUp
 where
     S: Service<Request<ReqBody>, Response = Response<ResBody>>,
     ReqBody: Default,
     ResBody: Body<Data = Bytes>,
 {
+    let WarmUpConfig { paths, limit, skip_prefixes } = config;
+    let limit = *limit;
     let mut queue: VecDeque<String> = paths.iter().cloned().collect();
     let mut seen: HashSet<String> = queue.iter().cloned().collect();
     let mut report = WarmUp::default();
@@ -56,7 +105,8 @@ where
             continue;
         };
         for link in links(&String::from_utf8_lossy(&body.to_bytes())) {
-            if seen.insert(link.clone()) {
+            let skipped = skip_prefixes.iter().any(|prefix| link.starts_with(prefix.as_str()));
+            if !skipped && seen.insert(link.clone()) {
                 queue.push_back(link);
             }
         }
@@ -72,18 +122,57 @@ fn links(html: &str) -> Vec<String> {
         .filter_map(|rest| rest.split('"').next())
         .filter(|href| href.starts_with('/') && !href.starts_with("//"))
         .map(|href| href.split('#').next().unwrap_or(href).replace("&amp;", "&"))
-        .filter(|href| !href.starts_with("/pkg/") && !href.starts_with("/api/"))
         .collect()
 }
 
 #[cfg(test)]
 mod tests {
+    use std::convert::Infallible;
+    use std::sync::{Arc, Mutex};
+
+    use http_body_util::Full;
+
     use super::*;
 
     #[test]
-    fn links_are_same_origin_pages_only() {
+    fn links_are_same_origin_only() {
         let html = r##"<a href="/blog">b</a><a href="https://x.test/">x</a><a href="//cdn.test/a">c</a>
-            <link href="/pkg/app.css"><a href="/blog?page=2&amp;x=1#top">p</a><a href="/favicon.svg">"##;
-        assert_eq!(links(html), ["/blog", "/blog?page=2&x=1", "/favicon.svg"]);
+            <link href="/assets/app.css"><a href="/blog?page=2&amp;x=1#top">p</a><a href="/favicon.svg">"##;
+        assert_eq!(links(html), ["/blog", "/assets/app.css", "/blog?page=2&x=1", "/favicon.svg"]);
+    }
+
+    /// Warms `config` over a site whose every page links to `/a`, `/assets/app.css`
+    /// and `/b`; returns the report and the paths requested, in order.
+    async fn warm(config: &WarmUpConfig) -> (WarmUp, Vec<String>) {
+        let requested = Arc::new(Mutex::new(Vec::new()));
+        let site = {
+            let requested = requested.clone();
+            tower::service_fn(move |request: Request<()>| {
+                requested.lock().expect("lock").push(request.uri().to_string());
+                let html = r#"<a href="/a"></a><link href="/assets/app.css"><a href="/b"></a>"#;
+                async move { Ok::<_, Infallible>(Response::new(Full::new(Bytes::from(html)))) }
+            })
+        };
+        let report = warm_up(site, config).await;
+        let requested = requested.lock().expect("lock").clone();
+        (report, requested)
+    }
+
+    #[tokio::test]
+    async fn the_paths_alone_by_default() {
+        let (report, requested) = warm(&WarmUpConfig::new(["/", "/b"])).await;
+        assert_eq!(report, WarmUp { requested: 2, ok: 2 });
+        assert_eq!(requested, ["/", "/b"]);
+    }
+
+    #[tokio::test]
+    async fn links_are_followed_up_to_the_limit_except_skipped_prefixes() {
+        let config = WarmUpConfig::new(["/"]).limit(10).skip_prefixes(["/assets/"]);
+        let (report, requested) = warm(&config).await;
+        assert_eq!(requested, ["/", "/a", "/b"], "each page once, no asset");
+        assert_eq!(report, WarmUp { requested: 3, ok: 3 });
+
+        let (_, requested) = warm(&WarmUpConfig::new(["/"]).limit(2)).await;
+        assert_eq!(requested, ["/", "/a"], "the limit counts every page");
     }
 }

@@ -1,0 +1,120 @@
+//! [`IsrConfig`]: what the cache is given at start-up.
+
+use std::sync::Arc;
+
+use crate::{RouteTable, Visitors};
+
+/// Settings of the cache.
+///
+/// Built with [`IsrConfig::new`] (the defaults below) and setters named after
+/// the fields; the fields stay public for reading. `#[non_exhaustive]`, so a
+/// new setting is not a breaking change:
+///
+/// ```
+/// use isr_cache::{IsrConfig, RouteTable, Visitors};
+///
+/// let config = IsrConfig::new()
+///     .canonical_host("example.com")
+///     .max_bytes(256 << 20)
+///     .visitors(Visitors::anonymous())
+///     .routes(RouteTable::new());
+/// assert_eq!(config.canonical_host, "example.com");
+/// ```
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct IsrConfig {
+    /// Off: the layer passes everything through untouched. Default: on.
+    pub enabled: bool,
+    /// Bound on the bytes held (bodies in every encoding, and headers).
+    /// Default: 64 MiB.
+    pub max_bytes: u64,
+    /// Largest body stored; larger responses pass through. Default: 1 MiB.
+    pub max_entry_bytes: usize,
+    /// The host every key uses, e.g. `example.com`. Default: `localhost`.
+    pub canonical_host: String,
+    /// Who is asking: personal requests bypass the cache, previews render
+    /// afresh and are never stored (the same [`Visitors`] the
+    /// [`CachePolicyLayer`](crate::CachePolicyLayer) is given). Default:
+    /// everyone is anonymous.
+    pub visitors: Visitors,
+    /// The site's routes: each key, and each render for the cache, keeps only
+    /// the query parameters its route declares ([`RouteTable::query`]).
+    /// Without a table (the default) every parameter but tracking ones counts.
+    pub routes: Option<Arc<RouteTable>>,
+    /// Threads of a runtime of their own that renders run on, so a render
+    /// never holds up a worker that serves hits; 0 (the default) renders on
+    /// the caller's runtime.
+    pub render_threads: usize,
+}
+
+impl IsrConfig {
+    /// The defaults: on, 64 MiB, entries up to 1 MiB, host `localhost`,
+    /// every visitor anonymous, no route table, renders on the caller's runtime.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// On, or off (everything passes through untouched).
+    #[must_use]
+    pub fn enabled(mut self, enabled: bool) -> Self {
+        self.enabled = enabled;
+        self
+    }
+
+    /// Bound on the bytes held.
+    #[must_use]
+    pub fn max_bytes(mut self, max_bytes: u64) -> Self {
+        self.max_bytes = max_bytes;
+        self
+    }
+
+    /// Largest body stored.
+    #[must_use]
+    pub fn max_entry_bytes(mut self, max_entry_bytes: usize) -> Self {
+        self.max_entry_bytes = max_entry_bytes;
+        self
+    }
+
+    /// The host every key uses.
+    #[must_use]
+    pub fn canonical_host(mut self, host: impl Into<String>) -> Self {
+        self.canonical_host = host.into();
+        self
+    }
+
+    /// Who is asking (give the [`CachePolicyLayer`](crate::CachePolicyLayer)
+    /// the same).
+    #[must_use]
+    pub fn visitors(mut self, visitors: Visitors) -> Self {
+        self.visitors = visitors;
+        self
+    }
+
+    /// The site's routes, whose declared query parameters make the keys.
+    #[must_use]
+    pub fn routes(mut self, routes: impl Into<Arc<RouteTable>>) -> Self {
+        self.routes = Some(routes.into());
+        self
+    }
+
+    /// Threads of the runtime renders run on; 0 for the caller's.
+    #[must_use]
+    pub fn render_threads(mut self, threads: usize) -> Self {
+        self.render_threads = threads;
+        self
+    }
+}
+
+impl Default for IsrConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            max_bytes: 64 << 20,
+            max_entry_bytes: 1 << 20,
+            canonical_host: "localhost".to_owned(),
+            visitors: Visitors::anonymous(),
+            routes: None,
+            render_threads: 0,
+        }
+    }
+}

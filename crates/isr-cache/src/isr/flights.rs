@@ -1,0 +1,271 @@
+//! Single flight: one render per key at a time, however many requests ask,
+//! and the render job itself (the anonymous request it sends, and storing
+//! what comes back).
+
+use std::sync::Arc;
+use std::sync::PoisonError;
+use std::sync::atomic::Ordering;
+
+use bytes::Bytes;
+use futures_util::FutureExt as _;
+use futures_util::future::{BoxFuture, Shared};
+use http::header::{
+    ACCEPT_ENCODING, AUTHORIZATION, COOKIE, FORWARDED, HOST, IF_MATCH, IF_MODIFIED_SINCE,
+    IF_NONE_MATCH, IF_RANGE, IF_UNMODIFIED_SINCE, RANGE,
+};
+use http::{HeaderMap, HeaderName, HeaderValue, Request, Response, Uri};
+use http_body::Body;
+use tokio::sync::oneshot;
+use tower_service::Service;
+
+use super::entry::{self, Encoding, Entry};
+use super::{IsrCache, key};
+use crate::body::{BufferedBody, Collected, collect};
+
+const X_FORWARDED_HOST: HeaderName = HeaderName::from_static("x-forwarded-host");
+const X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
+const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
+
+/// The render of one key in flight: every request for the key awaits the same one.
+pub(super) type Flight = Shared<BoxFuture<'static, Outcome>>;
+
+/// How a render ended.
+#[derive(Clone)]
+pub(super) enum Outcome {
+    Stored(Arc<Entry>),
+    NotStored,
+    Failed,
+}
+
+/// How the request that started a render (the leader) gets its response
+/// when the response cannot be shared through the store.
+pub(super) type LeaderReply<B, E> = oneshot::Sender<Result<Response<B>, E>>;
+
+/// The request a render sends: `GET` of the same URI, as an anonymous client
+/// asking for the identity encoding, unconditionally.
+#[derive(Clone)]
+pub(super) struct Template {
+    uri: Uri,
+    headers: HeaderMap,
+    /// What lower layers attached (a peer address, …), so a response that
+    /// turns out not to be storable is the one the client would have got.
+    extensions: http::Extensions,
+}
+
+impl Template {
+    /// The render of `uri`'s path with the normalised `query` (see [`key::query`]).
+    pub(super) fn new(
+        host: &str,
+        uri: &Uri,
+        query: &str,
+        headers: &HeaderMap,
+        extensions: &http::Extensions,
+    ) -> Self {
+        let mut headers = headers.clone();
+        for name in [
+            COOKIE,
+            AUTHORIZATION,
+            IF_NONE_MATCH,
+            IF_MODIFIED_SINCE,
+            IF_MATCH,
+            IF_UNMODIFIED_SINCE,
+            IF_RANGE,
+            RANGE,
+        ] {
+            headers.remove(name);
+        }
+        // What a client says about the host must not reach a page stored for
+        // everyone (cache poisoning): the render sees the canonical host only.
+        for name in [FORWARDED, X_FORWARDED_HOST, X_FORWARDED_PROTO, X_FORWARDED_FOR] {
+            headers.remove(name);
+        }
+        if let Ok(host) = HeaderValue::from_str(host) {
+            headers.insert(HOST, host);
+        }
+        headers.insert(ACCEPT_ENCODING, HeaderValue::from_static("identity"));
+        // The path and the query the key holds, nothing else: an absolute
+        // request URI names a host too, and a parameter the route does not
+        // declare must not reach a page stored for every value of it.
+        let path_and_query = if query.is_empty() {
+            uri.path().to_owned()
+        } else {
+            format!("{}?{query}", uri.path())
+        };
+        // The normalised query is re-encoded, so it always parses; were it
+        // not to, the request's own path and query are still this page.
+        let uri = Uri::try_from(path_and_query).unwrap_or_else(|_| {
+            uri.path_and_query()
+                .and_then(|pq| Uri::try_from(pq.as_str()).ok())
+                .unwrap_or_else(|| uri.clone())
+        });
+        Self { uri, headers, extensions: extensions.clone() }
+    }
+
+    fn request<B: Default>(&self) -> Request<B> {
+        let mut request = Request::new(B::default());
+        *request.uri_mut() = self.uri.clone();
+        *request.headers_mut() = self.headers.clone();
+        *request.extensions_mut() = self.extensions.clone();
+        request
+    }
+}
+
+/// What to render for a key, and how to store it.
+pub(super) struct Job {
+    /// The key before `Vary` is known.
+    pub(super) primary: String,
+    pub(super) template: Template,
+    /// Encodings to make with the render (the rest are made when asked for).
+    pub(super) prepare: Vec<Encoding>,
+}
+
+/// Joins the render of `key` in flight, or starts one. Returns the flight and
+/// whether this caller started it (and so will get the response through
+/// `reply` when it cannot be shared).
+pub(super) fn join_flight<S, ReqBody, ResBody>(
+    cache: &IsrCache,
+    key: &str,
+    job: Job,
+    service: S,
+    reply: Option<LeaderReply<BufferedBody<ResBody>, S::Error>>,
+) -> (Flight, bool)
+where
+    S: Service<Request<ReqBody>, Response = Response<ResBody>> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+    S::Error: Send + 'static,
+    ReqBody: Default + Send + 'static,
+    ResBody: Body<Data = Bytes> + Send + 'static,
+    ResBody::Error: Send,
+{
+    let mut flights = cache.shared.flights.lock().unwrap_or_else(PoisonError::into_inner);
+    if let Some(flight) = flights.get(key) {
+        return (flight.clone(), false);
+    }
+    cache.shared.metrics.regenerations.inc();
+    // Read now, not when the task starts: a purge in between must count.
+    let epoch = cache.shared.epoch.load(Ordering::Acquire);
+    // One task renders and then does the flight's bookkeeping, so that runs
+    // when the render ends even if nobody awaits the flight (a background
+    // regeneration); a panicking render is caught and becomes a failure. (Two
+    // tasks, a render and one awaiting it, cost a cross-thread wake-up more on
+    // every miss.)
+    let task = {
+        let cache = cache.clone();
+        let key = key.to_owned();
+        let render = render(cache.clone(), key.clone(), job, service, reply, epoch);
+        async move {
+            let outcome = std::panic::AssertUnwindSafe(render)
+                .catch_unwind()
+                .await
+                .unwrap_or(Outcome::Failed);
+            if matches!(outcome, Outcome::Failed) {
+                cache.shared.metrics.regeneration_errors.inc();
+                if let Some(entry) = cache.shared.store.get(&key) {
+                    entry.record_failure(cache.now());
+                }
+            }
+            // Waits, if need be, for `join_flight` to have inserted the flight.
+            cache.shared.flights.lock().unwrap_or_else(PoisonError::into_inner).remove(&key);
+            outcome
+        }
+    };
+    let task = match cache.shared.renderer.as_ref().and_then(|r| r.0.as_ref()) {
+        Some(runtime) => runtime.spawn(task),
+        None => tokio::spawn(task),
+    };
+    let flight = async move { task.await.unwrap_or(Outcome::Failed) }.boxed().shared();
+    flights.insert(key.to_owned(), flight.clone());
+    (flight, true)
+}
+
+/// Renders `template` through `service`, stores the result if it may be
+/// stored, and hands the response to the leader when it may not.
+async fn render<S, ReqBody, ResBody>(
+    cache: IsrCache,
+    key: String,
+    job: Job,
+    mut service: S,
+    reply: Option<LeaderReply<BufferedBody<ResBody>, S::Error>>,
+    epoch: u64,
+) -> Outcome
+where
+    S: Service<Request<ReqBody>, Response = Response<ResBody>> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+    S::Error: Send + 'static,
+    ReqBody: Default + Send + 'static,
+    ResBody: Body<Data = Bytes> + Send + 'static,
+    ResBody::Error: Send,
+{
+    let shared = &cache.shared;
+    let Job { primary, template, prepare } = job;
+    let send = |reply: Option<LeaderReply<_, _>>, response| {
+        if let Some(reply) = reply {
+            let _ = reply.send(response);
+        }
+    };
+    if let Err(error) = std::future::poll_fn(|cx| service.poll_ready(cx)).await {
+        send(reply, Err(error));
+        return Outcome::Failed;
+    }
+    let response = match service.call(template.request()).await {
+        Ok(response) => response,
+        Err(error) => {
+            send(reply, Err(error));
+            return Outcome::Failed;
+        }
+    };
+    let (parts, body) = response.into_parts();
+    if parts.status.is_server_error() {
+        send(reply, Ok(Response::from_parts(parts, BufferedBody::inner(body))));
+        return Outcome::Failed;
+    }
+    // Requests for a key that may not be stored go straight through for a
+    // while ("hit for pass"), each answered as it asked (see `handle`).
+    let Some(policy) = entry::storable(parts.status, &parts.headers) else {
+        shared.passes.insert(key, ());
+        return Outcome::NotStored;
+    };
+    let body = match collect(Box::pin(body), shared.config.max_entry_bytes).await {
+        Collected::Whole(bytes, _) => bytes,
+        Collected::TooLarge(..) => {
+            shared.passes.insert(key, ());
+            return Outcome::NotStored;
+        }
+        Collected::Failed(prefix, error) => {
+            send(reply, Ok(Response::from_parts(parts, BufferedBody::failed(prefix, error))));
+            return Outcome::Failed;
+        }
+    };
+    let path = template.uri.path().to_owned();
+    let now = cache.now();
+    let entry_needs_compressing = !prepare.is_empty();
+    let build = move || {
+        let entry = Entry::new(parts.status, parts.headers, body, &policy, path, now);
+        for encoding in prepare {
+            entry.variant(encoding);
+        }
+        Arc::new(entry)
+    };
+    let entry = if entry_needs_compressing {
+        // Compressing is CPU-bound for a millisecond or so: off the workers.
+        match tokio::task::spawn_blocking(build).await {
+            Ok(entry) => entry,
+            Err(_) => return Outcome::Failed,
+        }
+    } else {
+        build()
+    };
+    if shared.epoch.load(Ordering::Acquire) != epoch {
+        // Purged while rendering: this may hold the old data.
+        entry.forced_stale.store(true, Ordering::Release);
+    }
+    // Stored under the key its `Vary` asks for, which later requests compute.
+    let key = key::full(&primary, &entry.vary, &template.headers);
+    if entry.vary.is_empty() {
+        shared.vary.invalidate(&primary);
+    } else {
+        shared.vary.insert(primary, Arc::from(entry.vary.clone()));
+    }
+    shared.store.insert(key, entry.clone());
+    Outcome::Stored(entry)
+}

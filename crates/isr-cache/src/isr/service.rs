@@ -1,0 +1,358 @@
+//! The request path: [`IsrLayer`] and [`IsrService`], which route each
+//! request (bypass, preview, cache), answer from the store, and join or start
+//! renders.
+
+use std::sync::{Arc, PoisonError};
+use std::task::{Context, Poll};
+
+use bytes::Bytes;
+use futures_util::future::BoxFuture;
+use http::{HeaderMap, HeaderName, HeaderValue, Method, Request, Response, StatusCode};
+use http_body::Body;
+use tokio::sync::oneshot;
+use tower_layer::Layer;
+use tower_service::Service;
+
+use super::entry::{Encoding, Entry, Freshness};
+use super::flights::{Job, Outcome, Template, join_flight};
+use super::{IsrCache, key};
+use crate::body::BufferedBody;
+use crate::{CachePolicy, Visitor};
+
+/// `Cache-Status` (RFC 9211).
+pub const CACHE_STATUS: HeaderName = HeaderName::from_static("cache-status");
+/// `X-Cache`: the one-word summary people look for in `curl -I`.
+pub const X_CACHE: HeaderName = HeaderName::from_static("x-cache");
+
+impl IsrCache {
+    /// How the layer treats a request, before any lookup.
+    fn route<B>(&self, request: &Request<B>) -> Route {
+        let method = request.method();
+        if method != Method::GET && method != Method::HEAD {
+            return Route::Bypass;
+        }
+        let headers = request.headers();
+        match self.shared.config.visitors.classify(headers) {
+            Visitor::Personal => Route::Bypass,
+            Visitor::Preview => Route::Preview,
+            visitor @ Visitor::Anonymous => Route::Cache { personal: visitor.is_personal(headers) },
+        }
+    }
+}
+
+/// Where a request goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Route {
+    /// Through the cache. Whatever else an anonymous request carries
+    /// (`Cache-Control: no-cache`, `Range`, an `Authorization` no page reads)
+    /// does not reach a render: a client cannot make every request a render.
+    /// `personal` ([`Visitor::is_personal`]): answered only from entries that
+    /// say they are shared.
+    Cache { personal: bool },
+    /// Straight to the service, untouched: other methods, signed-in visitors.
+    Bypass,
+    /// A fresh render that is never stored: previews.
+    Preview,
+}
+
+/// What the layer did with a request, as written into the response.
+#[derive(Debug, Clone, Copy)]
+enum Status {
+    Hit { ttl: i64 },
+    Stale { ttl: i64, error: Option<StatusCode> },
+    Miss { stored: bool },
+    Bypass,
+    Preview,
+}
+
+fn mark(headers: &mut HeaderMap, status: Status) {
+    let (cache_status, x_cache) = match status {
+        Status::Hit { ttl } => (format!("isr; hit; ttl={ttl}"), "HIT"),
+        Status::Stale { ttl, error: None } => (format!("isr; fwd=stale; ttl={ttl}"), "STALE"),
+        Status::Stale { ttl, error: Some(code) } => {
+            (format!("isr; fwd=stale; fwd-status={}; ttl={ttl}", code.as_u16()), "STALE")
+        }
+        Status::Miss { stored: true } => ("isr; fwd=uri-miss; stored".to_owned(), "MISS"),
+        Status::Miss { stored: false } => ("isr; fwd=uri-miss".to_owned(), "MISS"),
+        Status::Bypass => ("isr; fwd=bypass".to_owned(), "BYPASS"),
+        Status::Preview => ("isr; fwd=bypass; detail=preview".to_owned(), "BYPASS"),
+    };
+    if let Ok(value) = HeaderValue::try_from(cache_status) {
+        headers.insert(CACHE_STATUS, value);
+    }
+    headers.insert(X_CACHE, HeaderValue::from_static(x_cache));
+}
+
+/// Adds the [`IsrCache`] in front of a service.
+#[derive(Debug, Clone)]
+pub struct IsrLayer {
+    cache: IsrCache,
+}
+
+impl IsrLayer {
+    /// The layer over `cache`.
+    pub fn new(cache: IsrCache) -> Self {
+        Self { cache }
+    }
+}
+
+impl<S> Layer<S> for IsrLayer {
+    type Service = IsrService<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        IsrService { inner, cache: self.cache.clone() }
+    }
+}
+
+/// The service of [`IsrLayer`].
+#[derive(Debug, Clone)]
+pub struct IsrService<S> {
+    inner: S,
+    cache: IsrCache,
+}
+
+impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for IsrService<S>
+where
+    S: Service<Request<ReqBody>, Response = Response<ResBody>> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+    S::Error: Send + 'static,
+    ReqBody: Default + Send + 'static,
+    ResBody: Body<Data = Bytes> + Send + 'static,
+    ResBody::Error: Send,
+{
+    type Response = Response<BufferedBody<ResBody>>;
+    type Error = S::Error;
+    type Future = BoxFuture<'static, Result<Self::Response, Self::Error>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
+        // The service that was polled ready answers this request; renders use clones.
+        let clone = self.inner.clone();
+        let ready = std::mem::replace(&mut self.inner, clone);
+        let cache = self.cache.clone();
+        if !cache.shared.config.enabled {
+            let future = {
+                let mut ready = ready;
+                ready.call(request)
+            };
+            return Box::pin(async move { Ok(future.await?.map(BufferedBody::inner)) });
+        }
+        Box::pin(handle(cache, ready, request))
+    }
+}
+
+async fn handle<S, ReqBody, ResBody>(
+    cache: IsrCache,
+    ready: S,
+    request: Request<ReqBody>,
+) -> Result<Response<BufferedBody<ResBody>>, S::Error>
+where
+    S: Service<Request<ReqBody>, Response = Response<ResBody>> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+    S::Error: Send + 'static,
+    ReqBody: Default + Send + 'static,
+    ResBody: Body<Data = Bytes> + Send + 'static,
+    ResBody::Error: Send,
+{
+    let shared = &cache.shared;
+    let personal = match cache.route(&request) {
+        Route::Cache { personal } => personal,
+        Route::Bypass => {
+            shared.metrics.bypasses.inc();
+            return forward(ready, request, Status::Bypass).await;
+        }
+        Route::Preview => {
+            shared.metrics.bypasses.inc();
+            let mut response = forward(ready, request, Status::Preview).await?;
+            // Whatever the route says: a preview is for its viewer alone.
+            CachePolicy::private().apply(response.headers_mut());
+            return Ok(response);
+        }
+    };
+    let head = request.method() == Method::HEAD;
+    let query = key::query(request.uri().query(), cache.declared_query(request.uri().path()));
+    let primary = key::primary_of(&shared.config.canonical_host, request.uri().path(), &query);
+    let vary = shared.vary.get(&primary).unwrap_or_else(|| Arc::from([]));
+    let key = key::full(&primary, &vary, request.headers());
+    if shared.passes.contains_key(&key) {
+        shared.metrics.bypasses.inc();
+        return forward(ready, request, Status::Bypass).await;
+    }
+    // RFC 9111 section 3.5: a personal request (here, one with
+    // `Authorization`) may be answered from a stored response only if that
+    // response says it is shared anyway.
+    let usable = |entry: &Entry| !personal || entry.explicitly_shared;
+    // Takes the request rather than borrowing it: the future must stay `Send`
+    // without asking request bodies to be `Sync`.
+    let template = |request: &Request<ReqBody>| {
+        Template::new(
+            &shared.config.canonical_host,
+            request.uri(),
+            &query,
+            request.headers(),
+            request.extensions(),
+        )
+    };
+
+    let now = cache.now();
+    let stored = shared.store.get(&key);
+    if let Some(entry) = &stored {
+        if !usable(entry) {
+            shared.metrics.bypasses.inc();
+            return forward(ready, request, Status::Bypass).await;
+        }
+        match entry.freshness(now) {
+            Freshness::Fresh => {
+                shared.metrics.hits.inc();
+                return Ok(serve(
+                    entry,
+                    request.headers(),
+                    now,
+                    head,
+                    Status::Hit { ttl: entry.ttl_left(now) },
+                ));
+            }
+            Freshness::StaleWhileRevalidate => {
+                shared.metrics.stale.inc();
+                // The template is built only when no render of the key is in flight.
+                let in_flight = shared
+                    .flights
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .contains_key(&key);
+                if !in_flight && entry.may_retry(now) {
+                    let job = Job {
+                        primary,
+                        template: template(&request),
+                        prepare: entry.encodings_made(),
+                    };
+                    drop(join_flight::<S, ReqBody, ResBody>(
+                        &cache,
+                        &key,
+                        job,
+                        ready.clone(),
+                        None,
+                    ));
+                }
+                let status = Status::Stale { ttl: entry.ttl_left(now), error: None };
+                return Ok(serve(entry, request.headers(), now, head, status));
+            }
+            Freshness::StaleIfError if !entry.may_retry(now) => {
+                // Renders failed a moment ago and are backing off: the last
+                // good page at once, rather than another render that fails.
+                return Ok(serve_last_good(&cache, entry, request.headers(), now, head));
+            }
+            Freshness::StaleIfError | Freshness::Expired => {}
+        }
+    }
+
+    shared.metrics.misses.inc();
+    let (reply, replies) = oneshot::channel();
+    // The encoding this request asks for is made with the render; others
+    // when first asked for.
+    let prepare = match Encoding::choose(request.headers(), true) {
+        Encoding::Identity => Vec::new(),
+        encoding => vec![encoding],
+    };
+    let job = Job { primary, template: template(&request), prepare };
+    let flight = join_flight(&cache, &key, job, ready.clone(), Some(reply));
+    let leader = flight.1;
+    match flight.0.await {
+        Outcome::Stored(entry) if usable(&entry) => {
+            let now = cache.now();
+            Ok(serve(&entry, request.headers(), now, head, Status::Miss { stored: true }))
+        }
+        Outcome::Failed => {
+            let now = cache.now();
+            if let Some(entry) = stored.filter(|e| e.freshness(now) != Freshness::Expired) {
+                // The last good page, rather than the error.
+                return Ok(serve_last_good(&cache, &entry, request.headers(), now, head));
+            }
+            if leader {
+                // The render was this request's own: answer with its error
+                // rather than render again for a backend that is failing.
+                return match replies.await {
+                    Ok(Ok(mut response)) => {
+                        mark(response.headers_mut(), Status::Miss { stored: false });
+                        if head {
+                            Ok(response.map(|_| BufferedBody::empty()))
+                        } else {
+                            Ok(response.map(|body| body))
+                        }
+                    }
+                    Ok(Err(error)) => Err(error),
+                    Err(_) => Ok(internal_error()),
+                };
+            }
+            forward(ready, request, Status::Miss { stored: false }).await
+        }
+        // Not storable (or stored, but not for a request with `Authorization`):
+        // the render was anonymous, asked for the identity encoding and saw
+        // only the declared query, so this request is sent as it came, and is
+        // answered as it would be without the cache (compressed as it asks,
+        // with its own cookies). The key is marked "pass" meanwhile, so that
+        // costs one extra render per pass window, not one per request.
+        Outcome::Stored(_) | Outcome::NotStored => {
+            forward(ready, request, Status::Miss { stored: false }).await
+        }
+    }
+}
+
+/// Passes `request` to the service, marking the response with `status`.
+async fn forward<S, ReqBody, ResBody>(
+    mut ready: S,
+    request: Request<ReqBody>,
+    status: Status,
+) -> Result<Response<BufferedBody<ResBody>>, S::Error>
+where
+    S: Service<Request<ReqBody>, Response = Response<ResBody>>,
+    ResBody: Body<Data = Bytes>,
+{
+    let mut response = ready.call(request).await?.map(BufferedBody::inner);
+    mark(response.headers_mut(), status);
+    Ok(response)
+}
+
+fn serve<B: Body>(
+    entry: &Entry,
+    request: &HeaderMap,
+    now: u64,
+    head: bool,
+    status: Status,
+) -> Response<BufferedBody<B>> {
+    let (code, mut headers, body) = entry.respond(request, now, head);
+    mark(&mut headers, status);
+    let mut response =
+        Response::new(body.map_or_else(BufferedBody::empty, |body| BufferedBody::full(body, None)));
+    *response.status_mut() = code;
+    *response.headers_mut() = headers;
+    response
+}
+
+/// The last good page, served because renders of it fail (stale-if-error).
+fn serve_last_good<B: Body>(
+    cache: &IsrCache,
+    entry: &Entry,
+    request: &HeaderMap,
+    now: u64,
+    head: bool,
+) -> Response<BufferedBody<B>> {
+    cache.shared.metrics.stale.inc();
+    let status =
+        Status::Stale { ttl: entry.ttl_left(now), error: Some(StatusCode::INTERNAL_SERVER_ERROR) };
+    serve(entry, request, now, head, status)
+}
+
+fn internal_error<B: Body>() -> Response<BufferedBody<B>> {
+    let mut response =
+        Response::new(BufferedBody::full(Bytes::from_static(b"Internal Server Error"), None));
+    *response.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
+    response
+        .headers_mut()
+        .insert(http::header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    mark(response.headers_mut(), Status::Miss { stored: false });
+    response
+}
