@@ -19,9 +19,13 @@
 #[cfg(feature = "ssr")]
 pub mod db;
 #[cfg(feature = "ssr")]
+pub mod demo;
+#[cfg(feature = "ssr")]
 pub mod password;
 #[cfg(feature = "ssr")]
 pub mod preview;
+#[cfg(feature = "ssr")]
+pub mod seed;
 #[cfg(feature = "ssr")]
 pub mod session;
 
@@ -55,7 +59,7 @@ pub struct DemoAccount {
 /// none when it was off (or the accounts were removed).
 #[server(endpoint = "auth/demo_accounts", input = GetUrl)]
 pub async fn demo_accounts() -> Result<Vec<DemoAccount>, AppError> {
-    use crate::server::seed::{
+    use crate::app::auth::demo::{
         DEMO_ADMIN_EMAIL, DEMO_ADMIN_PASSWORD, DEMO_CUSTOMER_EMAIL, DEMO_CUSTOMER_PASSWORD,
     };
     let demo =

@@ -2,6 +2,8 @@
 
 #[cfg(feature = "ssr")]
 pub mod db;
+#[cfg(feature = "ssr")]
+pub mod seed;
 
 use leptos::prelude::*;
 use leptos_meta::{Meta, Title};

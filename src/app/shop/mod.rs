@@ -5,6 +5,8 @@
 pub mod api;
 #[cfg(feature = "ssr")]
 pub mod db;
+#[cfg(feature = "ssr")]
+pub mod seed;
 
 use leptos::prelude::*;
 use leptos_meta::{Meta, Title};
