@@ -32,7 +32,7 @@ macro_rules! posts {
     };
 }
 
-/// Every demo post, oldest first (the order they are inserted in).
+/// Every demo post, inserted in this order (ids follow it).
 const POSTS: &[(&str, &str)] = posts![
     "hello-isr",
     "cache-control-directive-by-directive",
@@ -146,7 +146,6 @@ mod tests {
     #[test]
     fn every_post_parses_with_a_title_summary_and_body() {
         let posts = posts().expect("every post file is well formed");
-        assert_eq!(posts.len(), POSTS.len());
         for post in &posts {
             let updated = post.front.updated.unwrap_or(post.front.published);
             assert!(updated >= post.front.published, "{}: updated before published", post.slug);

@@ -54,7 +54,11 @@ pub async fn seed(conn: &mut AnyConnection) -> anyhow::Result<()> {
             None => None,
         };
         if let (Some(name), None) = (&campaign.product, product_id) {
-            tracing::warn!(campaign = %campaign.slug, product = %name, "no such product: the button links home");
+            tracing::warn!(
+                campaign = %campaign.slug,
+                product = %name,
+                "the campaign's product is not in the database: its button links home"
+            );
         }
         let cta_href = product_id.map_or_else(|| "/".to_owned(), |id| format!("/products/{id}"));
         sqlx::query(
@@ -80,6 +84,14 @@ mod tests {
 
     use super::*;
 
+    fn is_kebab_case(slug: &str) -> bool {
+        !slug.is_empty()
+            && !slug.starts_with('-')
+            && !slug.ends_with('-')
+            && !slug.contains("--")
+            && slug.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+    }
+
     #[test]
     fn campaigns_are_well_formed() {
         let campaigns = campaigns().expect("campaigns.toml is well formed");
@@ -88,15 +100,7 @@ mod tests {
         assert_eq!(slugs.len(), campaigns.len(), "slugs must be unique");
         for campaign in &campaigns {
             let slug = &campaign.slug;
-            assert!(
-                !slug.is_empty()
-                    && !slug.starts_with('-')
-                    && !slug.ends_with('-')
-                    && slug
-                        .chars()
-                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'),
-                "{slug} is not kebab-case"
-            );
+            assert!(is_kebab_case(slug), "{slug} is not kebab-case");
             for text in [&campaign.headline, &campaign.body, &campaign.cta_label] {
                 assert!(!text.trim().is_empty(), "{slug}: an empty field");
             }
