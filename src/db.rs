@@ -87,6 +87,31 @@ pub fn format_date(unix_seconds: i64) -> String {
         .unwrap_or_default()
 }
 
+/// A date-time in a demo data file, such as `published = 2025-01-06T09:00:00Z`
+/// in TOML, read as the unix seconds every timestamp column holds. The offset is
+/// required (without one the date would not name a single instant), and so are
+/// the seconds, which RFC 3339 requires.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct UnixSeconds(pub i64);
+
+impl<'de> serde::Deserialize<'de> for UnixSeconds {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        use serde::de::Error as _;
+        use time::format_description::well_known::Rfc3339;
+        // TOML date-times are a type of their own, not strings: read one as
+        // TOML's, then let `time` check it through its RFC 3339 form.
+        let datetime = <toml::value::Datetime as serde::Deserialize>::deserialize(deserializer)?;
+        time::OffsetDateTime::parse(&datetime.to_string(), &Rfc3339)
+            .map(|instant| Self(instant.unix_timestamp()))
+            .map_err(|_| {
+                D::Error::custom(format!(
+                    "{datetime}: expected a date and a time with seconds and an offset, \
+                     such as 2025-01-06T09:00:00Z"
+                ))
+            })
+    }
+}
+
 /// Escapes `%`, `_` and `\` so user text matches literally in `LIKE … ESCAPE '\'`.
 pub fn like_pattern(text: &str) -> String {
     let mut pattern = String::with_capacity(text.len() + 2);
@@ -108,6 +133,26 @@ mod tests {
     #[test]
     fn dates_read_like_dates() {
         assert_eq!(format_date(1_772_668_800), "5 March 2026");
+    }
+
+    #[derive(serde::Deserialize)]
+    struct Dated {
+        at: UnixSeconds,
+    }
+
+    fn unix_seconds(toml: &str) -> Result<i64, toml::de::Error> {
+        toml::from_str::<Dated>(toml).map(|dated| dated.at.0)
+    }
+
+    #[test]
+    fn data_file_dates_are_instants() {
+        assert_eq!(unix_seconds("at = 2025-01-06T09:00:00Z"), Ok(1_736_154_000));
+        assert_eq!(unix_seconds("at = 2025-01-06 10:00:00+01:00"), Ok(1_736_154_000));
+        for vague in ["at = 2025-01-06T09:00:00", "at = 2025-01-06", "at = 2025-01-06T09:00Z"] {
+            let error = unix_seconds(vague).expect_err(vague).to_string();
+            assert!(error.contains("such as 2025-01-06T09:00:00Z"), "{vague}: {error}");
+        }
+        assert!(unix_seconds("at = \"2025-01-06T09:00:00Z\"").is_err(), "a string is not a date");
     }
 
     #[test]

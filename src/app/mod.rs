@@ -27,16 +27,17 @@ use self::auth::CurrentUser;
 use self::components::NotFound;
 
 /// Every feature of the site, in the order its parts appear (navigation,
-/// home page sections, search results, dashboard sections). A feature is a
+/// home page sections, search results, dashboard sections) and its demo
+/// content is seeded (accounts before the orders that name them). A feature is a
 /// folder under `app/` that exports a [`Feature`] and a `Routes` component;
 /// registering it is this line and its `<Routes>` line in [`App`].
 pub const FEATURES: &[Feature] = &[
+    auth::FEATURE,
     home::FEATURE,
-    landing::FEATURE,
     blog::FEATURE,
     shop::FEATURE,
+    landing::FEATURE,
     search::FEATURE,
-    auth::FEATURE,
     dashboard::FEATURE,
 ];
 
@@ -63,7 +64,17 @@ pub struct Feature {
     /// Numbers for the admin's "Site" summary on the dashboard.
     #[cfg(feature = "ssr")]
     pub stats: Option<dashboard::StatsFn>,
+    /// Inserts its demo content (see `server::seed`), in the transaction
+    /// that seeds every feature's.
+    #[cfg(feature = "ssr")]
+    pub seed: Option<SeedFn>,
 }
+
+/// A feature's demo seed: inserts its rows on the seeding connection.
+#[cfg(feature = "ssr")]
+pub type SeedFn = for<'c> fn(
+    &'c mut sqlx::AnyConnection,
+) -> std::pin::Pin<Box<dyn Future<Output = anyhow::Result<()>> + Send + 'c>>;
 
 impl Feature {
     /// A feature with no part anywhere yet: start from this in a `const`
@@ -79,6 +90,8 @@ impl Feature {
         api: None,
         #[cfg(feature = "ssr")]
         stats: None,
+        #[cfg(feature = "ssr")]
+        seed: None,
     };
 }
 

@@ -5,11 +5,11 @@
 
 use http::header::{AUTHORIZATION, COOKIE};
 use http::{HeaderMap, HeaderValue, StatusCode};
-use leptos_isr_starter::app::auth::preview::{PREVIEW_COOKIE, is_preview};
-use leptos_isr_starter::app::auth::session;
-use leptos_isr_starter::server::seed::{
+use leptos_isr_starter::app::auth::demo::{
     DEMO_ADMIN_EMAIL, DEMO_ADMIN_PASSWORD, DEMO_CUSTOMER_EMAIL,
 };
+use leptos_isr_starter::app::auth::preview::{PREVIEW_COOKIE, is_preview};
+use leptos_isr_starter::app::auth::session;
 use sha2::{Digest as _, Sha256};
 
 use crate::db_tests;

@@ -245,8 +245,8 @@ async fn mutations_and_cookies_are_never_stored(app: TestApp) {
             "/api/auth/login",
             &format!(
                 "email={}&password={}",
-                leptos_isr_starter::server::seed::DEMO_CUSTOMER_EMAIL,
-                leptos_isr_starter::server::seed::DEMO_CUSTOMER_PASSWORD
+                leptos_isr_starter::app::auth::demo::DEMO_CUSTOMER_EMAIL,
+                leptos_isr_starter::app::auth::demo::DEMO_CUSTOMER_PASSWORD
             ),
             None,
         )

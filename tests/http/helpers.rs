@@ -17,13 +17,13 @@ use http_body_util::BodyExt;
 use isr_cache::IsrCache;
 use isr_cache::isr::clock::ManualClock;
 use leptos::config::LeptosOptions;
+use leptos_isr_starter::app::auth::demo::{
+    DEMO_ADMIN_EMAIL, DEMO_ADMIN_PASSWORD, DEMO_CUSTOMER_EMAIL, DEMO_CUSTOMER_PASSWORD,
+};
 use leptos_isr_starter::db;
 use leptos_isr_starter::purge::Purger;
 use leptos_isr_starter::server::cdn::Cdn;
 use leptos_isr_starter::server::fanout::Fanout;
-use leptos_isr_starter::server::seed::{
-    DEMO_ADMIN_EMAIL, DEMO_ADMIN_PASSWORD, DEMO_CUSTOMER_EMAIL, DEMO_CUSTOMER_PASSWORD,
-};
 use leptos_isr_starter::server::{AppState, Config, cache, router, seed};
 use sqlx::Connection;
 use tower::ServiceExt;

@@ -10,6 +10,8 @@
 //! - `isr`: the built-in ISR cache: hits, purges, the editor, failures, metrics.
 //! - `cdn`: a real Varnish in front, driven by the app's headers and purges.
 //! - `orders`: placing orders: stock, overselling, purges.
+//! - `demo`: the seeded demo content: every table filled, links between
+//!   features, a campaign without its product, no second seeding.
 
 mod helpers;
 
@@ -19,6 +21,7 @@ mod auth;
 mod bad_input;
 mod caching;
 mod cdn;
+mod demo;
 mod hardening;
 mod isr;
 mod orders;

@@ -11,6 +11,7 @@ db_tests!(
     blog_index_pages_through_posts,
     blog_rejects_bad_pages,
     post_page_renders_the_post,
+    every_seeded_post_renders,
     unknown_post_is_404,
     products_index_and_product_page,
     unknown_or_malformed_product_is_404,
@@ -73,6 +74,20 @@ async fn post_page_renders_the_post(app: TestApp) {
     assert!(
         response.body.contains(&format!("<title>{} · Leptos ISR Starter</title>", escape(&title)))
     );
+}
+
+/// Every post the demo seeds has its page, not only the one other tests open.
+async fn every_seeded_post_renders(app: TestApp) {
+    let posts: Vec<(String, String)> = sqlx::query_as("SELECT slug, title FROM posts ORDER BY id")
+        .fetch_all(&app.db)
+        .await
+        .expect("posts");
+    assert!(!posts.is_empty());
+    for (slug, title) in posts {
+        let response = app.get(&format!("/blog/{slug}")).await;
+        assert_eq!(response.status, StatusCode::OK, "{slug}");
+        assert!(response.body.contains(&format!("<h1>{}</h1>", escape(&title))), "{slug}");
+    }
 }
 
 async fn unknown_post_is_404(app: TestApp) {

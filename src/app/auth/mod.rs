@@ -21,9 +21,13 @@ pub mod bearer;
 #[cfg(feature = "ssr")]
 pub mod db;
 #[cfg(feature = "ssr")]
+pub mod demo;
+#[cfg(feature = "ssr")]
 pub mod password;
 #[cfg(feature = "ssr")]
 pub mod preview;
+#[cfg(feature = "ssr")]
+pub mod seed;
 #[cfg(feature = "ssr")]
 pub mod session;
 
@@ -41,6 +45,8 @@ use crate::app::Feature;
 pub const FEATURE: Feature = Feature {
     #[cfg(feature = "ssr")]
     cache: routes,
+    #[cfg(feature = "ssr")]
+    seed: Some(|conn| Box::pin(seed::seed(conn))),
     #[cfg(feature = "ssr")]
     api: Some(preview::routes),
     ..Feature::NONE
@@ -93,7 +99,7 @@ pub struct DemoAccount {
 /// none when it was off (or the accounts were removed).
 #[server(endpoint = "auth/demo_accounts", input = GetUrl)]
 pub async fn demo_accounts() -> Result<Vec<DemoAccount>, AppError> {
-    use crate::server::seed::{
+    use crate::app::auth::demo::{
         DEMO_ADMIN_EMAIL, DEMO_ADMIN_PASSWORD, DEMO_CUSTOMER_EMAIL, DEMO_CUSTOMER_PASSWORD,
     };
     let demo =

@@ -8,6 +8,8 @@ pub mod api;
 pub mod cache;
 #[cfg(feature = "ssr")]
 pub mod db;
+#[cfg(feature = "ssr")]
+pub mod seed;
 
 pub use cache::tags;
 
@@ -37,6 +39,8 @@ pub const FEATURE: Feature = Feature {
     dashboard: Some(|user| view! { <admin::PostsSection user /> }.into_any()),
     #[cfg(feature = "ssr")]
     cache: cache::routes,
+    #[cfg(feature = "ssr")]
+    seed: Some(|conn| Box::pin(seed::seed(conn))),
     #[cfg(feature = "ssr")]
     api: Some(api::routes),
     #[cfg(feature = "ssr")]

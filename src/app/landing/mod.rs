@@ -3,6 +3,8 @@
 pub mod cache;
 #[cfg(feature = "ssr")]
 pub mod db;
+#[cfg(feature = "ssr")]
+pub mod seed;
 
 pub use cache::tags;
 
@@ -23,6 +25,8 @@ use crate::app::query::{Query, tags_of};
 pub const FEATURE: Feature = Feature {
     #[cfg(feature = "ssr")]
     cache: cache::routes,
+    #[cfg(feature = "ssr")]
+    seed: Some(|conn| Box::pin(seed::seed(conn))),
     ..Feature::NONE
 };
 

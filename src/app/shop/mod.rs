@@ -10,6 +10,8 @@ pub mod cache;
 #[cfg(feature = "ssr")]
 pub mod db;
 pub mod orders;
+#[cfg(feature = "ssr")]
+pub mod seed;
 
 pub use cache::tags;
 
@@ -45,6 +47,8 @@ pub const FEATURE: Feature = Feature {
     }),
     #[cfg(feature = "ssr")]
     cache: cache::routes,
+    #[cfg(feature = "ssr")]
+    seed: Some(|conn| Box::pin(seed::seed(conn))),
     #[cfg(feature = "ssr")]
     api: Some(api::routes),
     #[cfg(feature = "ssr")]
