@@ -72,9 +72,10 @@ pub struct Feature {
 
 /// A feature's demo seed: inserts its rows on the seeding connection.
 #[cfg(feature = "ssr")]
-pub type SeedFn = for<'c> fn(
-    &'c mut sqlx::AnyConnection,
-) -> std::pin::Pin<Box<dyn Future<Output = anyhow::Result<()>> + Send + 'c>>;
+pub type SeedFn =
+    for<'c> fn(
+        &'c mut sqlx::AnyConnection,
+    ) -> std::pin::Pin<Box<dyn Future<Output = anyhow::Result<()>> + Send + 'c>>;
 
 impl Feature {
     /// A feature with no part anywhere yet: start from this in a `const`

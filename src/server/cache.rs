@@ -40,7 +40,7 @@ use axum::routing::{get, post};
 use http::header::{CONTENT_TYPE, FORWARDED, VIA};
 use http::{HeaderMap, HeaderName};
 use isr_cache::isr::{WarmUp, WarmUpConfig, warm_up};
-use isr_cache::{IsrCache, IsrConfig, Purge, PurgeMode, Visitor, Visitors};
+use isr_cache::{IsrCache, IsrConfig, Purge, Visitor, Visitors};
 
 use super::{AppState, Config};
 use crate::app::auth::bearer::bearer_matches;
