@@ -137,7 +137,6 @@ fn public_routes(product: i64, campaign: &str) -> Vec<(String, StatusCode, Expec
         ("/dashboard".into(), StatusCode::FOUND, expect(NO_STORE, None)),
         ("/api/dashboard/get_dashboard".into(), StatusCode::UNAUTHORIZED, expect(NO_STORE, None)),
         ("/api/shop/my_orders".into(), StatusCode::UNAUTHORIZED, expect(NO_STORE, None)),
-        ("/api/blog/posts_for_admin".into(), StatusCode::UNAUTHORIZED, expect(NO_STORE, None)),
     ]
 }
 

@@ -295,8 +295,12 @@ async fn editing_a_post_purges_its_pages(app: TestApp) {
         .await;
     assert_eq!(saved.status, StatusCode::OK, "{}", saved.body);
     assert_eq!(saved.header("cache-control"), Some("no-store"));
-    // It names what changed, for the browser to invalidate its own copies.
-    assert_eq!(saved.json(), serde_json::json!({ "tags": ["post:hello-isr", "posts", "search"] }));
+    // It names what changed, for the browser to invalidate its own copies
+    // (`write`: what any write changes, the dashboard's numbers).
+    assert_eq!(
+        saved.json(),
+        serde_json::json!({ "tags": ["post:hello-isr", "posts", "search", "write"] })
+    );
 
     let post = app.get("/blog/hello-isr").await;
     assert_eq!(x_cache(&post), "MISS", "purged, so rendered afresh");
@@ -331,7 +335,7 @@ async fn editing_a_product_purges_its_pages(app: TestApp) {
     assert_eq!(saved.status, StatusCode::OK, "{}", saved.body);
     assert_eq!(
         saved.json(),
-        serde_json::json!({ "tags": [format!("product:{id}"), "products", "search"] })
+        serde_json::json!({ "tags": [format!("product:{id}"), "products", "search", "write"] })
     );
 
     let product = app.get(&page).await;

@@ -52,7 +52,9 @@ async fn an_order_takes_stock_and_purges_what_shows_it(app: TestApp) {
     assert_eq!(placed.header("cache-control"), Some("no-store"));
     assert_eq!(
         placed.json(),
-        serde_json::json!({ "tags": [format!("product:{id}"), "products", "search", "orders"] })
+        serde_json::json!({
+            "tags": [format!("product:{id}"), "products", "search", "orders", "write"]
+        })
     );
 
     assert_eq!(stock(&app, id).await, before - 2);

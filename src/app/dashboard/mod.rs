@@ -172,7 +172,7 @@ fn DashboardView(dashboard: Dashboard) -> impl IntoView {
                 <h2>"Site"</h2>
                 <ul class="stats">
                     {stats.into_iter().map(|stat| view! {
-                        <li class="card stat"><span class="stat-value">{stat.count}</span> " " {stat.label}</li>
+                        <li class="card stat"><span class="stat-value">{stat.count}</span>{format!(" {}", stat.label)}</li>
                     }).collect_view()}
                 </ul>
             </section>
