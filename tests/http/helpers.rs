@@ -14,15 +14,15 @@ use axum::body::Body;
 use http::header::{ACCEPT, CONTENT_TYPE, COOKIE, LOCATION, SET_COOKIE};
 use http::{HeaderMap, Method, Request, StatusCode};
 use http_body_util::BodyExt;
-use isr_cache::IsrCache;
 use isr_cache::isr::clock::ManualClock;
+use isr_cache::{IsrCache, RouteTable};
 use leptos::config::LeptosOptions;
 use leptos_isr_starter::server::cdn::Cdn;
 use leptos_isr_starter::server::fanout::Fanout;
 use leptos_isr_starter::server::seed::{
     DEMO_ADMIN_EMAIL, DEMO_ADMIN_PASSWORD, DEMO_CUSTOMER_EMAIL, DEMO_CUSTOMER_PASSWORD,
 };
-use leptos_isr_starter::server::{AppState, Config, cache, db, router, seed};
+use leptos_isr_starter::server::{AppState, Config, cache, db, router_with, seed};
 use sqlx::Connection;
 use tower::ServiceExt;
 
@@ -58,6 +58,20 @@ impl Drop for TestApp {
         if let Some(listener) = &self.listener {
             listener.abort();
         }
+    }
+}
+
+/// The routes an instance serves beyond the app's own, and the table that
+/// lists them all.
+struct Routes {
+    extra: Router<AppState>,
+    table: RouteTable,
+}
+
+impl Routes {
+    /// The app's routes alone.
+    fn app() -> Self {
+        Self { extra: Router::new(), table: leptos_isr_starter::app::cache::route_table() }
     }
 }
 
@@ -99,18 +113,31 @@ impl TestApp {
     /// The app on a fresh database of `backend`; `None` when that backend is not
     /// available here (PostgreSQL without `TEST_POSTGRES_URL`).
     pub async fn start(backend: Backend) -> Option<Self> {
-        Self::start_with(backend, leptos_options(), &[]).await
+        Self::start_with(backend, leptos_options(), &[], Routes::app()).await
     }
 
     /// The app on `backend` with extra environment variables for its `Config`;
     /// `None` as for [`start`](Self::start).
     pub async fn start_on(backend: Backend, vars: &[(&str, String)]) -> Option<Self> {
-        Self::start_with(backend, leptos_options(), vars).await
+        Self::start_with(backend, leptos_options(), vars, Routes::app()).await
     }
 
     /// The app on SQLite with extra environment variables for its `Config`.
     pub async fn start_with_vars(vars: &[(&str, String)]) -> Self {
-        Self::start_with(Backend::Sqlite, leptos_options(), vars)
+        Self::start_with(Backend::Sqlite, leptos_options(), vars, Routes::app())
+            .await
+            .expect("SQLite is always available")
+    }
+
+    /// The app on SQLite with `extra` routes of the test's own (plain axum
+    /// handlers, see `fixture`) and `table`: the app's route table with
+    /// their entries added, which both cache layers read.
+    pub async fn start_with_routes(
+        extra: Router<AppState>,
+        table: RouteTable,
+        vars: &[(&str, String)],
+    ) -> Self {
+        Self::start_with(Backend::Sqlite, leptos_options(), vars, Routes { extra, table })
             .await
             .expect("SQLite is always available")
     }
@@ -121,13 +148,16 @@ impl TestApp {
         let mut options = leptos_options();
         options.site_root = site_root.to_string_lossy().as_ref().into();
         options.hash_files = hash_files;
-        Self::start_with(Backend::Sqlite, options, &[]).await.expect("SQLite is always available")
+        Self::start_with(Backend::Sqlite, options, &[], Routes::app())
+            .await
+            .expect("SQLite is always available")
     }
 
     async fn start_with(
         backend: Backend,
         leptos_options: LeptosOptions,
         vars: &[(&str, String)],
+        routes: Routes,
     ) -> Option<Self> {
         sqlx::any::install_default_drivers();
         let (url, guard) = match backend {
@@ -160,7 +190,7 @@ impl TestApp {
         .expect("test config");
         let db = db::connect(&config.database_url).await.expect("connect and migrate");
         seed::seed_if_configured(&db, &config).await.expect("seed");
-        Some(Self::instance(Arc::new(config), db, leptos_options, guard).await)
+        Some(Self::instance(Arc::new(config), db, leptos_options, guard, routes).await)
     }
 
     /// One instance of the app on `db`: its own ISR cache and fan-out.
@@ -169,10 +199,13 @@ impl TestApp {
         db: db::Db,
         leptos_options: LeptosOptions,
         guard: Guard,
+        Routes { extra, table }: Routes,
     ) -> Self {
         // The real cache, on a clock the test moves: no test waits for a TTL.
         let clock = ManualClock::new();
-        let isr = IsrCache::with_clock(cache::isr_config(&config), Arc::new(clock.clone()));
+        let mut isr_config = cache::isr_config(&config);
+        isr_config.routes = Some(Arc::new(table));
+        let isr = IsrCache::with_clock(isr_config, Arc::new(clock.clone()));
         let cdn = Cdn::new(config.cdn.clone());
         let fanout = Fanout::new(&config.database_url, &db);
         let listener = fanout
@@ -188,7 +221,7 @@ impl TestApp {
             cdn,
         };
         Self {
-            router: router(state.clone()),
+            router: router_with(state.clone(), extra),
             db,
             isr,
             clock,
@@ -208,6 +241,7 @@ impl TestApp {
             state.db.clone(),
             state.leptos_options.clone(),
             Guard::None,
+            Routes::app(),
         )
         .await
     }

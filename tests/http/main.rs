@@ -1,5 +1,6 @@
 //! HTTP tests against the real router on a fresh, seeded database per test.
 //!
+//! - `fixture`: pages of the tests' own, for rules that hold for any page.
 //! - `pages`: every route of the site, its status and what it shows.
 //! - `api`: the JSON API, including bad input.
 //! - `assets`: the `/pkg` bundle: precompressed copies, never the ISR cache.
@@ -11,6 +12,7 @@
 //! - `cdn`: a real Varnish in front, driven by the app's headers and purges.
 //! - `orders`: placing orders: stock, overselling, purges.
 
+mod fixture;
 mod helpers;
 
 mod api;
