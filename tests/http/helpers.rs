@@ -315,7 +315,14 @@ impl TestApp {
     /// Serves the app on a port of its own, for clients outside the process
     /// (a CDN in front); stops when the test's runtime does.
     pub async fn serve(&self) -> std::net::SocketAddr {
-        let server = Server::start(self.router(), 0).await;
+        self.serve_on(Server::any_port().await)
+    }
+
+    /// Serves the app on `listener`, bound by the caller (when something
+    /// must know the address before the app exists); stops when the test's
+    /// runtime does.
+    pub fn serve_on(&self, listener: tokio::net::TcpListener) -> std::net::SocketAddr {
+        let server = Server::on(listener, self.router());
         let addr = server.addr;
         // Never stopped: it lives as long as the test's runtime.
         std::mem::forget(server.stop);
@@ -373,10 +380,15 @@ pub struct Server {
 }
 
 impl Server {
-    /// Serves `router` on `port` (0: any free one).
-    pub async fn start(router: Router, port: u16) -> Self {
-        let listener =
-            tokio::net::TcpListener::bind(("127.0.0.1", port)).await.expect("a free port");
+    /// A listener on a loopback port the system picks: bound before anyone
+    /// learns its number, so no other test can take it in between.
+    pub async fn any_port() -> tokio::net::TcpListener {
+        tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a loopback port")
+    }
+
+    /// Serves `router` on `listener`, until [`stop`](Self::stop) (which
+    /// closes it).
+    pub fn on(listener: tokio::net::TcpListener, router: Router) -> Self {
         let addr = listener.local_addr().expect("bound");
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let app = router.into_make_service_with_connect_info::<std::net::SocketAddr>();
@@ -390,8 +402,26 @@ impl Server {
         Self { addr, stop, task }
     }
 
-    /// Stops listening and closes every connection (idle ones at once); the
-    /// port refuses connections once this returns.
+    /// Accepts every connection on `listener` and closes it unanswered, as
+    /// a client sees an app that is down, until [`stop`](Self::stop).
+    pub fn closing_every_connection(listener: tokio::net::TcpListener) -> Self {
+        let addr = listener.local_addr().expect("bound");
+        let (stop, mut stopped) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    _ = &mut stopped => break,
+                    accepted = listener.accept() => drop(accepted),
+                }
+            }
+        });
+        Self { addr, stop, task }
+    }
+
+    /// Stops accepting and closes every connection (idle ones at once). Once
+    /// this returns the listener is closed, so the port refuses connections,
+    /// unless a duplicate of the socket is open elsewhere (as `cdn`'s `Port`
+    /// keeps one).
     pub async fn stop(self) {
         let _ = self.stop.send(());
         self.task.await.expect("the server stops");
