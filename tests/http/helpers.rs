@@ -499,16 +499,9 @@ fn random_suffix() -> String {
 
 /// `postgres://u@h:5432/test` → `postgres://u@h:5432/{name}` (query string kept).
 fn replace_database(url: &str, name: &str) -> String {
-    let (base, query) = url.split_once('?').map_or((url, None), |(b, q)| (b, Some(q)));
-    let scheme_end = base.find("://").map_or(0, |i| i + 3);
-    let base = match base[scheme_end..].find('/') {
-        Some(slash) => &base[..scheme_end + slash],
-        None => base,
-    };
-    match query {
-        Some(query) => format!("{base}/{name}?{query}"),
-        None => format!("{base}/{name}"),
-    }
+    let mut url = url::Url::parse(url).expect("TEST_POSTGRES_URL is a URL");
+    url.set_path(name);
+    url.into()
 }
 
 /// Says that a PostgreSQL run is skipped (no `TEST_POSTGRES_URL`), or, under
