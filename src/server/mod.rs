@@ -105,17 +105,23 @@ pub fn router(state: AppState) -> Router {
 }
 
 /// [`router`], with `extra` routes of your own (plain axum handlers) merged
-/// in among the app's: behind the same layers, so each needs an entry in
-/// `app::cache::route_table` to be cached (without one it is answered
-/// `private, no-store`, and a warning names it).
+/// in among the app's: behind the same layers, so each needs an entry in the
+/// route table to be cached (without one it is answered `private, no-store`,
+/// and a warning names it).
+///
+/// The table is the one the ISR cache in `state` was built with
+/// ([`isr_cache::IsrConfig::routes`], normally `app::cache::route_table`):
+/// one table decides both a response's policy and its cache key, so a test
+/// can add routes of its own by building its cache with a longer table.
 pub fn router_with(state: AppState, extra: Router<AppState>) -> Router {
     let routes = route_list();
     let timeout = state.config.request_timeout;
     let isr = state.purger.isr().clone();
     let visitors = cache::visitors(&state.config);
     let bundle = assets::static_files(&state.leptos_options);
-    let cache_policy =
-        CachePolicyLayer::new(crate::app::cache::route_table()).visitors(visitors.clone());
+    let table =
+        isr.config().routes.clone().unwrap_or_else(|| Arc::new(crate::app::cache::route_table()));
+    let cache_policy = CachePolicyLayer::new(table).visitors(visitors.clone());
     // Files from `public/` (favicon, …), else the app's 404 page: listed by a
     // fixed policy of their own, as the table lists routes.
     let files = leptos_axum::file_and_error_handler_with_context::<AppState, _>(

@@ -17,24 +17,25 @@
 //!   responses say `Vary: Accept-Encoding`.
 //! - `/pkg` files are `immutable` when their names are hashed, revalidated
 //!   otherwise; other static files are kept an hour.
+//!
+//! The site's routes are checked one by one; rules that hold for any page
+//! (validators, compression, `HEAD`, an unused `Authorization`) on a
+//! [`fixture`](crate::fixture) page of the tests' own.
 
 use http::{Method, StatusCode};
 use isr_cache::{Purge, PurgeMode};
 
 use crate::db_tests;
+use crate::fixture::{self, Fixture};
 use crate::helpers::{TestApp, TestResponse, x_cache};
 
 db_tests!(
     public_routes_for_anonymous_visitors,
     every_route_is_private_for_signed_in_visitors,
-    an_unused_authorization_is_served_from_the_cache,
     low_stock_tightens_the_product_page_its_data_and_its_api,
     mutations_and_cookies_are_never_stored,
     not_found_is_cached_briefly_with_its_tags,
     errors_and_redirects_are_never_stored,
-    etags_and_not_modified,
-    compressed_responses_vary_and_have_their_own_etag,
-    head_has_the_get_headers,
 );
 
 const HOME: &str =
@@ -54,6 +55,8 @@ const SEARCH: &str = "public, max-age=300, stale-if-error=86400";
 const NOT_FOUND: &str = "public, max-age=0, s-maxage=60";
 const PRIVATE: &str = "private, no-store";
 const NO_STORE: &str = "no-store";
+/// The fixture page `/fixture/a`: its policy and tags.
+const FIXTURE_A: Expect<'static> = expect(fixture::CACHE_CONTROL, Some("fixture:a fixtures"));
 
 /// What a response must say about caching, header by header; `None` means
 /// the header must be absent.
@@ -182,17 +185,16 @@ async fn every_route_is_private_for_signed_in_visitors(app: TestApp) {
 /// makes a public page private: the page is rendered anonymously, stored, and
 /// served from the cache, as RFC 9111 section 3.5 allows for `public` and
 /// `s-maxage` responses.
-async fn an_unused_authorization_is_served_from_the_cache(app: TestApp) {
-    for (path, policy, tag) in
-        [("/blog/hello-isr", POST, "post:hello-isr"), ("/api/posts", POSTS, "posts")]
-    {
-        let first = app.get_with(path, &[("authorization", "Bearer anything")]).await;
-        assert_eq!((first.status, x_cache(&first)), (StatusCode::OK, "MISS"), "{path}");
-        assert_caching(path, &first, expect(policy, Some(tag)));
-        let again = app.get_with(path, &[("authorization", "Basic dTpw")]).await;
-        assert_eq!(x_cache(&again), "HIT", "{path}");
-        assert_eq!(x_cache(&app.get(path).await), "HIT", "{path}: stored for everyone");
-    }
+#[tokio::test]
+async fn an_unused_authorization_is_served_from_the_cache() {
+    let (app, fixture) = Fixture::start().await;
+    let first = app.get_with("/fixture/a", &[("authorization", "Bearer anything")]).await;
+    assert_eq!((first.status, x_cache(&first)), (StatusCode::OK, "MISS"));
+    assert_caching("with a bearer", &first, FIXTURE_A);
+    let again = app.get_with("/fixture/a", &[("authorization", "Basic dTpw")]).await;
+    assert_eq!(x_cache(&again), "HIT");
+    assert_eq!(x_cache(&app.get("/fixture/a").await), "HIT", "stored for everyone");
+    assert_eq!(fixture.renders(), 1);
 }
 
 /// The loader of `/products/{id}` (the `get_product` server function)
@@ -312,42 +314,42 @@ async fn errors_and_redirects_are_never_stored(app: TestApp) {
     }
 }
 
-async fn etags_and_not_modified(app: TestApp) {
-    let first = app.get("/blog/hello-isr").await;
+#[tokio::test]
+async fn etags_and_not_modified() {
+    let (app, _) = Fixture::start().await;
+    let first = app.get("/fixture/a").await;
     let etag = first.header("etag").expect("a cacheable page has an ETag").to_owned();
     assert!(etag.starts_with('"') && etag.ends_with('"'), "strong validator: {etag}");
-    assert_eq!(
-        app.get("/blog/hello-isr").await.header("etag"),
-        Some(&*etag),
-        "same bytes, same tag"
-    );
-    assert_ne!(app.get("/blog").await.header("etag"), Some(&*etag), "other bytes, other tag");
+    assert_eq!(app.get("/fixture/a").await.header("etag"), Some(&*etag), "same bytes, same tag");
+    assert_ne!(app.get("/fixture/b").await.header("etag"), Some(&*etag), "other bytes, other tag");
 
-    let revalidated = app.get_with("/blog/hello-isr", &[("if-none-match", &etag)]).await;
+    let revalidated = app.get_with("/fixture/a", &[("if-none-match", &etag)]).await;
     assert_eq!(revalidated.status, StatusCode::NOT_MODIFIED);
     assert!(revalidated.body.is_empty());
     assert_eq!(revalidated.header("etag"), Some(&*etag));
-    assert_caching("304", &revalidated, expect(POST, Some("post:hello-isr")));
+    assert_caching("304", &revalidated, FIXTURE_A);
 
-    let changed = app.get_with("/blog/hello-isr", &[("if-none-match", "\"stale\"")]).await;
+    let changed = app.get_with("/fixture/a", &[("if-none-match", "\"stale\"")]).await;
     assert_eq!(changed.status, StatusCode::OK);
 
     let uncacheable = app.get("/login").await;
     assert!(uncacheable.header("etag").is_none(), "no-store responses get no validator");
     let cookie = app.sign_in_customer().await;
-    let personal = app.get_signed_in("/blog/hello-isr", &cookie).await;
+    let personal = app.get_signed_in("/fixture/a", &cookie).await;
     assert!(personal.header("etag").is_none(), "private, no-store responses get no validator");
 }
 
-async fn compressed_responses_vary_and_have_their_own_etag(app: TestApp) {
-    let plain = app.get("/blog/hello-isr").await;
-    let brotli = app.get_with("/blog/hello-isr", &[("accept-encoding", "br")]).await;
-    let gzip = app.get_with("/blog/hello-isr", &[("accept-encoding", "gzip")]).await;
+#[tokio::test]
+async fn compressed_responses_vary_and_have_their_own_etag() {
+    let (app, _) = Fixture::start().await;
+    let plain = app.get("/fixture/a").await;
+    let brotli = app.get_with("/fixture/a", &[("accept-encoding", "br")]).await;
+    let gzip = app.get_with("/fixture/a", &[("accept-encoding", "gzip")]).await;
     assert_eq!(brotli.header("content-encoding"), Some("br"));
     assert_eq!(gzip.header("content-encoding"), Some("gzip"));
     for response in [&plain, &brotli, &gzip] {
         assert_eq!(response.header("vary"), Some("accept-encoding"));
-        assert_caching("compressed", response, expect(POST, Some("post:hello-isr")));
+        assert_caching("compressed", response, FIXTURE_A);
     }
     let etags = [&plain, &brotli, &gzip].map(|r| r.header("etag").expect("etag").to_owned());
     assert!(etags[0] != etags[1] && etags[1] != etags[2] && etags[0] != etags[2], "{etags:?}");
@@ -358,19 +360,22 @@ async fn compressed_responses_vary_and_have_their_own_etag(app: TestApp) {
     assert!(length * 2 < plain_length, "brotli {length} vs plain {plain_length}");
 
     let revalidated = app
-        .get_with("/blog/hello-isr", &[("accept-encoding", "br"), ("if-none-match", &etags[1])])
+        .get_with("/fixture/a", &[("accept-encoding", "br"), ("if-none-match", &etags[1])])
         .await;
     assert_eq!(revalidated.status, StatusCode::NOT_MODIFIED);
 }
 
-async fn head_has_the_get_headers(app: TestApp) {
-    let get = app.get("/blog/hello-isr").await;
-    let head = app.send_with(Method::HEAD, "/blog/hello-isr", &[]).await;
+#[tokio::test]
+async fn head_has_the_get_headers() {
+    let (app, fixture) = Fixture::start().await;
+    let get = app.get("/fixture/a").await;
+    let head = app.send_with(Method::HEAD, "/fixture/a", &[]).await;
     assert_eq!(head.status, StatusCode::OK);
     assert!(head.body.is_empty());
     for name in ["cache-control", "surrogate-key", "etag", "content-length", "content-type"] {
         assert_eq!(head.header(name), get.header(name), "{name}");
     }
+    assert_eq!(fixture.renders(), 1, "HEAD is answered from the GET entry");
 }
 
 /// Static files, from a site root of our own (the real one is built later).

@@ -18,6 +18,7 @@ use std::time::Duration;
 use http::StatusCode;
 use isr_cache::CachePolicy;
 
+use crate::fixture::Fixture;
 use crate::helpers::{REVALIDATE_TOKEN, Server, TestApp};
 
 /// A `varnishd` in the foreground on a port of its own; killed on drop.
@@ -34,12 +35,6 @@ impl Drop for Varnish {
     }
 }
 
-/// A free port on the loopback interface.
-fn free_port() -> u16 {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
-    listener.local_addr().expect("bound").port()
-}
-
 /// `varnishd`: Debian puts it in /usr/sbin, which a user's PATH may lack.
 fn varnishd() -> &'static str {
     if Path::new("/usr/sbin/varnishd").exists() { "/usr/sbin/varnishd" } else { "varnishd" }
@@ -54,9 +49,22 @@ fn varnishd_installed() -> bool {
     found
 }
 
+/// The port a `varnishd` whose working directory is `workdir` listens on,
+/// once it does: `debug.listen_address` answers `a0 127.0.0.1 37285`.
+fn listen_port(workdir: &Path) -> Option<u16> {
+    let answer = Command::new("varnishadm")
+        .args(["-t", "5", "-n", &workdir.to_string_lossy(), "debug.listen_address"])
+        .output()
+        .ok()
+        .filter(|answer| answer.status.success())?;
+    String::from_utf8_lossy(&answer.stdout).split_whitespace().nth(2)?.parse().ok()
+}
+
 impl Varnish {
-    /// Varnish on `port`, in front of the app at `backend`.
-    async fn start(port: u16, backend: SocketAddr) -> Self {
+    /// Varnish in front of the app at `backend`, on a port it picks itself
+    /// (`-a 127.0.0.1:0`) and reports once it listens: a port chosen here and
+    /// handed to it would be free for another test to take in between.
+    async fn start(backend: SocketAddr) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let vcl = std::fs::read_to_string(
             Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/varnish/default.vcl"),
@@ -65,25 +73,33 @@ impl Varnish {
         .replace(r#".port = "3000";"#, &format!(r#".port = "{}";"#, backend.port()));
         let vcl_path = dir.path().join("default.vcl");
         std::fs::write(&vcl_path, vcl).expect("write the VCL");
+        let workdir = dir.path().join("work");
         let child = Command::new(varnishd())
             .arg("-F")
-            .args(["-n", &dir.path().join("work").to_string_lossy()])
-            .args(["-a", &format!("127.0.0.1:{port}")])
+            .args(["-n", &workdir.to_string_lossy()])
+            .args(["-a", "127.0.0.1:0"])
             .args(["-f", &vcl_path.to_string_lossy()])
             .args(["-s", "malloc,32m"])
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())
             .spawn()
             .expect("start varnishd");
-        let varnish = Self { child, url: format!("http://127.0.0.1:{port}"), _dir: dir };
-        // Ready when it answers (it compiles the VCL first).
-        let ready = tokio::time::timeout(Duration::from_secs(30), async {
-            while reqwest::get(format!("{}/favicon.svg", varnish.url)).await.is_err() {
+        let mut varnish = Self { child, url: String::new(), _dir: dir };
+        // It compiles the VCL, then starts the child that listens.
+        let port = tokio::time::timeout(Duration::from_secs(30), async {
+            loop {
+                if let Some(status) = varnish.child.try_wait().expect("varnishd's status") {
+                    panic!("varnishd stopped: {status}");
+                }
+                if let Some(port) = listen_port(&workdir) {
+                    return port;
+                }
                 tokio::time::sleep(Duration::from_millis(50)).await;
             }
         })
-        .await;
-        assert!(ready.is_ok(), "varnishd did not start");
+        .await
+        .expect("varnishd did not start listening");
+        varnish.url = format!("http://127.0.0.1:{port}");
         varnish
     }
 
@@ -138,16 +154,18 @@ struct Response {
     body: String,
 }
 
-/// The app (SQLite) behind a Varnish that it sends its purges to.
+/// The app (SQLite) behind a Varnish that it sends its purges to. Each
+/// needs the other's address: the app's port is bound first, Varnish
+/// started in front of it, and the app, built knowing Varnish's port, is
+/// served on it (connections that arrive before then wait in its backlog).
 async fn app_behind_varnish() -> Option<(TestApp, Varnish)> {
     if !varnishd_installed() {
         return None;
     }
-    let port = free_port();
-    let app =
-        TestApp::start_with_vars(&[("CDN_VARNISH_URLS", format!("http://127.0.0.1:{port}"))]).await;
-    let backend = app.serve().await;
-    let varnish = Varnish::start(port, backend).await;
+    let listener = Server::any_port().await;
+    let varnish = Varnish::start(listener.local_addr().expect("bound")).await;
+    let app = TestApp::start_with_vars(&[("CDN_VARNISH_URLS", varnish.url.clone())]).await;
+    app.serve_on(listener);
     Some((app, varnish))
 }
 
@@ -172,23 +190,29 @@ async fn varnish_stores_pages_and_the_apps_purges_reach_it() {
     assert_eq!(varnish.get("/blog/hello-isr").await.x_cache, "HIT");
 }
 
+/// On a [`fixture`](crate::fixture) page a second fresh and a minute stale
+/// (the demo's shortest TTL is 10 s): the test waits a second.
 #[tokio::test]
 async fn varnish_serves_a_stale_page_at_once_while_it_refreshes() {
-    let Some((app, varnish)) = app_behind_varnish().await else { return };
-    // Low stock: `s-maxage=10, stale-while-revalidate=60`, the shortest TTL
-    // of the demo, so that this test waits seconds, not minutes.
-    let id: i64 = sqlx::query_scalar("SELECT id FROM products WHERE stock BETWEEN 1 AND 5 LIMIT 1")
-        .fetch_one(&app.db)
-        .await
-        .expect("a product with low stock");
-    let path = format!("/products/{id}");
-    assert_eq!(varnish.get(&path).await.x_cache, "MISS");
+    if !varnishd_installed() {
+        return;
+    }
+    // The app's own cache is off, so that each fetch of Varnish renders.
+    let policy = CachePolicy::isr(Duration::from_secs(1), Duration::from_secs(60));
+    let (app, fixture) = Fixture::start_with(policy, &[("ISR_CACHE", "false".to_owned())]).await;
+    let varnish = Varnish::start(app.serve().await).await;
+    let first = varnish.get("/fixture/a").await;
+    assert_eq!((first.status, first.x_cache.as_str()), (StatusCode::OK, "MISS"));
+    fixture.edit();
 
-    // Past its TTL, inside its grace: served stale, refreshed in the background.
-    let stale = varnish.get_until(&path, |r| r.x_cache != "HIT").await;
+    // Past its TTL, inside its grace: the stored page at once, refreshed in
+    // the background, whence the new page comes with no visitor waiting.
+    let stale = varnish.get_until("/fixture/a", |r| r.x_cache != "HIT").await;
     assert_eq!((stale.status, stale.x_cache.as_str()), (StatusCode::OK, "STALE"), "{stale:?}");
-    let refreshed = varnish.get_until(&path, |r| r.x_cache == "HIT").await;
-    assert!(refreshed.age.parse::<u64>().is_ok_and(|age| age < 10), "{refreshed:?}");
+    assert_eq!(stale.body, first.body);
+    let refreshed = varnish.get_until("/fixture/a", |r| r.body != first.body).await;
+    assert!(refreshed.body.contains("version 1"), "{refreshed:?}");
+    assert!(["HIT", "STALE"].contains(&refreshed.x_cache.as_str()), "{refreshed:?}");
 }
 
 #[tokio::test]
@@ -222,20 +246,70 @@ async fn hurried(mut response: axum::response::Response) -> axum::response::Resp
     response
 }
 
-/// The app (SQLite, its own cache off, so that every fetch renders), on a
-/// server the test can stop, behind Varnish, with its windows [`hurried`].
-async fn hurried_app_behind_varnish() -> Option<(TestApp, Server, Varnish)> {
+/// The app (SQLite, its own cache off, so that every fetch renders), with
+/// its windows [`hurried`], behind Varnish, on a port the test can take
+/// down and bring back.
+async fn hurried_app_behind_varnish() -> Option<(TestApp, Port, Varnish)> {
     if !varnishd_installed() {
         return None;
     }
     let app = TestApp::start_with_vars(&[("ISR_CACHE", "false".to_owned())]).await;
-    let server = serve_hurried(&app, 0).await;
-    let varnish = Varnish::start(free_port(), server.addr).await;
-    Some((app, server, varnish))
+    let mut port = Port::bind().await;
+    port.serve(hurried_router(&app)).await;
+    let varnish = Varnish::start(port.addr).await;
+    Some((app, port, varnish))
 }
 
-async fn serve_hurried(app: &TestApp, port: u16) -> Server {
-    Server::start(app.router().layer(axum::middleware::map_response(hurried)), port).await
+fn hurried_router(app: &TestApp) -> axum::Router {
+    app.router().layer(axum::middleware::map_response(hurried))
+}
+
+/// A loopback port the test holds from start to end, and what answers on it:
+/// the app, or nothing while the app is "down".
+///
+/// Not a server stopped and started again on the same port number: once
+/// released, the port is anyone's, and another test's `:0` may be given it
+/// (then Varnish fetches that test's pages, or the app cannot bind again).
+/// So the socket stays open, and down is an acceptor that closes every
+/// connection it accepts without a word: for Varnish a failed fetch, as a
+/// refused connection is (both end in `vcl_backend_error`). Each server
+/// listens on a duplicate of the socket; connections that arrive between two
+/// wait in its backlog.
+struct Port {
+    socket: std::net::TcpListener,
+    addr: SocketAddr,
+    answering: Option<Server>,
+}
+
+impl Port {
+    async fn bind() -> Self {
+        let socket = Server::any_port().await.into_std().expect("a std listener");
+        let addr = socket.local_addr().expect("bound");
+        Self { socket, addr, answering: None }
+    }
+
+    fn listener(&self) -> tokio::net::TcpListener {
+        let socket = self.socket.try_clone().expect("a duplicate of the socket");
+        tokio::net::TcpListener::from_std(socket).expect("a tokio listener")
+    }
+
+    /// Serves `router`, after stopping what answered before.
+    async fn serve(&mut self, router: axum::Router) {
+        self.stop().await;
+        self.answering = Some(Server::on(self.listener(), router));
+    }
+
+    /// Takes the app down: every connection is closed unanswered.
+    async fn take_down(&mut self) {
+        self.stop().await;
+        self.answering = Some(Server::closing_every_connection(self.listener()));
+    }
+
+    async fn stop(&mut self) {
+        if let Some(server) = self.answering.take() {
+            server.stop().await;
+        }
+    }
 }
 
 /// Past the page's SWR window the visitor waits for a fresh page, unless
@@ -261,7 +335,7 @@ async fn last_good_page_past_the_swr_window(varnish: &Varnish, good: &Response) 
 
 #[tokio::test]
 async fn varnish_serves_the_last_good_page_when_the_app_fails() {
-    let Some((app, _server, varnish)) = hurried_app_behind_varnish().await else { return };
+    let Some((app, _port, varnish)) = hurried_app_behind_varnish().await else { return };
     let good = varnish.get("/blog/hello-isr").await;
     assert_eq!((good.status, good.x_cache.as_str()), (StatusCode::OK, "MISS"));
 
@@ -289,20 +363,20 @@ async fn varnish_serves_the_last_good_page_when_the_app_fails() {
 
 #[tokio::test]
 async fn varnish_serves_the_last_good_page_when_the_app_is_down() {
-    let Some((app, server, varnish)) = hurried_app_behind_varnish().await else { return };
+    let Some((app, mut port, varnish)) = hurried_app_behind_varnish().await else { return };
     let good = varnish.get("/blog/hello-isr").await;
     assert_eq!((good.status, good.x_cache.as_str()), (StatusCode::OK, "MISS"));
 
-    // Nothing listens on the app's port any more.
-    let port = server.addr.port();
-    server.stop().await;
-    assert!(reqwest::get(format!("http://127.0.0.1:{port}/")).await.is_err(), "the app is down");
+    // Nothing answers on the app's port any more.
+    port.take_down().await;
+    let down = reqwest::get(format!("http://{}/blog/hello-isr", port.addr)).await;
+    assert!(down.is_err(), "the app is down: {down:?}");
     last_good_page_past_the_swr_window(&varnish, &good).await;
     // A page Varnish never stored has nothing to fall back on.
     assert_eq!(varnish.get("/blog").await.status, StatusCode::SERVICE_UNAVAILABLE);
 
     // Up again, on the same port: the page refreshes.
-    let _server = serve_hurried(&app, port).await;
+    port.serve(hurried_router(&app)).await;
     let fresh = varnish.get_until("/blog/hello-isr", |r| r.x_cache == "MISS").await;
     assert_eq!(fresh.status, StatusCode::OK);
     assert!(fresh.body.contains("Hello, ISR") && fresh.body != good.body, "a new render");
@@ -409,7 +483,7 @@ async fn metrics_through_varnish_need_the_token() {
             token.map(|token| ("METRICS_TOKEN", token.to_owned())).into_iter().collect();
         let app = TestApp::start_with_vars(&vars).await;
         let backend = app.serve().await;
-        let varnish = Varnish::start(free_port(), backend).await;
+        let varnish = Varnish::start(backend).await;
         let refused = if token.is_some() { 401 } else { 403 };
         // Several URLs, each new to both caches, and each twice.
         for path in ["/metrics", "/metrics?a=1", "/metrics?b=2", "/metrics", "/metrics?a=1"] {

@@ -14,8 +14,8 @@ use axum::body::Body;
 use http::header::{ACCEPT, CONTENT_TYPE, COOKIE, LOCATION, SET_COOKIE};
 use http::{HeaderMap, Method, Request, StatusCode};
 use http_body_util::BodyExt;
-use isr_cache::IsrCache;
 use isr_cache::isr::clock::ManualClock;
+use isr_cache::{IsrCache, RouteTable};
 use leptos::config::LeptosOptions;
 use leptos_isr_starter::app::auth::demo::{
     DEMO_ADMIN_EMAIL, DEMO_ADMIN_PASSWORD, DEMO_CUSTOMER_EMAIL, DEMO_CUSTOMER_PASSWORD,
@@ -24,7 +24,7 @@ use leptos_isr_starter::db;
 use leptos_isr_starter::purge::Purger;
 use leptos_isr_starter::server::cdn::Cdn;
 use leptos_isr_starter::server::fanout::Fanout;
-use leptos_isr_starter::server::{AppState, Config, cache, router, seed};
+use leptos_isr_starter::server::{AppState, Config, cache, router_with, seed};
 use sqlx::Connection;
 use tower::ServiceExt;
 
@@ -60,6 +60,20 @@ impl Drop for TestApp {
         if let Some(listener) = &self.listener {
             listener.abort();
         }
+    }
+}
+
+/// The routes an instance serves beyond the app's own, and the table that
+/// lists them all.
+struct Routes {
+    extra: Router<AppState>,
+    table: RouteTable,
+}
+
+impl Routes {
+    /// The app's routes alone.
+    fn app() -> Self {
+        Self { extra: Router::new(), table: leptos_isr_starter::app::cache::route_table() }
     }
 }
 
@@ -101,18 +115,31 @@ impl TestApp {
     /// The app on a fresh database of `backend`; `None` when that backend is not
     /// available here (PostgreSQL without `TEST_POSTGRES_URL`).
     pub async fn start(backend: Backend) -> Option<Self> {
-        Self::start_with(backend, leptos_options(), &[]).await
+        Self::start_with(backend, leptos_options(), &[], Routes::app()).await
     }
 
     /// The app on `backend` with extra environment variables for its `Config`;
     /// `None` as for [`start`](Self::start).
     pub async fn start_on(backend: Backend, vars: &[(&str, String)]) -> Option<Self> {
-        Self::start_with(backend, leptos_options(), vars).await
+        Self::start_with(backend, leptos_options(), vars, Routes::app()).await
     }
 
     /// The app on SQLite with extra environment variables for its `Config`.
     pub async fn start_with_vars(vars: &[(&str, String)]) -> Self {
-        Self::start_with(Backend::Sqlite, leptos_options(), vars)
+        Self::start_with(Backend::Sqlite, leptos_options(), vars, Routes::app())
+            .await
+            .expect("SQLite is always available")
+    }
+
+    /// The app on SQLite with `extra` routes of the test's own (plain axum
+    /// handlers, see `fixture`) and `table`: the app's route table with
+    /// their entries added, which both cache layers read.
+    pub async fn start_with_routes(
+        extra: Router<AppState>,
+        table: RouteTable,
+        vars: &[(&str, String)],
+    ) -> Self {
+        Self::start_with(Backend::Sqlite, leptos_options(), vars, Routes { extra, table })
             .await
             .expect("SQLite is always available")
     }
@@ -123,13 +150,16 @@ impl TestApp {
         let mut options = leptos_options();
         options.site_root = site_root.to_string_lossy().as_ref().into();
         options.hash_files = hash_files;
-        Self::start_with(Backend::Sqlite, options, &[]).await.expect("SQLite is always available")
+        Self::start_with(Backend::Sqlite, options, &[], Routes::app())
+            .await
+            .expect("SQLite is always available")
     }
 
     async fn start_with(
         backend: Backend,
         leptos_options: LeptosOptions,
         vars: &[(&str, String)],
+        routes: Routes,
     ) -> Option<Self> {
         sqlx::any::install_default_drivers();
         let (url, guard) = match backend {
@@ -162,7 +192,7 @@ impl TestApp {
         .expect("test config");
         let db = db::connect(&config.database_url).await.expect("connect and migrate");
         seed::seed_if_configured(&db, &config).await.expect("seed");
-        Some(Self::instance(Arc::new(config), db, leptos_options, guard).await)
+        Some(Self::instance(Arc::new(config), db, leptos_options, guard, routes).await)
     }
 
     /// One instance of the app on `db`: its own ISR cache and fan-out.
@@ -171,10 +201,13 @@ impl TestApp {
         db: db::Db,
         leptos_options: LeptosOptions,
         guard: Guard,
+        Routes { extra, table }: Routes,
     ) -> Self {
         // The real cache, on a clock the test moves: no test waits for a TTL.
         let clock = ManualClock::new();
-        let isr = IsrCache::with_clock(cache::isr_config(&config), Arc::new(clock.clone()));
+        let mut isr_config = cache::isr_config(&config);
+        isr_config.routes = Some(Arc::new(table));
+        let isr = IsrCache::with_clock(isr_config, Arc::new(clock.clone()));
         let fanout = Fanout::new(&config.database_url, &db);
         let purger =
             Purger::new(isr.clone()).cdn(Cdn::new(config.cdn.clone())).others(fanout.clone());
@@ -182,7 +215,7 @@ impl TestApp {
             fanout.listen(&config.database_url, purger.clone()).await.expect("LISTEN for purges");
         let state = AppState { leptos_options, db: db.clone(), config: config.clone(), purger };
         Self {
-            router: router(state.clone()),
+            router: router_with(state.clone(), extra),
             db,
             isr,
             clock,
@@ -202,6 +235,7 @@ impl TestApp {
             state.db.clone(),
             state.leptos_options.clone(),
             Guard::None,
+            Routes::app(),
         )
         .await
     }
@@ -275,7 +309,14 @@ impl TestApp {
     /// Serves the app on a port of its own, for clients outside the process
     /// (a CDN in front); stops when the test's runtime does.
     pub async fn serve(&self) -> std::net::SocketAddr {
-        let server = Server::start(self.router(), 0).await;
+        self.serve_on(Server::any_port().await)
+    }
+
+    /// Serves the app on `listener`, bound by the caller (when something
+    /// must know the address before the app exists); stops when the test's
+    /// runtime does.
+    pub fn serve_on(&self, listener: tokio::net::TcpListener) -> std::net::SocketAddr {
+        let server = Server::on(listener, self.router());
         let addr = server.addr;
         // Never stopped: it lives as long as the test's runtime.
         std::mem::forget(server.stop);
@@ -333,10 +374,15 @@ pub struct Server {
 }
 
 impl Server {
-    /// Serves `router` on `port` (0: any free one).
-    pub async fn start(router: Router, port: u16) -> Self {
-        let listener =
-            tokio::net::TcpListener::bind(("127.0.0.1", port)).await.expect("a free port");
+    /// A listener on a loopback port the system picks: bound before anyone
+    /// learns its number, so no other test can take it in between.
+    pub async fn any_port() -> tokio::net::TcpListener {
+        tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a loopback port")
+    }
+
+    /// Serves `router` on `listener`, until [`stop`](Self::stop) (which
+    /// closes it).
+    pub fn on(listener: tokio::net::TcpListener, router: Router) -> Self {
         let addr = listener.local_addr().expect("bound");
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let app = router.into_make_service_with_connect_info::<std::net::SocketAddr>();
@@ -350,8 +396,26 @@ impl Server {
         Self { addr, stop, task }
     }
 
-    /// Stops listening and closes every connection (idle ones at once); the
-    /// port refuses connections once this returns.
+    /// Accepts every connection on `listener` and closes it unanswered, as
+    /// a client sees an app that is down, until [`stop`](Self::stop).
+    pub fn closing_every_connection(listener: tokio::net::TcpListener) -> Self {
+        let addr = listener.local_addr().expect("bound");
+        let (stop, mut stopped) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    _ = &mut stopped => break,
+                    accepted = listener.accept() => drop(accepted),
+                }
+            }
+        });
+        Self { addr, stop, task }
+    }
+
+    /// Stops accepting and closes every connection (idle ones at once). Once
+    /// this returns the listener is closed, so the port refuses connections,
+    /// unless a duplicate of the socket is open elsewhere (as `cdn`'s `Port`
+    /// keeps one).
     pub async fn stop(self) {
         let _ = self.stop.send(());
         self.task.await.expect("the server stops");
@@ -429,16 +493,9 @@ fn random_suffix() -> String {
 
 /// `postgres://u@h:5432/test` → `postgres://u@h:5432/{name}` (query string kept).
 fn replace_database(url: &str, name: &str) -> String {
-    let (base, query) = url.split_once('?').map_or((url, None), |(b, q)| (b, Some(q)));
-    let scheme_end = base.find("://").map_or(0, |i| i + 3);
-    let base = match base[scheme_end..].find('/') {
-        Some(slash) => &base[..scheme_end + slash],
-        None => base,
-    };
-    match query {
-        Some(query) => format!("{base}/{name}?{query}"),
-        None => format!("{base}/{name}"),
-    }
+    let mut url = url::Url::parse(url).expect("TEST_POSTGRES_URL is a URL");
+    url.set_path(name);
+    url.into()
 }
 
 /// Says that a PostgreSQL run is skipped (no `TEST_POSTGRES_URL`), or, under

@@ -14,28 +14,30 @@
 //! - On PostgreSQL, a purge on one instance reaches the others.
 //!
 //! The cache runs on a hand-moved clock (`app.clock`): no test waits for a TTL.
+//! Rules that hold for any page (hits, purges, stale serving) are shown on
+//! [`fixture`](crate::fixture) pages, whose policy the tests know; the
+//! demo's pages where the rule is about them (the editor's purges, a real
+//! database outage).
 
 use std::time::Duration;
 
 use axum::body::Body;
 use axum::extract::ConnectInfo;
 use http::{Method, Request, StatusCode};
-use isr_cache::PurgeMode;
+use isr_cache::{CachePolicy, PurgeMode};
 
 use crate::db_tests;
+use crate::fixture::{DAY, Fixture, HOUR};
 use crate::helpers::{Backend, REVALIDATE_TOKEN, TestApp, TestResponse, x_cache};
 
 db_tests!(
-    pages_are_stored_and_served_as_hits,
     signed_in_visitors_never_get_or_fill_stored_pages,
     revalidate_requires_its_token,
     revalidate_rejects_bad_requests,
-    revalidate_purges_by_path_prefix_and_tag,
     editing_a_post_purges_its_pages,
     editing_a_product_purges_its_pages,
     the_editor_rejects_bad_input_and_other_users,
     the_last_good_page_outlives_the_database,
-    the_last_good_page_outlives_the_swr_window_when_renders_fail,
     host_headers_do_not_change_what_others_get,
     metrics_are_for_direct_loopback_clients,
     warm_up_fills_the_cache,
@@ -159,17 +161,21 @@ async fn revalidate(app: &TestApp, token: Option<&str>, body: &str) -> TestRespo
     app.send(request.body(Body::from(body.to_owned())).expect("request")).await
 }
 
-async fn pages_are_stored_and_served_as_hits(app: TestApp) {
-    let first = app.get("/blog/hello-isr").await;
+/// The fixture's `s-maxage=3600`: 30 s later, a hit with 3570 s to live.
+#[tokio::test]
+async fn pages_are_stored_and_served_as_hits() {
+    let (app, fixture) = Fixture::start().await;
+    let first = app.get("/fixture/a").await;
     assert_eq!(x_cache(&first), "MISS");
     assert_eq!(first.header("cache-status"), Some("isr; fwd=uri-miss; stored"));
     app.clock.advance(Duration::from_secs(30));
-    let second = app.get("/blog/hello-isr").await;
+    let second = app.get("/fixture/a").await;
     assert_eq!(x_cache(&second), "HIT");
     assert_eq!(second.header("age"), Some("30"));
     assert_eq!(second.header("cache-status"), Some("isr; hit; ttl=3570"));
     assert_eq!(second.body, first.body);
     assert_eq!(second.header("cache-control"), first.header("cache-control"));
+    assert_eq!(fixture.renders(), 1);
 
     // What may not be stored goes straight through, every time.
     assert_eq!(x_cache(&app.get("/login").await), "MISS");
@@ -248,30 +254,34 @@ async fn revalidate_rejects_bad_requests(app: TestApp) {
     assert!(app.isr.recent_purges().is_empty());
 }
 
-async fn revalidate_purges_by_path_prefix_and_tag(app: TestApp) {
-    for path in ["/blog/hello-isr", "/blog", "/blog?page=2", "/products"] {
+#[tokio::test]
+async fn revalidate_purges_by_path_prefix_and_tag() {
+    let (app, _) = Fixture::start().await;
+    for path in ["/fixture/a", "/fixture/b", "/fixtures", "/fixtures?page=2"] {
         assert_eq!(x_cache(&app.get(path).await), "MISS", "{path}");
     }
     let purge = |body: &'static str| revalidate(&app, Some(REVALIDATE_TOKEN), body);
 
     // Hard by path: every query of that path, the next visitor renders.
-    let response = purge(r#"{"paths": ["/blog"], "mode": "hard"}"#).await;
+    let response = purge(r#"{"paths": ["/fixtures"], "mode": "hard"}"#).await;
     assert_eq!(response.json(), serde_json::json!({"purged": 2, "mode": "hard"}));
-    assert_eq!(x_cache(&app.get("/blog").await), "MISS");
-    assert_eq!(x_cache(&app.get("/blog/hello-isr").await), "HIT");
+    assert_eq!(x_cache(&app.get("/fixtures").await), "MISS");
+    assert_eq!(x_cache(&app.get("/fixture/a").await), "HIT");
 
     // Soft by prefix (the default mode): the next visitor gets the old page at
-    // once while a new one renders.
-    let response = purge(r#"{"prefixes": ["/blog/"]}"#).await;
-    assert_eq!(response.json(), serde_json::json!({"purged": 1, "mode": "soft"}));
-    assert_eq!(x_cache(&app.get("/blog/hello-isr").await), "STALE");
+    // once while a new one renders. `/fixtures` is not under `/fixture/`.
+    let response = purge(r#"{"prefixes": ["/fixture/"]}"#).await;
+    assert_eq!(response.json(), serde_json::json!({"purged": 2, "mode": "soft"}));
+    assert_eq!(x_cache(&app.get("/fixture/a").await), "STALE");
     app.isr.idle().await;
-    assert_eq!(x_cache(&app.get("/blog/hello-isr").await), "HIT");
+    assert_eq!(x_cache(&app.get("/fixture/a").await), "HIT");
+    assert_eq!(x_cache(&app.get("/fixtures").await), "HIT");
 
-    // By tag: the products list is tagged `products`.
-    let response = purge(r#"{"tags": ["products"], "mode": "hard"}"#).await;
+    // By tag: each fixture page is tagged `fixture:{name}`.
+    let response = purge(r#"{"tags": ["fixture:b"], "mode": "hard"}"#).await;
     assert_eq!(response.json()["purged"], 1);
-    assert_eq!(x_cache(&app.get("/products").await), "MISS");
+    assert_eq!(x_cache(&app.get("/fixture/b").await), "MISS");
+    assert_eq!(x_cache(&app.get("/fixture/a").await), "HIT");
 }
 
 async fn editing_a_post_purges_its_pages(app: TestApp) {
@@ -389,7 +399,9 @@ async fn the_last_good_page_outlives_the_database(app: TestApp) {
 
     // The posts disappear from under the app.
     app.take_posts_away().await;
-    app.clock.advance(Duration::from_secs(3601)); // past s-maxage, inside stale-while-revalidate
+    let ttl = CachePolicy::from_headers(&good.headers).and_then(|policy| policy.shared_ttl());
+    let ttl = ttl.expect("a post is shared");
+    app.clock.advance(ttl + Duration::from_secs(1)); // past s-maxage, inside stale-while-revalidate
     let stale = app.get("/blog/hello-isr").await;
     assert_eq!((stale.status, x_cache(&stale)), (StatusCode::OK, "STALE"));
     assert_eq!(stale.body, good.body);
@@ -412,47 +424,47 @@ async fn the_last_good_page_outlives_the_database(app: TestApp) {
     assert_eq!(fresh.header("age"), Some("0"));
 }
 
-/// `/blog/{slug}`: `s-maxage=3600, stale-while-revalidate=604800,
-/// stale-if-error=691200` (a day past the SWR window).
-async fn the_last_good_page_outlives_the_swr_window_when_renders_fail(app: TestApp) {
-    const HOUR: u64 = 3600;
-    const DAY: u64 = 24 * HOUR;
-    let good = app.get("/blog/hello-isr").await;
+/// The fixture's policy: `s-maxage=3600, stale-while-revalidate=86400,
+/// stale-if-error=172800` (a day past the SWR window).
+#[tokio::test]
+async fn the_last_good_page_outlives_the_swr_window_when_renders_fail() {
+    let (app, fixture) = Fixture::start().await;
+    let good = app.get("/fixture/a").await;
     assert_eq!((good.status, x_cache(&good)), (StatusCode::OK, "MISS"));
-    assert!(good.body.contains(POST_TITLE));
+    assert!(good.body.contains("version 0"));
 
     // Past s-maxage and the whole SWR window: only an error lets it be served.
-    app.clock.advance(Duration::from_secs(HOUR + 7 * DAY + 60));
-    app.take_posts_away().await;
-    let stale = app.get("/blog/hello-isr").await;
+    app.clock.advance(HOUR + DAY + Duration::from_secs(60));
+    fixture.fail(true);
+    let stale = app.get("/fixture/a").await;
     assert_eq!((stale.status, x_cache(&stale)), (StatusCode::OK, "STALE"), "{}", stale.body);
     assert_eq!(stale.body, good.body, "the last good page");
     let cache_status = stale.header("cache-status").unwrap_or_default();
     assert!(cache_status.starts_with("isr; fwd=stale; fwd-status=500; ttl=-"), "{cache_status}");
     assert_eq!(app.isr.metrics().regeneration_errors.get(), 1, "it tried to render first");
     // Again, and as HEAD: still the last good page, never the error.
-    let again = app.get("/blog/hello-isr").await;
+    let again = app.get("/fixture/a").await;
     assert_eq!((again.status, again.body.as_str()), (StatusCode::OK, good.body.as_str()));
-    let head = app.send_with(Method::HEAD, "/blog/hello-isr", &[]).await;
+    let head = app.send_with(Method::HEAD, "/fixture/a", &[]).await;
     assert_eq!((head.status, x_cache(&head)), (StatusCode::OK, "STALE"));
 
-    // The database is back, with an edit made behind the app's back (no
+    // Renders work again, and the page changed behind the cache's back (no
     // purge): the next visit renders it, stores it, and serves it.
-    app.bring_posts_back().await;
-    app.retitle_hello_isr("Back after the outage").await;
+    fixture.fail(false);
+    fixture.edit();
     app.clock.advance(Duration::from_secs(60)); // past the retries' back-off
-    let fresh = app.get("/blog/hello-isr").await;
+    let fresh = app.get("/fixture/a").await;
     assert_eq!((fresh.status, x_cache(&fresh)), (StatusCode::OK, "MISS"), "{}", fresh.body);
-    assert!(fresh.body.contains("Back after the outage") && !fresh.body.contains(POST_TITLE));
-    let hit = app.get("/blog/hello-isr").await;
+    assert!(fresh.body.contains("version 1"), "{}", fresh.body);
+    let hit = app.get("/fixture/a").await;
     assert_eq!((x_cache(&hit), hit.body.as_str()), ("HIT", fresh.body.as_str()));
 
-    // Past stale-if-error too, the page is gone for good: an outage then is an error.
-    app.clock.advance(Duration::from_secs(HOUR + 8 * DAY + 1));
-    app.take_posts_away().await;
-    let expired = app.get("/blog/hello-isr").await;
+    // Past stale-if-error too, the page is gone for good: a failure then is an error.
+    app.clock.advance(HOUR + 2 * DAY + Duration::from_secs(1));
+    fixture.fail(true);
+    let expired = app.get("/fixture/a").await;
     assert_eq!(expired.status, StatusCode::INTERNAL_SERVER_ERROR);
-    assert!(!expired.body.contains("Back after the outage"));
+    assert!(!expired.body.contains("version 1"));
 }
 
 async fn host_headers_do_not_change_what_others_get(app: TestApp) {

@@ -1,5 +1,6 @@
 //! HTTP tests against the real router on a fresh, seeded database per test.
 //!
+//! - `fixture`: pages of the tests' own, for rules that hold for any page.
 //! - `pages`: every route of the site, its status and what it shows.
 //! - `api`: the JSON API, including bad input.
 //! - `assets`: the `/pkg` bundle: precompressed copies, never the ISR cache.
@@ -13,6 +14,7 @@
 //! - `demo`: the seeded demo content: every table filled, links between
 //!   features, a campaign without its product, no second seeding.
 
+mod fixture;
 mod helpers;
 
 mod api;

@@ -32,12 +32,13 @@ use axum::Router;
 use axum::extract::{RawQuery, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use cookie::Cookie;
 use http::header::{CACHE_CONTROL, LOCATION, SET_COOKIE};
 use http::{HeaderMap, HeaderValue, StatusCode};
 use subtle::ConstantTimeEq as _;
 
 use super::bearer::bearer_matches;
-use super::session::{SessionKey, cookie_values};
+use super::session::{SessionKey, cookie_values, site_cookie};
 use crate::AppError;
 use crate::config::Config;
 use crate::state::AppState;
@@ -102,14 +103,9 @@ async fn enter(State(state): State<AppState>, RawQuery(query): RawQuery) -> Resp
         Err(error) => return no_store(error.into_response()),
     };
     let expires = unix_now().saturating_add(PREVIEW_TTL.as_secs());
-    let cookie = format!(
-        "{PREVIEW_COOKIE}={}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{}",
-        cookie_value(&config.session_key, token, expires),
-        PREVIEW_TTL.as_secs(),
-        secure(config)
-    );
+    let value = cookie_value(&config.session_key, token, expires);
     tracing::info!(path, "preview started");
-    redirect(path, &cookie)
+    redirect(path, &site_cookie(PREVIEW_COOKIE, value, PREVIEW_TTL, config))
 }
 
 /// `GET /api/preview/exit?path=…`: clears the preview cookie and sends the
@@ -120,11 +116,7 @@ async fn exit(State(state): State<AppState>, RawQuery(query): RawQuery) -> Respo
         Ok(path) => path,
         Err(error) => return no_store(error.into_response()),
     };
-    let cookie = format!(
-        "{PREVIEW_COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0{}",
-        secure(&state.config)
-    );
-    redirect(path, &cookie)
+    redirect(path, &site_cookie(PREVIEW_COOKIE, String::new(), Duration::ZERO, &state.config))
 }
 
 /// The query parameters of the two endpoints (the first of each name).
@@ -179,8 +171,8 @@ fn redirect_target(path: Option<&str>) -> Result<&str, AppError> {
 }
 
 /// A `303 See Other` to `path` that sets `cookie`.
-fn redirect(path: &str, cookie: &str) -> Response {
-    match (HeaderValue::from_str(path), HeaderValue::from_str(cookie)) {
+fn redirect(path: &str, cookie: &Cookie<'_>) -> Response {
+    match (HeaderValue::from_str(path), HeaderValue::from_str(&cookie.to_string())) {
         (Ok(location), Ok(cookie)) => no_store(
             (StatusCode::SEE_OTHER, [(LOCATION, location), (SET_COOKIE, cookie)]).into_response(),
         ),
@@ -200,10 +192,6 @@ fn json_error(status: StatusCode, code: &str, message: &str) -> Response {
 fn no_store(mut response: Response) -> Response {
     response.headers_mut().insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
     response
-}
-
-fn secure(config: &Config) -> &'static str {
-    if config.secure_cookies() { "; Secure" } else { "" }
 }
 
 /// The cookie value for a preview that ends at `expires` (unix seconds).

@@ -20,6 +20,7 @@
 use std::fmt::Write as _;
 use std::time::Duration;
 
+use cookie::{Cookie, SameSite};
 use http::header::{COOKIE, SET_COOKIE};
 use http::{HeaderMap, HeaderValue};
 use leptos::prelude::*;
@@ -71,18 +72,35 @@ fn hex(bytes: &[u8]) -> String {
 
 /// The `Set-Cookie` value that stores `session_id`, signed, in the browser.
 pub fn cookie(session_id: &str, config: &Config) -> String {
-    let secure = if config.secure_cookies() { "; Secure" } else { "" };
     let mac = config.session_key.sign(SESSION_PURPOSE, session_id);
-    format!(
-        "{SESSION_COOKIE}={session_id}.{mac}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{secure}",
-        config.session_ttl.as_secs()
-    )
+    site_cookie(SESSION_COOKIE, format!("{session_id}.{mac}"), config.session_ttl, config)
+        .to_string()
 }
 
 /// The `Set-Cookie` value that deletes the session cookie.
 pub fn expired_cookie(config: &Config) -> String {
-    let secure = if config.secure_cookies() { "; Secure" } else { "" };
-    format!("{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0{secure}")
+    site_cookie(SESSION_COOKIE, String::new(), Duration::ZERO, config).to_string()
+}
+
+/// A cookie of this site, as the session and preview cookies are set: for
+/// every path, out of scripts' reach (`HttpOnly`), sent from other sites
+/// only on top-level navigations (`SameSite=Lax`), `Secure` when the site is
+/// on https, and kept for `max_age` (zero deletes it: `Max-Age=0` alone, not
+/// [`Cookie::make_removal`], which adds an `Expires` in the past that every
+/// browser ignores beside `Max-Age`, RFC 6265 section 5.3).
+pub(crate) fn site_cookie(
+    name: &'static str,
+    value: String,
+    max_age: Duration,
+    config: &Config,
+) -> Cookie<'static> {
+    Cookie::build((name, value))
+        .path("/")
+        .http_only(true)
+        .same_site(SameSite::Lax)
+        .max_age(cookie::time::Duration::try_from(max_age).unwrap_or(cookie::time::Duration::MAX))
+        .secure(config.secure_cookies())
+        .build()
 }
 
 /// Adds the session cookie to the current response.
@@ -103,7 +121,9 @@ fn append_set_cookie(value: &str) {
     }
 }
 
-/// The non-empty values of the cookies called `name` in the request, in order.
+/// The non-empty values of the cookies called `name` in the request, in
+/// order, from every `Cookie` header (HTTP/2 may split them). Pairs that do
+/// not parse are skipped: junk never hides a good cookie after it.
 pub(crate) fn cookie_values<'a>(
     headers: &'a HeaderMap,
     name: &'a str,
@@ -112,10 +132,12 @@ pub(crate) fn cookie_values<'a>(
         .get_all(COOKIE)
         .iter()
         .filter_map(|value| value.to_str().ok())
-        .flat_map(|value| value.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .filter(move |(cookie, value)| *cookie == name && !value.is_empty())
-        .map(|(_, value)| value)
+        .flat_map(Cookie::split_parse)
+        .filter_map(Result::ok)
+        .filter(move |cookie| cookie.name() == name)
+        // The value borrowed from the header, not from the parsed cookie.
+        .filter_map(|cookie| cookie.value_raw())
+        .filter(|value| !value.is_empty())
 }
 
 /// The session id of the request: present when a `sid` cookie carries an id
@@ -272,15 +294,49 @@ mod tests {
     fn cookies_are_signed_http_only_and_lax_and_secure_over_https() {
         let config = Config::from_lookup(|_| None).expect("defaults");
         let value = cookie(ID, &config);
-        assert!(value.contains("HttpOnly") && value.contains("SameSite=Lax"));
-        assert!(!value.contains("Secure"));
+        let set = Cookie::parse(value.as_str()).expect("a Set-Cookie value");
+        assert_eq!(set.path(), Some("/"), "{value}");
+        assert_eq!(set.http_only(), Some(true), "{value}");
+        assert_eq!(set.same_site(), Some(SameSite::Lax), "{value}");
+        let ttl = i64::try_from(config.session_ttl.as_secs()).expect("a week");
+        assert_eq!(set.max_age().map(|age| age.whole_seconds()), Some(ttl), "{value}");
+        assert!(!value.contains("Secure"), "{value}");
         let pair = value.split(';').next().expect("a pair");
         assert_eq!(verified_id(&headers(pair), &config.session_key).as_deref(), Some(ID));
+
         let https = Config::from_lookup(|name| {
             (name == "PUBLIC_URL").then(|| "https://example.com".to_owned())
         })
         .expect("valid");
-        assert!(cookie("abc", &https).ends_with("; Secure"));
-        assert!(expired_cookie(&https).contains("Max-Age=0"));
+        let secure = cookie("abc", &https);
+        assert_eq!(Cookie::parse(secure.as_str()).expect("parses").secure(), Some(true));
+        let expired = expired_cookie(&https);
+        let gone = Cookie::parse(expired.as_str()).expect("parses");
+        assert_eq!((gone.name(), gone.value()), (SESSION_COOKIE, ""), "{expired}");
+        assert_eq!(gone.max_age().map(|age| age.whole_seconds()), Some(0), "{expired}");
+        assert_eq!(
+            (gone.path(), gone.secure(), gone.http_only()),
+            (Some("/"), Some(true), Some(true))
+        );
+        assert!(!expired.contains("Expires"), "Max-Age alone: {expired}");
+    }
+
+    /// Exactly these attributes, no more: a change in what the crate writes
+    /// shows up here (their order is the crate's, and no browser minds it).
+    #[test]
+    fn the_set_cookie_line_has_exactly_these_attributes() {
+        let https = Config::from_lookup(|name| match name {
+            "PUBLIC_URL" => Some("https://example.com".to_owned()),
+            "SESSION_TTL_HOURS" => Some("2".to_owned()),
+            _ => None,
+        })
+        .expect("valid");
+        let line = site_cookie(SESSION_COOKIE, "v".into(), https.session_ttl, &https).to_string();
+        let mut attributes: Vec<&str> = line.split("; ").collect();
+        attributes.sort_unstable();
+        assert_eq!(
+            attributes,
+            ["HttpOnly", "Max-Age=7200", "Path=/", "SameSite=Lax", "Secure", "sid=v"]
+        );
     }
 }
