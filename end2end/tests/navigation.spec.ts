@@ -204,7 +204,8 @@ test.describe("search", () => {
     await page.getByRole("searchbox", { name: "Search" }).fill("zzqxv");
     await page.getByRole("button", { name: "Search", exact: true }).click();
     await expect(page).toHaveURL(searchedFor("zzqxv"));
-    await expect(page.getByText("Nothing matches “zzqxv”.")).toBeVisible();
+    await expect(page.getByText("No posts match “zzqxv”.")).toBeVisible();
+    await expect(page.getByText("No products match “zzqxv”.")).toBeVisible();
     await expect(page.getByRole("heading", { level: 2, name: /^(Posts|Products) \(/ })).toHaveCount(0);
   });
 });

@@ -154,7 +154,8 @@ async fn search_finds_posts_and_products(app: TestApp) {
 
     let none = app.get("/search?q=qwertyuiopasdf").await;
     assert_eq!(none.status, StatusCode::OK);
-    assert!(none.body.contains("Nothing matches"));
+    assert!(none.body.contains("No posts match “qwertyuiopasdf”."), "{}", none.body);
+    assert!(none.body.contains("No products match “qwertyuiopasdf”."));
 
     let empty = app.get("/search").await;
     assert_eq!(empty.status, StatusCode::OK);
@@ -169,7 +170,7 @@ async fn search_treats_wildcards_literally(app: TestApp) {
     // `%` would match everything if it reached LIKE unescaped.
     let response = app.get("/search?q=%25").await;
     assert_eq!(response.status, StatusCode::OK);
-    assert!(response.body.contains("Nothing matches"), "{}", response.body);
+    assert!(response.body.contains("No posts match “%”."), "{}", response.body);
 }
 
 async fn login_page_renders(app: TestApp) {

@@ -79,30 +79,16 @@ pub fn post_for_edit_query() -> Query<String, Post> {
 }
 
 /// The dashboard's section, for admins: every post, with a link to edit it.
-#[component]
-pub fn PostsSection(user: CurrentUser) -> impl IntoView {
-    user.is_admin.then(|| {
-        let posts = posts_for_admin_query().resource(|| ());
+pub fn posts_section(user: CurrentUser) -> AnyView {
+    let note = "Saving a change purges the pages that show it from the cache.";
+    dashboard::admin_list(&user, "Posts", Some(note), posts_for_admin_query(), |post| {
         view! {
-            <Suspense fallback=Loading>
-                {move || Suspend::new(async move {
-                    signed_in(posts.await.result, |posts| view! {
-                        <section class="section">
-                            <h2>"Posts"</h2>
-                            <p class="muted">"Saving a change purges the pages that show it from the cache."</p>
-                            <ul class="editor-list">
-                                {posts.into_iter().map(|post| view! {
-                                    <li>
-                                        <span>{post.title}</span>
-                                        <A href=format!("/dashboard/posts/{}", post.slug) attr:class="button secondary small">"Edit"</A>
-                                    </li>
-                                }).collect_view()}
-                            </ul>
-                        </section>
-                    }.into_any())
-                })}
-            </Suspense>
+            <li>
+                <span>{post.title}</span>
+                <A href=format!("/dashboard/posts/{}", post.slug) attr:class="button secondary small">"Edit"</A>
+            </li>
         }
+        .into_any()
     })
 }
 

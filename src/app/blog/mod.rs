@@ -33,10 +33,21 @@ pub const FEATURE: Feature = Feature {
     home: Some(HomeSection {
         cta: ("Read the blog", "/blog"),
         tags: || vec![tags::posts()],
-        view: || view! { <HomeLatestPosts /> }.into_any(),
+        view: || {
+            let list = |posts| view! { <PostList posts /> }.into_any();
+            crate::app::home::section(
+                "Latest posts",
+                ("All posts →", "/blog"),
+                latest_posts_query(),
+                list,
+            )
+        },
     }),
-    search: Some(|q| view! { <PostResults q /> }.into_any()),
-    dashboard: Some(|user| view! { <admin::PostsSection user /> }.into_any()),
+    search: Some(|q| {
+        let list = |posts| view! { <PostList posts /> }.into_any();
+        crate::app::search::section(q, "Posts", search_posts_query(), list)
+    }),
+    dashboard: Some(admin::posts_section),
     #[cfg(feature = "ssr")]
     cache: cache::routes,
     #[cfg(feature = "ssr")]
@@ -128,46 +139,6 @@ pub fn latest_posts_query() -> Query<(), Vec<PostSummary>> {
 /// Posts found by query text; kept as long as the posts they show.
 pub fn search_posts_query() -> Query<String, Vec<PostSummary>> {
     Query::new(search_posts, cache::CLIENT).tagged(|_| tags_of(crate::app::search::cache::search()))
-}
-
-/// The home page's section: the newest posts.
-#[component]
-fn HomeLatestPosts() -> impl IntoView {
-    let posts = latest_posts_query().resource(|| ());
-    view! {
-        <Suspense fallback=Loading>
-            {move || Suspend::new(async move {
-                match posts.await.result {
-                    Ok(posts) => view! {
-                        <section class="section">
-                            <div class="section-header">
-                                <h2>"Latest posts"</h2>
-                                <A href="/blog">"All posts →"</A>
-                            </div>
-                            <PostList posts />
-                        </section>
-                    }
-                    .into_any(),
-                    Err(error) => view! { <ErrorPage error /> }.into_any(),
-                }
-            })}
-        </Suspense>
-    }
-}
-
-/// The search page's section: posts that match `q`.
-#[component]
-fn PostResults(q: String) -> impl IntoView {
-    let posts = search_posts_query().resource(move || q.clone());
-    view! {
-        <Suspense fallback=Loading>
-            {move || Suspend::new(async move {
-                crate::app::search::results(posts.await.result, "Posts", |posts| {
-                    view! { <PostList posts /> }.into_any()
-                })
-            })}
-        </Suspense>
-    }
 }
 
 /// `/blog`: every post, newest first, nine to a page.

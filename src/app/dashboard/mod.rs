@@ -138,6 +138,38 @@ pub fn signed_in<T>(result: Result<T, AppError>, view: impl FnOnce(T) -> AnyView
     }
 }
 
+/// A feature's section of the dashboard for admins (nothing for anyone
+/// else): `title`, `note`, and one row per item its `query` loads.
+pub fn admin_list<T>(
+    user: &CurrentUser,
+    title: &'static str,
+    note: Option<&'static str>,
+    query: Query<(), Vec<T>>,
+    row: fn(T) -> AnyView,
+) -> AnyView
+where
+    T: Clone + Serialize + serde::de::DeserializeOwned + Send + Sync + 'static,
+{
+    if !user.is_admin {
+        return ().into_any();
+    }
+    let items = query.resource(|| ());
+    view! {
+        <Suspense fallback=Loading>
+            {move || Suspend::new(async move {
+                signed_in(items.await.result, |items| view! {
+                    <section class="section">
+                        <h2>{title}</h2>
+                        {note.map(|note| view! { <p class="muted">{note}</p> })}
+                        <ul class="editor-list">{items.into_iter().map(row).collect_view()}</ul>
+                    </section>
+                }.into_any())
+            })}
+        </Suspense>
+    }
+    .into_any()
+}
+
 /// An error from a save, shown above its button.
 pub fn save_error<T: Send + Sync + 'static>(
     value: impl Get<Value = Option<Result<T, AppError>>> + Send + Sync + 'static,

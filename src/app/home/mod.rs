@@ -8,6 +8,8 @@ use leptos_meta::{Meta, Title};
 use leptos_router::components::{A, Route};
 use leptos_router::{MatchNestedRoutes, SsrMode, path};
 
+use crate::app::components::{ErrorPage, Loading};
+use crate::app::query::Query;
 use crate::app::{FEATURES, Feature};
 
 /// The home page in the site (see `app::FEATURES`).
@@ -21,6 +23,40 @@ pub const FEATURE: Feature = Feature {
 #[component(transparent)]
 pub fn Routes() -> impl MatchNestedRoutes + Clone {
     view! { <Route path=path!("/") view=HomePage ssr=SsrMode::Async /> }.into_inner()
+}
+
+/// A feature's section of the home page: `title`, a link to more, and what
+/// its `query` (over its own GET data function) loads, shown with `list`.
+pub fn section<T>(
+    title: &'static str,
+    (more, href): (&'static str, &'static str),
+    query: Query<(), Vec<T>>,
+    list: fn(Vec<T>) -> AnyView,
+) -> AnyView
+where
+    T: Clone + serde::Serialize + serde::de::DeserializeOwned + Send + Sync + 'static,
+{
+    let items = query.resource(|| ());
+    view! {
+        <Suspense fallback=Loading>
+            {move || Suspend::new(async move {
+                match items.await.result {
+                    Ok(items) => view! {
+                        <section class="section">
+                            <div class="section-header">
+                                <h2>{title}</h2>
+                                <A href=href>{more}</A>
+                            </div>
+                            {list(items)}
+                        </section>
+                    }
+                    .into_any(),
+                    Err(error) => view! { <ErrorPage error /> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+    .into_any()
 }
 
 /// `/`.

@@ -11,7 +11,8 @@ use leptos_router::hooks::{use_navigate, use_query_map};
 use leptos_router::{MatchNestedRoutes, SsrMode, path};
 
 use crate::AppError;
-use crate::app::components::ErrorPage;
+use crate::app::components::{ErrorPage, Loading};
+use crate::app::query::Query;
 use crate::app::{FEATURES, Feature};
 
 /// Longest query accepted, in characters.
@@ -46,18 +47,19 @@ pub fn checked(q: &str) -> Result<String, AppError> {
     Ok(q.to_owned())
 }
 
-/// One feature's results: a section headed `label (count)` when there are
-/// any, a line saying there are none otherwise.
+/// One feature's results for `q`: a section headed `label (count)` when
+/// there are any, a line saying there are none otherwise.
 pub fn results<T>(
     result: Result<Vec<T>, AppError>,
     label: &'static str,
+    q: &str,
     view: impl FnOnce(Vec<T>) -> AnyView,
 ) -> AnyView {
     match result {
-        Ok(found) if found.is_empty() => view! {
-            <p class="muted">"Nothing matches in " {label.to_lowercase()} "."</p>
+        Ok(found) if found.is_empty() => {
+            let none = format!("No {} match “{q}”.", label.to_lowercase());
+            view! { <p class="muted">{none}</p> }.into_any()
         }
-        .into_any(),
         Ok(found) => view! {
             <section class="section">
                 <h2>{format!("{label} ({})", found.len())}</h2>
@@ -67,6 +69,30 @@ pub fn results<T>(
         .into_any(),
         Err(error) => view! { <ErrorPage error /> }.into_any(),
     }
+}
+
+/// A feature's section of the search page: its `query` (over its own GET
+/// data function) for `q`, shown with `list` under `label (count)`.
+pub fn section<T>(
+    q: String,
+    label: &'static str,
+    query: Query<String, Vec<T>>,
+    list: fn(Vec<T>) -> AnyView,
+) -> AnyView
+where
+    T: Clone + serde::Serialize + serde::de::DeserializeOwned + Send + Sync + 'static,
+{
+    let asked = q.clone();
+    let found = query.resource(move || asked.clone());
+    view! {
+        <Suspense fallback=Loading>
+            {move || {
+                let q = q.clone();
+                Suspend::new(async move { results(found.await.result, label, &q, list) })
+            }}
+        </Suspense>
+    }
+    .into_any()
 }
 
 /// `/search?q=`.

@@ -91,29 +91,15 @@ pub fn product_for_edit_query() -> Query<String, Product> {
 }
 
 /// The dashboard's section, for admins: every product, with a link to edit it.
-#[component]
-pub fn ProductsSection(user: CurrentUser) -> impl IntoView {
-    user.is_admin.then(|| {
-        let products = products_for_admin_query().resource(|| ());
+pub fn products_section(user: &CurrentUser) -> AnyView {
+    dashboard::admin_list(user, "Products", None, products_for_admin_query(), |product| {
         view! {
-            <Suspense fallback=Loading>
-                {move || Suspend::new(async move {
-                    signed_in(products.await.result, |products| view! {
-                        <section class="section">
-                            <h2>"Products"</h2>
-                            <ul class="editor-list">
-                                {products.into_iter().map(|product| view! {
-                                    <li>
-                                        <span>{product.name} " · " {format_price(product.price_cents)} " · " {product.stock} " in stock"</span>
-                                        <A href=format!("/dashboard/products/{}", product.id) attr:class="button secondary small">"Edit"</A>
-                                    </li>
-                                }).collect_view()}
-                            </ul>
-                        </section>
-                    }.into_any())
-                })}
-            </Suspense>
+            <li>
+                <span>{product.name} " · " {format_price(product.price_cents)} " · " {product.stock} " in stock"</span>
+                <A href=format!("/dashboard/products/{}", product.id) attr:class="button secondary small">"Edit"</A>
+            </li>
         }
+        .into_any()
     })
 }
 

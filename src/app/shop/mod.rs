@@ -35,12 +35,19 @@ pub const FEATURE: Feature = Feature {
     home: Some(HomeSection {
         cta: ("Visit the shop", "/products"),
         tags: || vec![tags::products()],
-        view: || view! { <HomeFeaturedProducts /> }.into_any(),
+        view: || {
+            let list = |products| view! { <ProductGrid products /> }.into_any();
+            let more = ("All products →", "/products");
+            crate::app::home::section("From the shop", more, featured_products_query(), list)
+        },
     }),
-    search: Some(|q| view! { <ProductResults q /> }.into_any()),
+    search: Some(|q| {
+        let list = |products| view! { <ProductGrid products /> }.into_any();
+        crate::app::search::section(q, "Products", search_products_query(), list)
+    }),
     dashboard: Some(|user| {
         view! {
-            <admin::ProductsSection user=user.clone() />
+            {admin::products_section(&user)}
             <orders::OrdersSection />
         }
         .into_any()
@@ -159,46 +166,6 @@ pub fn featured_products_query() -> Query<(), Vec<Product>> {
 pub fn search_products_query() -> Query<String, Vec<Product>> {
     Query::new(search_products, cache::CLIENT)
         .tagged(|_| tags_of(crate::app::search::cache::search()))
-}
-
-/// The home page's section: some products.
-#[component]
-fn HomeFeaturedProducts() -> impl IntoView {
-    let products = featured_products_query().resource(|| ());
-    view! {
-        <Suspense fallback=Loading>
-            {move || Suspend::new(async move {
-                match products.await.result {
-                    Ok(products) => view! {
-                        <section class="section">
-                            <div class="section-header">
-                                <h2>"From the shop"</h2>
-                                <A href="/products">"All products →"</A>
-                            </div>
-                            <ProductGrid products />
-                        </section>
-                    }
-                    .into_any(),
-                    Err(error) => view! { <ErrorPage error /> }.into_any(),
-                }
-            })}
-        </Suspense>
-    }
-}
-
-/// The search page's section: products that match `q`.
-#[component]
-fn ProductResults(q: String) -> impl IntoView {
-    let products = search_products_query().resource(move || q.clone());
-    view! {
-        <Suspense fallback=Loading>
-            {move || Suspend::new(async move {
-                crate::app::search::results(products.await.result, "Products", |products| {
-                    view! { <ProductGrid products /> }.into_any()
-                })
-            })}
-        </Suspense>
-    }
 }
 
 /// Products by the raw id of the URL; one that is not a number is `None`
