@@ -205,6 +205,61 @@ pub fn resolved(path: &str, query: Option<&str>) -> (String, Vec<String>) {
     (resolved.policy.to_string(), resolved.policy.tag_set().iter().cloned().collect())
 }
 
+/// One request per entry of the route table, with what it resolves to: for
+/// the generated table in `docs/CACHING.md` and for tests that check every
+/// route (`server::cache` checks every tag can be purged).
+#[cfg(feature = "ssr")]
+pub struct RouteSample {
+    /// The pattern and its declared query, `{name}` for each parameter.
+    pub route: String,
+    /// Its default policy.
+    pub policy: CachePolicy,
+    /// Its tags, with `{name}` for the parameter a tag names.
+    pub tags: Vec<String>,
+}
+
+/// A [`RouteSample`] of each entry, in the table's order. Each parameter gets
+/// a sample value that a tag may carry and a typed argument parses
+/// (`x-slug-x`, `7`), written back as `{slug}`, `{id}` in the tags.
+#[cfg(feature = "ssr")]
+pub fn route_samples() -> Vec<RouteSample> {
+    let table = route_table();
+    let sample = |name: &str| match name {
+        "id" => "7".to_owned(),
+        "page" | "per_page" => "1".to_owned(),
+        other => format!("x-{other}-x"),
+    };
+    let unsample = |tag: &str| {
+        let tag = tag.replace(":7", ":{id}");
+        match (tag.find("x-"), tag.rfind("-x")) {
+            (Some(a), Some(b)) if a < b => format!("{}{{{}}}", &tag[..a], &tag[a + 2..b]),
+            _ => tag,
+        }
+    };
+    table
+        .patterns()
+        .map(|pattern| {
+            let path = pattern.replace("{*", "{");
+            let declared = table.declared_query(&path);
+            let names = declared.iter().map(|name| format!("{name}={{{name}}}"));
+            let names = names.collect::<Vec<_>>().join("&");
+            let route = if names.is_empty() { path.clone() } else { format!("{path}?{names}") };
+            let query = declared.iter().map(|name| format!("{name}={}", sample(name)));
+            let query = query.collect::<Vec<_>>().join("&");
+            let mut sample_path = path.clone();
+            for segment in path.split('/').filter(|s| s.starts_with('{')) {
+                sample_path =
+                    sample_path.replace(segment, &sample(segment.trim_matches(['{', '}'])));
+            }
+            let resolved = table
+                .resolve(&sample_path, (!query.is_empty()).then_some(&*query))
+                .expect("every pattern resolves");
+            let tags = resolved.policy.tag_set().iter().map(|tag| unsample(tag)).collect();
+            RouteSample { route, policy: resolved.policy, tags }
+        })
+        .collect()
+}
+
 #[cfg(all(test, feature = "ssr"))]
 mod tests {
     use super::*;
@@ -248,12 +303,9 @@ mod tests {
         let declared = |path: &str| -> Vec<String> {
             table.declared_query(path).iter().map(|name| name.to_string()).collect()
         };
-        assert_eq!(declared("/api/blog/get_post"), ["slug"]);
-        assert_eq!(declared("/api/shop/get_product"), ["id"]);
-        assert_eq!(declared("/api/blog/search_posts"), ["q"]);
-        assert!(declared("/api/home/get_home").is_empty());
-        // An argument that does not parse as the function's type: no-store.
-        assert_eq!(resolved("/api/shop/get_product", Some("id=abc")).0, "no-store");
+        // The dashboard's own data function has no arguments; the features'
+        // tests check theirs (e.g. `blog::cache`).
+        assert!(declared("/api/dashboard/get_dashboard").is_empty());
     }
 
     #[test]
@@ -299,48 +351,12 @@ mod tests {
         panic!("docs/CACHING.md's route table is out of date; it should read:\n{generated}");
     }
 
-    /// One row per entry of the route table: its pattern and declared query,
-    /// and the policy and tags of a request with `{name}` for each parameter.
+    /// One row per entry of the route table.
     fn route_table_markdown() -> String {
-        let table = route_table();
         let mut rows = String::from("| route | default policy | tags |\n|---|---|---|\n");
-        for pattern in table.patterns() {
-            let path = pattern.replace("{*", "{");
-            let declared = table.declared_query(&path);
-            let query =
-                declared.iter().map(|name| format!("{name}={{{name}}}")).collect::<Vec<_>>();
-            let shown =
-                if query.is_empty() { path.clone() } else { format!("{path}?{}", query.join("&")) };
-            // A sample value for each parameter that a tag may carry and a
-            // typed argument parses (`x-slug-x`, `7`), written back as `{slug}`.
-            let sample = |name: &str| match name {
-                "id" => "7".to_owned(),
-                "page" | "per_page" => "1".to_owned(),
-                other => format!("x-{other}-x"),
-            };
-            let sample_query = declared
-                .iter()
-                .map(|name| format!("{name}={}", sample(name)))
-                .collect::<Vec<_>>()
-                .join("&");
-            let mut sample_path = path.clone();
-            for segment in path.split('/').filter(|s| s.starts_with('{')) {
-                sample_path =
-                    sample_path.replace(segment, &sample(segment.trim_matches(['{', '}'])));
-            }
-            let resolved = table
-                .resolve(&sample_path, (!sample_query.is_empty()).then_some(&*sample_query))
-                .expect("every pattern resolves");
-            let unsample = |tag: &str| {
-                let tag = tag.replace(":7", ":{id}");
-                match (tag.find("x-"), tag.rfind("-x")) {
-                    (Some(a), Some(b)) if a < b => format!("{}{{{}}}", &tag[..a], &tag[a + 2..b]),
-                    _ => tag,
-                }
-            };
-            let tags = resolved.policy.tag_set().iter().map(|tag| unsample(tag));
-            let tags = tags.collect::<Vec<_>>().join(" ");
-            rows.push_str(&format!("| `{shown}` | `{}` | {tags} |\n", resolved.policy));
+        for sample in route_samples() {
+            let tags = sample.tags.join(" ");
+            rows.push_str(&format!("| `{}` | `{}` | {tags} |\n", sample.route, sample.policy));
         }
         rows
     }

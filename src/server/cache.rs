@@ -270,19 +270,9 @@ mod tests {
     /// The tags the app emits can all be purged from outside.
     #[test]
     fn every_tag_the_app_emits_is_valid() {
-        use crate::app::{blog, home, landing, search, shop};
-        let emitted = [
-            home::cache::home(),
-            landing::cache::campaign("spring-sale"),
-            blog::cache::posts(),
-            blog::cache::post("stale-while-revalidate-in-practice"),
-            shop::cache::products(),
-            shop::cache::product("42"),
-            shop::cache::product_api("42"),
-            search::cache::search(),
-        ];
-        let tags: Vec<String> = emitted.iter().flat_map(|p| p.tag_set().clone()).collect();
-        assert_eq!(tags.len(), 10, "{tags:?}");
+        let samples = crate::app::cache::route_samples();
+        let tags: Vec<String> = samples.iter().flat_map(|s| s.policy.tag_set().clone()).collect();
+        assert!(!tags.is_empty());
         for tag in tags {
             assert_eq!(check_tag(&tag), Ok(()), "{tag}");
         }

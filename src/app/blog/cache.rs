@@ -71,6 +71,15 @@ mod tests {
     }
 
     #[test]
+    fn data_functions_declare_their_arguments() {
+        let table = crate::app::cache::route_table();
+        let declared = |path: &str| table.declared_query(path).to_vec();
+        assert_eq!(declared("/api/blog/get_post"), ["slug".into()]);
+        assert_eq!(declared("/api/blog/search_posts"), ["q".into()]);
+        assert!(declared("/api/blog/latest_posts").is_empty());
+    }
+
+    #[test]
     fn browsers_keep_posts_no_longer_than_shared_caches() {
         assert_client_fits(CLIENT, &posts());
         assert_client_fits(CLIENT, &post("hello"));

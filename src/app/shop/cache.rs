@@ -95,6 +95,15 @@ mod tests {
         );
     }
 
+    /// Typed arguments: an id that is not a number is the function's 400,
+    /// which no cache keeps.
+    #[test]
+    fn data_functions_parse_their_arguments() {
+        let table = crate::app::cache::route_table();
+        assert_eq!(table.declared_query("/api/shop/get_product").to_vec(), ["id".into()]);
+        assert_eq!(resolved("/api/shop/get_product", Some("id=abc")).0, "no-store");
+    }
+
     #[test]
     fn product_tags_are_canonical_and_only_for_real_ids() {
         assert_eq!(resolved("/products/007", None).1, ["product:7"]);
