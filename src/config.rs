@@ -14,7 +14,7 @@
 //! | `ISR_CACHE` | `true` | the built-in ISR cache in front of every page |
 //! | `ISR_CACHE_MAX_MB` | `64` | memory the cache may hold, in MiB (bodies in every encoding) |
 //! | `ISR_CACHE_MAX_ENTRY_KB` | `1024` | largest page stored, in KiB; larger ones pass through |
-//! | `ISR_WARM_PATHS` | `/,/blog,/products` | pages rendered into the cache at start-up |
+//! | `ISR_WARM_PATHS` | `/` | pages rendered into the cache at start-up, with the pages they link to |
 //! | `ISR_WARM_LIMIT` | `50` | pages warmed in all, following links from those (the number of paths: no crawl) |
 //! | `ISR_RENDER_THREADS` | cores − 1 (at least 1) | threads the cache renders pages on, apart from those that serve hits: renders of different pages run in parallel up to this many; `0` renders on the serving threads |
 //! | `REVALIDATE_TOKEN` | unset | bearer token for `POST /api/revalidate`; unset: the endpoint refuses every call |
@@ -147,7 +147,7 @@ impl Config {
         // database gets them only when asked for explicitly.
         let seed_demo = parse_bool(&get, "SEED_DEMO", !production)?;
 
-        let warm_paths = parse_list(&get, "ISR_WARM_PATHS", "/,/blog,/products", |path| {
+        let warm_paths = parse_list(&get, "ISR_WARM_PATHS", "/", |path| {
             path.starts_with('/').then_some(path).ok_or("paths must start with /")
         })?;
         let isr = IsrSettings {

@@ -31,6 +31,7 @@ use self::components::NotFound;
 /// content is seeded (accounts before the orders that name them). A feature is a
 /// folder under `app/` that exports a [`Feature`] and a `Routes` component;
 /// registering it is this line and its `<Routes>` line in [`App`].
+#[rustfmt::skip] // One line per feature, however many there are.
 pub const FEATURES: &[Feature] = &[
     auth::FEATURE,
     home::FEATURE,

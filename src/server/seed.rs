@@ -3,8 +3,8 @@
 //! site looks real on its first run.
 //!
 //! Each feature owns its demo data (under its `demo/` folder) and the code that
-//! inserts it (its `seed` module); [`seed_demo`] runs them in order. Removing a
-//! feature means deleting its folder and its line here.
+//! inserts it (its `seed` module, registered in `app::FEATURES`); [`seed_demo`]
+//! runs them in the order of `FEATURES`. Removing a feature removes its seed.
 //!
 //! [`seed_demo`] writes only into an empty database (one with no `users` row) and
 //! leaves any other database untouched, so it is safe to call on every start: it

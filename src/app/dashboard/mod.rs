@@ -199,7 +199,7 @@ fn DashboardView(dashboard: Dashboard) -> impl IntoView {
             </div>
             <SignOut />
         </header>
-        {stats.map(|stats| view! {
+        {stats.filter(|stats| !stats.is_empty()).map(|stats| view! {
             <section class="section">
                 <h2>"Site"</h2>
                 <ul class="stats">
