@@ -87,6 +87,17 @@ pub fn format_date(unix_seconds: i64) -> String {
         .unwrap_or_default()
 }
 
+/// Whether `slug` is kebab-case (`hello-isr`): what every slug of the demo
+/// data is, as its URL. For the features' seed tests.
+#[cfg(test)]
+pub(crate) fn is_kebab_case(slug: &str) -> bool {
+    !slug.is_empty()
+        && !slug.starts_with('-')
+        && !slug.ends_with('-')
+        && !slug.contains("--")
+        && slug.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+}
+
 /// A date-time in a demo data file, such as `published = 2025-01-06T09:00:00Z`
 /// in TOML, read as the unix seconds every timestamp column holds. The offset is
 /// required (without one the date would not name a single instant), and so are

@@ -177,6 +177,12 @@ pub async fn current_user() -> AppResult<Option<CurrentUser>> {
     }
 }
 
+/// The signed-in user of the request being handled, or `Unauthorized`: for
+/// server functions that only a signed-in visitor may call.
+pub async fn require_user() -> AppResult<CurrentUser> {
+    current_user().await?.ok_or(crate::AppError::Unauthorized)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

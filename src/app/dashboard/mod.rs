@@ -80,7 +80,7 @@ pub struct Dashboard {
 /// The signed-in user's dashboard; `Unauthorized` when nobody is signed in.
 #[server(endpoint = "dashboard/get_dashboard", input = GetUrl)]
 pub async fn get_dashboard() -> Result<Dashboard, AppError> {
-    let user = crate::app::auth::session::current_user().await?.ok_or(AppError::Unauthorized)?;
+    let user = crate::app::auth::session::require_user().await?;
     if !user.is_admin {
         return Ok(Dashboard { user, stats: None, cache: None });
     }
@@ -104,7 +104,7 @@ pub fn dashboard_query() -> Query<(), Dashboard> {
 /// The signed-in admin, or why not: for the features' admin data functions.
 #[cfg(feature = "ssr")]
 pub async fn require_admin() -> Result<CurrentUser, AppError> {
-    let user = crate::app::auth::session::current_user().await?.ok_or(AppError::Unauthorized)?;
+    let user = crate::app::auth::session::require_user().await?;
     if user.is_admin { Ok(user) } else { Err(AppError::Forbidden) }
 }
 

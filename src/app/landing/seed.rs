@@ -60,14 +60,7 @@ mod tests {
     use std::collections::HashSet;
 
     use super::*;
-
-    fn is_kebab_case(slug: &str) -> bool {
-        !slug.is_empty()
-            && !slug.starts_with('-')
-            && !slug.ends_with('-')
-            && !slug.contains("--")
-            && slug.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
-    }
+    use crate::db::is_kebab_case;
 
     #[test]
     fn campaigns_are_well_formed() {

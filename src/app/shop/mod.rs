@@ -189,7 +189,7 @@ pub fn product_query() -> Query<String, Option<Product>> {
 #[server(endpoint = "shop/place_order")]
 pub async fn place_order(id: i64, quantity: String) -> Result<Changed, AppError> {
     use db::OrderOutcome;
-    let user = crate::app::auth::session::current_user().await?.ok_or(AppError::Unauthorized)?;
+    let user = crate::app::auth::session::require_user().await?;
     let quantity =
         crate::app::components::whole_number("quantity", &quantity, 1..=MAX_ORDER_QUANTITY)?;
     let state = crate::state::AppState::current();

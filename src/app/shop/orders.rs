@@ -26,7 +26,7 @@ pub struct OrderSummary {
 /// The signed-in visitor's orders, newest first.
 #[server(endpoint = "shop/my_orders", input = GetUrl)]
 pub async fn my_orders() -> Result<Vec<OrderSummary>, AppError> {
-    let user = crate::app::auth::session::current_user().await?.ok_or(AppError::Unauthorized)?;
+    let user = crate::app::auth::session::require_user().await?;
     super::db::orders_of(&crate::state::AppState::current().db, user.id).await
 }
 
