@@ -77,6 +77,7 @@ mod entry;
 mod flights;
 mod history;
 mod key;
+pub mod level2;
 mod metrics;
 mod purge;
 mod service;
@@ -85,6 +86,7 @@ mod warm;
 
 pub use self::config::IsrConfig;
 pub use self::history::{HISTORY_SAMPLES, Sample};
+pub use self::level2::{MemoryLevel, SecondLevel};
 pub use self::metrics::Metrics;
 pub use self::purge::{Purge, PurgeMode, PurgeRecord};
 pub use self::service::{CACHE_STATUS, IsrLayer, IsrService, X_CACHE};
