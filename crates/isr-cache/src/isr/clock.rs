@@ -3,29 +3,29 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-/// A monotonic clock in milliseconds since an arbitrary start.
+/// A clock in milliseconds.
 pub trait Clock: Send + Sync + 'static {
     /// Milliseconds since the clock's start.
     fn now_millis(&self) -> u64;
 }
 
-/// The real, monotonic clock.
-#[derive(Debug)]
+/// The real clock: Unix time in milliseconds, so a time stored by one
+/// process (when a page was rendered) means the same to another, and after a
+/// restart. It never goes back within a process: a step back of the system
+/// clock holds it still until the time catches up.
+#[derive(Debug, Default)]
 pub struct SystemClock {
-    start: Instant,
-}
-
-impl Default for SystemClock {
-    fn default() -> Self {
-        Self { start: Instant::now() }
-    }
+    latest: AtomicU64,
 }
 
 impl Clock for SystemClock {
     fn now_millis(&self) -> u64 {
-        u64::try_from(self.start.elapsed().as_millis()).unwrap_or(u64::MAX)
+        let now = std::time::UNIX_EPOCH
+            .elapsed()
+            .map_or(0, |since| u64::try_from(since.as_millis()).unwrap_or(u64::MAX));
+        self.latest.fetch_max(now, Ordering::AcqRel).max(now)
     }
 }
 

@@ -1,8 +1,20 @@
 //! [`IsrConfig`]: what the cache is given at start-up.
 
 use std::sync::Arc;
+use std::time::Duration;
 
+use super::level2::SecondLevel;
 use crate::{RouteTable, Visitors};
+
+/// The second level as the settings hold it (`Debug` names its kind).
+#[derive(Clone)]
+pub struct Level2(pub Arc<dyn SecondLevel>);
+
+impl std::fmt::Debug for Level2 {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.0.kind())
+    }
+}
 
 /// Settings of the cache.
 ///
@@ -45,11 +57,29 @@ pub struct IsrConfig {
     /// never holds up a worker that serves hits; 0 (the default) renders on
     /// the caller's runtime.
     pub render_threads: usize,
+    /// A store under the in-memory one that outlives the process and that
+    /// instances share ([`level2`](super::level2)). Default: none.
+    pub second_level: Option<Level2>,
+    /// The build this process is: its entries in the second level are its
+    /// own, so a new build never serves a page an old one rendered (the
+    /// starter hashes its binary and bundle). Default: empty.
+    pub build: String,
+    /// How long a render's lease in the second level lasts, and so the
+    /// longest another instance waits for the page before rendering it
+    /// itself (a holder that died is replaced when its lease runs out).
+    /// Default: 5 s.
+    pub lease: Duration,
+    /// Bound on each call to the second level. Default: 50 ms.
+    pub level2_timeout: Duration,
+    /// After a failed call, how long the second level is left alone.
+    /// Default: 1 s.
+    pub level2_pause: Duration,
 }
 
 impl IsrConfig {
     /// The defaults: on, 64 MiB, entries up to 1 MiB, host `localhost`,
-    /// every visitor anonymous, no route table, renders on the caller's runtime.
+    /// every visitor anonymous, no route table, renders on the caller's
+    /// runtime, no second level.
     pub fn new() -> Self {
         Self::default()
     }
@@ -97,6 +127,41 @@ impl IsrConfig {
         self
     }
 
+    /// A second level under the in-memory store.
+    #[must_use]
+    pub fn second_level(mut self, level: Arc<dyn SecondLevel>) -> Self {
+        self.second_level = Some(Level2(level));
+        self
+    }
+
+    /// The build this process is (its namespace in the second level).
+    #[must_use]
+    pub fn build(mut self, build: impl Into<String>) -> Self {
+        self.build = build.into();
+        self
+    }
+
+    /// How long a render's lease lasts.
+    #[must_use]
+    pub fn lease(mut self, lease: Duration) -> Self {
+        self.lease = lease;
+        self
+    }
+
+    /// Bound on each call to the second level.
+    #[must_use]
+    pub fn level2_timeout(mut self, timeout: Duration) -> Self {
+        self.level2_timeout = timeout;
+        self
+    }
+
+    /// How long the second level is left alone after a failed call.
+    #[must_use]
+    pub fn level2_pause(mut self, pause: Duration) -> Self {
+        self.level2_pause = pause;
+        self
+    }
+
     /// Threads of the runtime renders run on; 0 for the caller's.
     #[must_use]
     pub fn render_threads(mut self, threads: usize) -> Self {
@@ -115,6 +180,11 @@ impl Default for IsrConfig {
             visitors: Visitors::anonymous(),
             routes: None,
             render_threads: 0,
+            second_level: None,
+            build: String::new(),
+            lease: Duration::from_secs(5),
+            level2_timeout: Duration::from_millis(50),
+            level2_pause: Duration::from_secs(1),
         }
     }
 }

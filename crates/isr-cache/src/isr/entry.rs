@@ -132,7 +132,11 @@ pub struct Entry {
     /// (RFC 9111 section 3.5).
     pub explicitly_shared: bool,
     pub path: String,
+    /// The path and the key's query, as a warm-up requests it.
+    pub target: String,
     pub tags: BTreeSet<String>,
+    /// When the render began to be stored (clock millis: Unix time with the
+    /// real clock, so it means the same to every instance and after a restart).
     pub stored_at: u64,
     pub ttl: u64,
     pub swr: u64,
@@ -143,6 +147,9 @@ pub struct Entry {
     pub retry_at: AtomicU64,
     /// Regenerations failed in a row.
     pub failures: AtomicU32,
+    /// Requests served from it since the counts were last taken (see
+    /// [`IsrCache::flush_requests`](super::IsrCache::flush_requests)).
+    pub requests: AtomicU64,
 }
 
 /// What the cache stores ("What it stores" in the [`isr`](super) docs),
@@ -253,6 +260,7 @@ impl Entry {
             brotli: OnceLock::new(),
             vary,
             explicitly_shared,
+            target: path.clone(),
             path,
             tags: policy.tag_set().clone(),
             stored_at: now,
@@ -262,7 +270,74 @@ impl Entry {
             forced_stale: AtomicBool::new(false),
             retry_at: AtomicU64::new(0),
             failures: AtomicU32::new(0),
+            requests: AtomicU64::new(0),
         }
+    }
+
+    /// The same entry, requested as `target` (its path and query).
+    #[must_use]
+    pub fn with_target(mut self, target: String) -> Self {
+        self.target = target;
+        self
+    }
+
+    /// An entry read back from the second level (see `wire`): the
+    /// encodings it was written with are made already.
+    #[expect(clippy::too_many_arguments, reason = "every field of a stored entry")]
+    pub(super) fn restored(
+        status: StatusCode,
+        headers: HeaderMap,
+        bodies: [Option<Bytes>; 3],
+        compressible: bool,
+        vary: Vec<HeaderName>,
+        explicitly_shared: bool,
+        (path, target, tags): (String, String, BTreeSet<String>),
+        (stored_at, ttl, swr, sie): (u64, u64, u64, u64),
+    ) -> Option<Self> {
+        let [identity, gzip, brotli] = bodies;
+        let made = |body: Option<Bytes>| {
+            let lock = OnceLock::new();
+            if let Some(body) = body {
+                let _ = lock.set(Some(Variant::new(body)));
+            }
+            lock
+        };
+        Some(Self {
+            status,
+            headers,
+            identity: Variant::new(identity?),
+            compressible,
+            gzip: made(gzip),
+            brotli: made(brotli),
+            vary,
+            explicitly_shared,
+            path,
+            target,
+            tags,
+            stored_at,
+            ttl,
+            swr,
+            sie,
+            forced_stale: AtomicBool::new(false),
+            retry_at: AtomicU64::new(0),
+            failures: AtomicU32::new(0),
+            requests: AtomicU64::new(0),
+        })
+    }
+
+    /// Whether the body is worth compressing.
+    pub fn compressible(&self) -> bool {
+        self.compressible
+    }
+
+    /// The gzip and brotli bodies made so far.
+    pub fn made(&self) -> (Option<&Variant>, Option<&Variant>) {
+        (self.gzip.get().and_then(Option::as_ref), self.brotli.get().and_then(Option::as_ref))
+    }
+
+    /// How long the entry is worth keeping: until its last stale window closes.
+    pub fn lifetime(&self) -> Duration {
+        Duration::from_millis(self.ttl.saturating_add(self.swr.max(self.sie)))
     }
 
     /// The body in `encoding`, made now if no client asked for it before;

@@ -18,7 +18,8 @@ use http_body::Body;
 use tokio::sync::oneshot;
 use tower_service::Service;
 
-use super::entry::{self, Encoding, Entry};
+use super::entry::{self, Encoding, Entry, Freshness};
+use super::tier::Lease;
 use super::{IsrCache, key};
 use crate::body::{BufferedBody, Collected, collect};
 
@@ -33,6 +34,9 @@ pub(super) type Flight = Shared<BoxFuture<'static, Outcome>>;
 #[derive(Clone)]
 pub(super) enum Outcome {
     Stored(Arc<Entry>),
+    /// No render: the second level had the page (another instance's
+    /// render, or this build's from before a restart).
+    Loaded(Arc<Entry>),
     NotStored,
     Failed,
 }
@@ -119,15 +123,17 @@ pub(super) struct Job {
     pub(super) prepare: Vec<Encoding>,
 }
 
-/// Joins the render of `key` in flight, or starts one. Returns the flight and
-/// whether this caller started it (and so will get the response through
-/// `reply` when it cannot be shared).
+/// Joins the render of `key` in flight, or starts one (`have`: the entry
+/// memory holds for it, if any). Returns the flight and whether this caller
+/// started it (and so will get the response through `reply` when it cannot
+/// be shared).
 pub(super) fn join_flight<S, ReqBody, ResBody>(
     cache: &IsrCache,
     key: &str,
     job: Job,
     service: S,
     reply: Option<LeaderReply<BufferedBody<ResBody>, S::Error>>,
+    have: Option<Arc<Entry>>,
 ) -> (Flight, bool)
 where
     S: Service<Request<ReqBody>, Response = Response<ResBody>> + Clone + Send + 'static,
@@ -141,7 +147,6 @@ where
     if let Some(flight) = flights.get(key) {
         return (flight.clone(), false);
     }
-    cache.shared.metrics.regenerations.inc();
     // Read now, not when the task starts: a purge in between must count.
     let epoch = cache.shared.epoch.load(Ordering::Acquire);
     // One task renders and then does the flight's bookkeeping, so that runs
@@ -152,7 +157,7 @@ where
     let task = {
         let cache = cache.clone();
         let key = key.to_owned();
-        let render = render(cache.clone(), key.clone(), job, service, reply, epoch);
+        let render = fill(cache.clone(), key.clone(), job, service, reply, epoch, have);
         async move {
             let outcome = std::panic::AssertUnwindSafe(render)
                 .catch_unwind()
@@ -178,8 +183,98 @@ where
     (flight, true)
 }
 
+/// Fills `key`: from the second level when it has a fresh page newer than
+/// `have`; else by a render under the key's lease. When another instance
+/// holds the lease, a miss is answered with the fleet's stale page if there
+/// is one, or waits (at most the lease's length) for the holder's page, and
+/// only then renders itself.
+async fn fill<S, ReqBody, ResBody>(
+    cache: IsrCache,
+    key: String,
+    job: Job,
+    service: S,
+    reply: Option<LeaderReply<BufferedBody<ResBody>, S::Error>>,
+    epoch: u64,
+    have: Option<Arc<Entry>>,
+) -> Outcome
+where
+    S: Service<Request<ReqBody>, Response = Response<ResBody>> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+    S::Error: Send + 'static,
+    ReqBody: Default + Send + 'static,
+    ResBody: Body<Data = Bytes> + Send + 'static,
+    ResBody::Error: Send,
+{
+    if !cache.has_second_level() {
+        return render(cache, key, job, service, reply, epoch, None).await;
+    }
+    let metrics = &cache.shared.metrics;
+    let have = have.map(|entry| entry.stored_at);
+    let newer = |entry: &Entry| have.is_none_or(|stored_at| entry.stored_at > stored_at);
+    let headers = &job.template.headers;
+    let loaded = cache.load(&job.primary, headers).await;
+    let now = cache.now();
+    if let Some(entry) = loaded.as_ref().filter(|e| newer(e) && e.freshness(now) == Freshness::Fresh)
+    {
+        metrics.level2_hits.inc();
+        return Outcome::Loaded(store_here(&cache, &job.primary, headers, entry.clone(), epoch));
+    }
+    metrics.level2_misses.inc();
+    let generation = match cache.lease(&key).await {
+        Lease::Taken(generation) => Some(generation),
+        Lease::Unavailable => None,
+        Lease::Held => {
+            let stale = loaded
+                .filter(|e| have.is_none() && e.freshness(now) == Freshness::StaleWhileRevalidate);
+            if let Some(entry) = stale {
+                // The fleet's page, stale, while the holder renders a new one.
+                return Outcome::Loaded(store_here(&cache, &job.primary, headers, entry, epoch));
+            }
+            if let Some(entry) = cache.await_holder(&job.primary, headers, have).await {
+                metrics.level2_hits.inc();
+                return Outcome::Loaded(store_here(&cache, &job.primary, headers, entry, epoch));
+            }
+            // The holder died or is slow: its lease has run out by now.
+            match cache.lease(&key).await {
+                Lease::Taken(generation) => Some(generation),
+                Lease::Held | Lease::Unavailable => None,
+            }
+        }
+    };
+    let outcome = render(cache.clone(), key.clone(), job, service, reply, epoch, generation).await;
+    if generation.is_some() {
+        cache.release(&key).await;
+    }
+    outcome
+}
+
+/// Stores `entry` in memory under the key its `Vary` asks for (which later
+/// requests compute from `headers`), stale at once if a purge came since the
+/// flight began (`epoch`): it may hold the purged data.
+fn store_here(
+    cache: &IsrCache,
+    primary: &str,
+    headers: &HeaderMap,
+    entry: Arc<Entry>,
+    epoch: u64,
+) -> Arc<Entry> {
+    let shared = &cache.shared;
+    if shared.epoch.load(Ordering::Acquire) != epoch {
+        entry.forced_stale.store(true, Ordering::Release);
+    }
+    let key = key::full(primary, &entry.vary, headers);
+    if entry.vary.is_empty() {
+        shared.vary.invalidate(primary);
+    } else {
+        shared.vary.insert(primary.to_owned(), Arc::from(entry.vary.clone()));
+    }
+    shared.store.insert(key, entry.clone());
+    entry
+}
+
 /// Renders `template` through `service`, stores the result if it may be
-/// stored, and hands the response to the leader when it may not.
+/// stored (in the second level too when the render holds its lease, at
+/// purge `generation`), and hands the response to the leader when it may not.
 async fn render<S, ReqBody, ResBody>(
     cache: IsrCache,
     key: String,
@@ -187,6 +282,7 @@ async fn render<S, ReqBody, ResBody>(
     mut service: S,
     reply: Option<LeaderReply<BufferedBody<ResBody>, S::Error>>,
     epoch: u64,
+    generation: Option<u64>,
 ) -> Outcome
 where
     S: Service<Request<ReqBody>, Response = Response<ResBody>> + Clone + Send + 'static,
@@ -197,6 +293,7 @@ where
     ResBody::Error: Send,
 {
     let shared = &cache.shared;
+    shared.metrics.regenerations.inc();
     let Job { primary, template, prepare } = job;
     let send = |reply: Option<LeaderReply<_, _>>, response| {
         if let Some(reply) = reply {
@@ -237,10 +334,12 @@ where
         }
     };
     let path = template.uri.path().to_owned();
+    let target = template.uri.to_string();
     let now = cache.now();
     let entry_needs_compressing = !prepare.is_empty();
     let build = move || {
-        let entry = Entry::new(parts.status, parts.headers, body, &policy, path, now);
+        let entry = Entry::new(parts.status, parts.headers, body, &policy, path, now)
+            .with_target(target);
         for encoding in prepare {
             entry.variant(encoding);
         }
@@ -255,17 +354,10 @@ where
     } else {
         build()
     };
-    if shared.epoch.load(Ordering::Acquire) != epoch {
-        // Purged while rendering: this may hold the old data.
-        entry.forced_stale.store(true, Ordering::Release);
+    let entry = store_here(&cache, &primary, &template.headers, entry, epoch);
+    if let Some(generation) = generation {
+        let key = key::full(&primary, &entry.vary, &template.headers);
+        cache.save(&primary, &key, &entry, generation).await;
     }
-    // Stored under the key its `Vary` asks for, which later requests compute.
-    let key = key::full(&primary, &entry.vary, &template.headers);
-    if entry.vary.is_empty() {
-        shared.vary.invalidate(&primary);
-    } else {
-        shared.vary.insert(primary, Arc::from(entry.vary.clone()));
-    }
-    shared.store.insert(key, entry.clone());
     Outcome::Stored(entry)
 }

@@ -17,6 +17,13 @@ pub struct Metrics {
     pub regeneration_errors: Counter,
     pub evictions: Counter,
     pub purged: Counter,
+    pub level2_hits: Counter,
+    pub level2_misses: Counter,
+    pub level2_writes: Counter,
+    pub level2_errors: Counter,
+    pub level2_skipped: Counter,
+    pub leases_taken: Counter,
+    pub lease_waits: Counter,
     pub entries: Gauge,
     pub bytes: Gauge,
 }
@@ -33,6 +40,13 @@ impl Default for Metrics {
             regeneration_errors: Counter::default(),
             evictions: Counter::default(),
             purged: Counter::default(),
+            level2_hits: Counter::default(),
+            level2_misses: Counter::default(),
+            level2_writes: Counter::default(),
+            level2_errors: Counter::default(),
+            level2_skipped: Counter::default(),
+            leases_taken: Counter::default(),
+            lease_waits: Counter::default(),
             entries: Gauge::default(),
             bytes: Gauge::default(),
             registry: Registry::default(),
@@ -68,6 +82,41 @@ impl Default for Metrics {
             "purged",
             "Entries dropped or marked stale by invalidation",
             metrics.purged.clone(),
+        );
+        registry.register(
+            "level2_hits",
+            "Requests answered from the second level (a first-level miss that needed no render)",
+            metrics.level2_hits.clone(),
+        );
+        registry.register(
+            "level2_misses",
+            "First-level misses the second level had no usable entry for",
+            metrics.level2_misses.clone(),
+        );
+        registry.register(
+            "level2_writes",
+            "Entries written to the second level",
+            metrics.level2_writes.clone(),
+        );
+        registry.register(
+            "level2_errors",
+            "Second-level calls that failed or timed out",
+            metrics.level2_errors.clone(),
+        );
+        registry.register(
+            "level2_skipped",
+            "Second-level records skipped as corrupt or foreign",
+            metrics.level2_skipped.clone(),
+        );
+        registry.register(
+            "leases_taken",
+            "Render leases taken in the second level",
+            metrics.leases_taken.clone(),
+        );
+        registry.register(
+            "lease_waits",
+            "Times another instance held the lease and this one waited for its page",
+            metrics.lease_waits.clone(),
         );
         registry.register("entries", "Entries held", metrics.entries.clone());
         registry.register(

@@ -77,14 +77,16 @@ mod entry;
 mod flights;
 mod history;
 mod key;
+mod wire;
 pub mod level2;
 mod metrics;
 mod purge;
 mod service;
 mod store;
+mod tier;
 mod warm;
 
-pub use self::config::IsrConfig;
+pub use self::config::{IsrConfig, Level2};
 pub use self::history::{HISTORY_SAMPLES, Sample};
 pub use self::level2::{MemoryLevel, SecondLevel};
 pub use self::metrics::Metrics;

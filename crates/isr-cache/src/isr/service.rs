@@ -58,7 +58,8 @@ enum Route {
 /// What the layer did with a request, as written into the response.
 #[derive(Debug, Clone, Copy)]
 enum Status {
-    Hit { ttl: i64 },
+    /// `shared`: from the second level.
+    Hit { ttl: i64, shared: bool },
     Stale { ttl: i64, error: Option<StatusCode> },
     Miss { stored: bool },
     Bypass,
@@ -67,7 +68,10 @@ enum Status {
 
 fn mark(headers: &mut HeaderMap, status: Status) {
     let (cache_status, x_cache) = match status {
-        Status::Hit { ttl } => (format!("isr; hit; ttl={ttl}"), "HIT"),
+        Status::Hit { ttl, shared: false } => (format!("isr; hit; ttl={ttl}"), "HIT"),
+        Status::Hit { ttl, shared: true } => {
+            (format!("isr; hit; ttl={ttl}; detail=shared"), "HIT")
+        }
         Status::Stale { ttl, error: None } => (format!("isr; fwd=stale; ttl={ttl}"), "STALE"),
         Status::Stale { ttl, error: Some(code) } => {
             (format!("isr; fwd=stale; fwd-status={}; ttl={ttl}", code.as_u16()), "STALE")
@@ -212,7 +216,7 @@ where
                     request.headers(),
                     now,
                     head,
-                    Status::Hit { ttl: entry.ttl_left(now) },
+                    Status::Hit { ttl: entry.ttl_left(now), shared: false },
                 ));
             }
             Freshness::StaleWhileRevalidate => {
@@ -235,6 +239,7 @@ where
                         job,
                         ready.clone(),
                         None,
+                        Some(entry.clone()),
                     ));
                 }
                 let status = Status::Stale { ttl: entry.ttl_left(now), error: None };
@@ -258,12 +263,25 @@ where
         encoding => vec![encoding],
     };
     let job = Job { primary, template: template(&request), prepare };
-    let flight = join_flight(&cache, &key, job, ready.clone(), Some(reply));
+    let flight = join_flight(&cache, &key, job, ready.clone(), Some(reply), stored.clone());
     let leader = flight.1;
     match flight.0.await {
         Outcome::Stored(entry) if usable(&entry) => {
             let now = cache.now();
             Ok(serve(&entry, request.headers(), now, head, Status::Miss { stored: true }))
+        }
+        Outcome::Loaded(entry) if usable(&entry) => {
+            // Another instance's render, or this build's from before a restart.
+            let now = cache.now();
+            let ttl = entry.ttl_left(now);
+            let status = if entry.freshness(now) == Freshness::Fresh {
+                shared.metrics.hits.inc();
+                Status::Hit { ttl, shared: true }
+            } else {
+                shared.metrics.stale.inc();
+                Status::Stale { ttl, error: None }
+            };
+            Ok(serve(&entry, request.headers(), now, head, status))
         }
         Outcome::Failed => {
             let now = cache.now();
@@ -295,7 +313,7 @@ where
         // answered as it would be without the cache (compressed as it asks,
         // with its own cookies). The key is marked "pass" meanwhile, so that
         // costs one extra render per pass window, not one per request.
-        Outcome::Stored(_) | Outcome::NotStored => {
+        Outcome::Stored(_) | Outcome::Loaded(_) | Outcome::NotStored => {
             forward(ready, request, Status::Miss { stored: false }).await
         }
     }
@@ -323,6 +341,7 @@ fn serve<B: Body>(
     head: bool,
     status: Status,
 ) -> Response<BufferedBody<B>> {
+    entry.requests.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let (code, mut headers, body) = entry.respond(request, now, head);
     mark(&mut headers, status);
     let mut response =

@@ -14,6 +14,7 @@ use super::entry::Entry;
 use super::flights::Flight;
 use super::history::{self, Sample};
 use super::metrics::Metrics;
+use super::tier::Tier;
 use super::{IsrConfig, Purge, PurgeMode, PurgeRecord};
 
 /// How long a response that may not be stored sends its key's requests
@@ -45,6 +46,8 @@ pub(super) struct SharedState {
     pub(super) recent: Mutex<VecDeque<PurgeRecord>>,
     pub(super) history: Mutex<history::History>,
     pub(super) renderer: Option<RenderRuntime>,
+    /// The second level, when configured.
+    pub(super) tier: Option<Tier>,
 }
 
 /// The runtime renders run on (see [`IsrConfig::render_threads`]).
@@ -110,8 +113,10 @@ impl IsrCache {
             // Without it renders run on the caller's runtime, as with 0 threads.
             RenderRuntime(runtime.ok())
         });
+        let tier = config.second_level.as_ref().map(|level| Tier::new(level.0.clone()));
         Self {
             shared: Arc::new(SharedState {
+                tier,
                 renderer,
                 store,
                 vary: moka::sync::Cache::builder().max_capacity(100_000).build(),
