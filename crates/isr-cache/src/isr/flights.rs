@@ -183,11 +183,11 @@ where
     (flight, true)
 }
 
-/// Fills `key`: from the second level when it has a fresh page newer than
-/// `have`; else by a render under the key's lease. When another instance
-/// holds the lease, a miss is answered with the fleet's stale page if there
-/// is one, or waits (at most the lease's length) for the holder's page, and
-/// only then renders itself.
+/// Fills `key`: from the second level when it has a page newer than `have`
+/// that is fresh, or stale but servable (the caller then regenerates it in
+/// the background); else by a render under the key's lease. When another
+/// instance holds the lease, waits (at most the lease's length) for the
+/// holder's page, and only then renders itself.
 async fn fill<S, ReqBody, ResBody>(
     cache: IsrCache,
     key: String,
@@ -214,22 +214,26 @@ where
     let headers = &job.template.headers;
     let loaded = cache.load(&job.primary, headers).await;
     let now = cache.now();
-    if let Some(entry) = loaded.as_ref().filter(|e| newer(e) && e.freshness(now) == Freshness::Fresh)
-    {
-        metrics.level2_hits.inc();
-        return Outcome::Loaded(store_here(&cache, &job.primary, headers, entry.clone(), epoch));
+    if let Some(entry) = loaded.filter(|entry| newer(entry)) {
+        match entry.freshness(now) {
+            Freshness::Fresh => {
+                metrics.level2_hits.inc();
+                return Outcome::Loaded(store_here(&cache, &job.primary, headers, entry, epoch));
+            }
+            // The fleet's page, stale: served at once, and regenerated in
+            // the background (by whichever instance takes the lease).
+            Freshness::StaleWhileRevalidate => {
+                metrics.level2_hits.inc();
+                return Outcome::Loaded(store_here(&cache, &job.primary, headers, entry, epoch));
+            }
+            Freshness::StaleIfError | Freshness::Expired => {}
+        }
     }
     metrics.level2_misses.inc();
     let generation = match cache.lease(&key).await {
         Lease::Taken(generation) => Some(generation),
         Lease::Unavailable => None,
         Lease::Held => {
-            let stale = loaded
-                .filter(|e| have.is_none() && e.freshness(now) == Freshness::StaleWhileRevalidate);
-            if let Some(entry) = stale {
-                // The fleet's page, stale, while the holder renders a new one.
-                return Outcome::Loaded(store_here(&cache, &job.primary, headers, entry, epoch));
-            }
             if let Some(entry) = cache.await_holder(&job.primary, headers, have).await {
                 metrics.level2_hits.inc();
                 return Outcome::Loaded(store_here(&cache, &job.primary, headers, entry, epoch));
@@ -338,8 +342,8 @@ where
     let now = cache.now();
     let entry_needs_compressing = !prepare.is_empty();
     let build = move || {
-        let entry = Entry::new(parts.status, parts.headers, body, &policy, path, now)
-            .with_target(target);
+        let entry =
+            Entry::new(parts.status, parts.headers, body, &policy, path, now).with_target(target);
         for encoding in prepare {
             entry.variant(encoding);
         }

@@ -280,12 +280,12 @@ impl SecondLevel for MemoryLevel {
     ) -> BoxFuture<'a, LevelResult<Option<u64>>> {
         let now = self.clock.now_millis();
         let mut state = self.state();
-        let free = state
-            .leases
-            .get(key)
-            .is_none_or(|(current, until)| *until <= now || current == holder);
+        let free =
+            state.leases.get(key).is_none_or(|(current, until)| *until <= now || current == holder);
         let taken = free.then(|| {
-            state.leases.insert(key.to_owned(), (holder.to_owned(), now.saturating_add(millis(ttl))));
+            state
+                .leases
+                .insert(key.to_owned(), (holder.to_owned(), now.saturating_add(millis(ttl))));
             state.generation
         });
         Box::pin(std::future::ready(Ok(taken)))
@@ -399,11 +399,8 @@ pub(crate) mod conformance {
         assert_eq!((a.soft, a.hard, a.purged()), (soft, 0, Some(PurgeMode::Soft)));
         assert_eq!(get(level, &key("b")).await.expect("kept").purged(), None, "other tag");
 
-        let by_path = Purge {
-            paths: vec![format!("/{ns}/b")],
-            mode: PurgeMode::Hard,
-            ..Purge::default()
-        };
+        let by_path =
+            Purge { paths: vec![format!("/{ns}/b")], mode: PurgeMode::Hard, ..Purge::default() };
         let hard = level.purge(&by_path).await.expect("purge");
         assert!(hard > soft);
         let b = get(level, &key("b")).await.expect("kept");
@@ -416,7 +413,11 @@ pub(crate) mod conformance {
         let c = get(level, &key("c")).await.expect("kept");
         assert_eq!((c.soft, c.purged()), (prefix, Some(PurgeMode::Soft)));
         let b = get(level, &key("b")).await.expect("kept");
-        assert_eq!((b.soft, b.hard, b.purged()), (prefix, hard, Some(PurgeMode::Hard)), "hard wins");
+        assert_eq!(
+            (b.soft, b.hard, b.purged()),
+            (prefix, hard, Some(PurgeMode::Hard)),
+            "hard wins"
+        );
 
         // A render that took its lease before a purge and wrote after it:
         // the purge wins. One that began after it: fresh.

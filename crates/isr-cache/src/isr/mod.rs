@@ -77,7 +77,6 @@ mod entry;
 mod flights;
 mod history;
 mod key;
-mod wire;
 pub mod level2;
 mod metrics;
 mod purge;
@@ -85,6 +84,7 @@ mod service;
 mod store;
 mod tier;
 mod warm;
+mod wire;
 
 pub use self::config::{IsrConfig, Level2};
 pub use self::history::{HISTORY_SAMPLES, Sample};

@@ -59,9 +59,17 @@ enum Route {
 #[derive(Debug, Clone, Copy)]
 enum Status {
     /// `shared`: from the second level.
-    Hit { ttl: i64, shared: bool },
-    Stale { ttl: i64, error: Option<StatusCode> },
-    Miss { stored: bool },
+    Hit {
+        ttl: i64,
+        shared: bool,
+    },
+    Stale {
+        ttl: i64,
+        error: Option<StatusCode>,
+    },
+    Miss {
+        stored: bool,
+    },
     Bypass,
     Preview,
 }
@@ -69,9 +77,7 @@ enum Status {
 fn mark(headers: &mut HeaderMap, status: Status) {
     let (cache_status, x_cache) = match status {
         Status::Hit { ttl, shared: false } => (format!("isr; hit; ttl={ttl}"), "HIT"),
-        Status::Hit { ttl, shared: true } => {
-            (format!("isr; hit; ttl={ttl}; detail=shared"), "HIT")
-        }
+        Status::Hit { ttl, shared: true } => (format!("isr; hit; ttl={ttl}; detail=shared"), "HIT"),
         Status::Stale { ttl, error: None } => (format!("isr; fwd=stale; ttl={ttl}"), "STALE"),
         Status::Stale { ttl, error: Some(code) } => {
             (format!("isr; fwd=stale; fwd-status={}; ttl={ttl}", code.as_u16()), "STALE")
@@ -262,7 +268,7 @@ where
         Encoding::Identity => Vec::new(),
         encoding => vec![encoding],
     };
-    let job = Job { primary, template: template(&request), prepare };
+    let job = Job { primary: primary.clone(), template: template(&request), prepare };
     let flight = join_flight(&cache, &key, job, ready.clone(), Some(reply), stored.clone());
     let leader = flight.1;
     match flight.0.await {
@@ -278,7 +284,11 @@ where
                 shared.metrics.hits.inc();
                 Status::Hit { ttl, shared: true }
             } else {
+                // Stale: served as it is, and regenerated in the background.
                 shared.metrics.stale.inc();
+                let key = key::full(&primary, &entry.vary, request.headers());
+                let job = Job { primary, template: template(&request), prepare: Vec::new() };
+                drop(join_flight(&cache, &key, job, ready.clone(), None, Some(entry.clone())));
                 Status::Stale { ttl, error: None }
             };
             Ok(serve(&entry, request.headers(), now, head, status))

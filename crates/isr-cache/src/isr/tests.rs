@@ -38,6 +38,10 @@ enum Behaviour {
 #[derive(Clone)]
 struct Origin {
     renders: Arc<AtomicUsize>,
+    /// When set, renders wait for a permit before answering (and count
+    /// themselves in `entered` first), so a test can act mid-render.
+    gate: Arc<Mutex<Option<Arc<tokio::sync::Semaphore>>>>,
+    entered: Arc<AtomicUsize>,
     behaviour: Arc<Mutex<Behaviour>>,
     /// The headers of the last request the origin answered.
     last: Arc<Mutex<HeaderMap>>,
@@ -47,6 +51,8 @@ impl Origin {
     fn new() -> Self {
         Self {
             renders: Arc::default(),
+            gate: Arc::default(),
+            entered: Arc::default(),
             behaviour: Arc::new(Mutex::new(Behaviour::Page(ISR))),
             last: Arc::default(),
         }
@@ -141,14 +147,25 @@ fn harness_with_routes() -> Harness {
 }
 
 fn harness_with(config: IsrConfig) -> Harness {
-    let origin = Origin::new();
-    let clock = ManualClock::new();
+    harness_on(config, Origin::new(), ManualClock::new())
+}
+
+/// A cache with `config` over `origin`, on `clock` (instances of a fleet
+/// share both).
+fn harness_on(config: IsrConfig, origin: Origin, clock: ManualClock) -> Harness {
     let cache = IsrCache::with_clock(config, Arc::new(clock.clone()));
     let inner = {
         let origin = origin.clone();
         tower::service_fn(move |request: Request<()>| {
             let origin = origin.clone();
-            async move { Ok::<_, Infallible>(origin.respond(&request)) }
+            async move {
+                let gate = origin.gate.lock().expect("lock").clone();
+                if let Some(gate) = gate {
+                    origin.entered.fetch_add(1, Ordering::SeqCst);
+                    gate.acquire().await.expect("open").forget();
+                }
+                Ok::<_, Infallible>(origin.respond(&request))
+            }
         })
     };
     let service = IsrLayer::new(cache.clone()).layer(tower::util::BoxCloneService::new(inner));
@@ -680,3 +697,6 @@ async fn encodings_are_made_when_first_asked_for() {
     assert_eq!(h.origin.renders(), 3);
     assert_eq!(made("/br"), [Encoding::Brotli, Encoding::Gzip]);
 }
+
+/// Several instances over one second level (see `level2`).
+mod fleet;

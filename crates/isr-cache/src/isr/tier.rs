@@ -130,7 +130,9 @@ impl IsrCache {
             let found = self.level_call(|level| level.get(&record_key)).await??;
             let purged = found.purged();
             match wire::decode(&record_key, &found.bytes) {
-                Ok(Decoded::Vary(names)) if key == primary => key = key::full(primary, &names, headers),
+                Ok(Decoded::Vary(names)) if key == primary => {
+                    key = key::full(primary, &names, headers)
+                }
                 Ok(Decoded::Vary(_)) => return None,
                 Ok(Decoded::Entry(entry)) => {
                     match purged {
@@ -155,7 +157,8 @@ impl IsrCache {
     pub(super) async fn save(&self, primary: &str, key: &str, entry: &Entry, generation: u64) {
         let ttl = entry.lifetime().min(PURGE_MEMORY);
         let tags: Vec<String> = entry.tags.iter().cloned().collect();
-        let record = |bytes| Record { bytes, path: entry.path.clone(), tags: tags.clone(), generation, ttl };
+        let record =
+            |bytes| Record { bytes, path: entry.path.clone(), tags: tags.clone(), generation, ttl };
         if !entry.vary.is_empty() {
             let pointer_key = self.record_key(primary);
             let pointer = record(wire::vary(&pointer_key, &entry.vary));

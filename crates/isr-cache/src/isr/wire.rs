@@ -128,7 +128,11 @@ pub(super) fn decode(key: &str, bytes: &Bytes) -> Result<Decoded, Refused> {
     };
     let wire = match wire {
         Wire::Vary { key: stored, names: list } => {
-            return if stored == key { Ok(Decoded::Vary(names(list)?)) } else { Err(Refused::OtherKey) };
+            return if stored == key {
+                Ok(Decoded::Vary(names(list)?))
+            } else {
+                Err(Refused::OtherKey)
+            };
         }
         Wire::Entry(wire) if wire.key != key => return Err(Refused::OtherKey),
         Wire::Entry(wire) => wire,
