@@ -16,6 +16,11 @@
 //! | `ISR_CACHE_MAX_ENTRY_KB` | `1024` | largest page stored, in KiB; larger ones pass through |
 //! | `ISR_WARM_PATHS` | `/` | pages rendered into the cache at start-up, with the pages they link to |
 //! | `ISR_WARM_LIMIT` | `50` | pages warmed in all, following links from those (the number of paths: no crawl) |
+//! | `ISR_STORE_URL` | `sqlite://data/isr/cache.db` | the cache's second level, which outlives restarts and deploys: a SQLite file of its own (`sqlite://path`), `redis://…` (`rediss://` for TLS) shared by every instance, or `memory` for none |
+//! | `ISR_STORE_NAMESPACE` | `isr:` | the prefix of every key the cache writes in Redis: several sites can share one Redis |
+//! | `ISR_BUILD_ID` | a hash of the server binary and the `/pkg` bundle | the build's namespace in the second level: a new build never serves a page an old one rendered |
+//! | `ISR_WARM_TOP` | `200` | with a second level, the most requested pages (of any build) rendered at start-up before `/healthz/ready` answers 200 |
+//! | `ISR_WARM_CONCURRENCY` | `4` | pages those renders run at once |
 //! | `ISR_RENDER_THREADS` | cores − 1 (at least 1) | threads the cache renders pages on, apart from those that serve hits: renders of different pages run in parallel up to this many; `0` renders on the serving threads |
 //! | `REVALIDATE_TOKEN` | unset | bearer token for `POST /api/revalidate`; unset: the endpoint refuses every call |
 //! | `METRICS_TOKEN` | unset | bearer token for `GET /metrics`; without it, only a client on the same host that came through no proxy (no `X-Forwarded-For`, `Forwarded` or `Via`) may read it |
@@ -76,7 +81,58 @@ pub struct IsrSettings {
     pub warm_paths: Vec<String>,
     pub warm_limit: usize,
     pub render_threads: usize,
+    /// The second level (`ISR_STORE_URL`).
+    pub store: IsrStore,
+    /// The prefix of the cache's keys in Redis.
+    pub store_namespace: String,
+    /// `ISR_BUILD_ID`; `None`: computed from the binary and the bundle.
+    pub build_id: Option<String>,
+    pub warm_top: usize,
+    pub warm_concurrency: usize,
 }
+
+/// Where the ISR cache's second level is (`ISR_STORE_URL`).
+#[derive(Clone, PartialEq, Eq)]
+pub enum IsrStore {
+    /// A SQLite file of the cache's own.
+    Disk(std::path::PathBuf),
+    /// A Redis server every instance shares (its URL may hold a password).
+    Redis(String),
+    /// None: memory alone.
+    Memory,
+}
+
+impl std::fmt::Debug for IsrStore {
+    // By hand so that a password inside the Redis URL never reaches a log.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Disk(path) => write!(f, "Disk({})", path.display()),
+            Self::Redis(url) => write!(f, "Redis({})", redact_url(url)),
+            Self::Memory => f.write_str("Memory"),
+        }
+    }
+}
+
+impl IsrStore {
+    fn parse(raw: Option<&str>) -> Result<Self, ConfigError> {
+        let raw = raw.map_or("sqlite://data/isr/cache.db", str::trim);
+        let error = |problem: String| ConfigError { name: "ISR_STORE_URL", problem };
+        if raw == "memory" {
+            Ok(Self::Memory)
+        } else if raw.starts_with("redis://") || raw.starts_with("rediss://") {
+            Ok(Self::Redis(raw.to_owned()))
+        } else if let Some(path) = raw.strip_prefix("sqlite://") {
+            if path.is_empty() {
+                return Err(error("sqlite:// needs a file path".into()));
+            }
+            Ok(Self::Disk(path.into()))
+        } else {
+            Err(error(format!(
+                "must be sqlite://<file>, redis://<host>[:port][/db] or memory, got {:?}",
+                redact_url(raw)
+            )))
+        }
+    }
 
 impl std::fmt::Debug for Config {
     // By hand so that a password inside DATABASE_URL never reaches a log.
@@ -174,6 +230,12 @@ impl Config {
                 )?)
                 .unwrap_or(1),
             },
+            store: IsrStore::parse(get("ISR_STORE_URL").as_deref())?,
+            store_namespace: get("ISR_STORE_NAMESPACE").unwrap_or_else(|| "isr:".to_owned()),
+            build_id: get("ISR_BUILD_ID").map(|id| id.trim().to_owned()).filter(|id| !id.is_empty()),
+            warm_top: usize::try_from(parse_number(&get, "ISR_WARM_TOP", 200)?).unwrap_or(usize::MAX),
+            warm_concurrency: usize::try_from(parse_number(&get, "ISR_WARM_CONCURRENCY", 4)?)
+                .unwrap_or(4),
         };
 
         let varnish = parse_list(&get, "CDN_VARNISH_URLS", "", |url| {
@@ -487,6 +549,25 @@ mod tests {
         assert!(error.to_string().contains("ISR_WARM_PATHS"), "{error}");
         let error = config(&[("ISR_CACHE", "sometimes")]).expect_err("rejected");
         assert!(error.to_string().contains("ISR_CACHE"), "{error}");
+    }
+
+    #[test]
+    fn the_second_level_is_a_file_redis_or_nothing() {
+        let store = |url: &str| config(&[("ISR_STORE_URL", url)]).map(|c| c.isr.store);
+        assert_eq!(
+            config(&[]).expect("defaults").isr.store,
+            IsrStore::Disk("data/isr/cache.db".into()),
+            "a file by default: nothing to configure"
+        );
+        assert_eq!(store("sqlite:///var/cache/isr.db").ok(), Some(IsrStore::Disk("/var/cache/isr.db".into())));
+        assert_eq!(store("redis://cache:6379/2").ok(), Some(IsrStore::Redis("redis://cache:6379/2".into())));
+        assert_eq!(store("memory").ok(), Some(IsrStore::Memory));
+        for bad in ["mysql://x", "sqlite://", "/tmp/cache.db"] {
+            let error = store(bad).expect_err("rejected");
+            assert!(error.to_string().contains("ISR_STORE_URL"), "{error}");
+        }
+        let redis = config(&[("ISR_STORE_URL", "redis://:hunter2@cache/0")]).expect("valid");
+        assert!(!format!("{redis:?}").contains("hunter2"), "the password is never logged");
     }
 
     #[test]

@@ -62,34 +62,45 @@ impl Purger {
     /// more) and returns them, with `browser_only` ones and
     /// [`ANY_WRITE`](crate::tags::ANY_WRITE), for the browser to invalidate
     /// its own copies (`app::query::invalidate_after`).
-    pub fn changed(
+    pub async fn changed(
         &self,
         source: &str,
         tags: impl IntoIterator<Item = Tag>,
         browser_only: &[&'static str],
     ) -> Changed {
         let tags: Vec<String> = tags.into_iter().map(String::from).collect();
-        self.purge(&Purge::tags(tags.clone(), PurgeMode::Hard), source);
+        self.purge(&Purge::tags(tags.clone(), PurgeMode::Hard), source).await;
         let browser_only = browser_only.iter().chain([&crate::tags::ANY_WRITE]);
         Changed { tags: tags.into_iter().chain(browser_only.map(|&t| t.into())).collect() }
     }
 
-    /// Invalidates what `purge` names here, in the CDN and on every other
-    /// instance, and logs who asked (`source`). Returns how many pages it
-    /// matched here.
-    pub fn purge(&self, purge: &Purge, source: &str) -> usize {
-        let matched = self.purge_here(purge, source);
+    /// Invalidates what `purge` names in the cache's second level (shared
+    /// by every instance, and kept over restarts), here, in the CDN and on
+    /// every other instance, and logs who asked (`source`). Returns how many
+    /// pages it matched here.
+    ///
+    /// The second level is purged first and awaited: an instance that hears
+    /// of the purge and loads the page from there must find it purged.
+    pub async fn purge(&self, purge: &Purge, source: &str) -> usize {
+        let matched = self.isr.purge_levels(purge).await;
+        self.told(purge, source, matched);
         if let Some(others) = &self.others {
             others.purge(purge);
         }
         matched
     }
 
-    /// Invalidates what `purge` names in this instance's cache and in the CDN
-    /// in front of it, and logs it: what an instance does with a purge it
-    /// hears of from another.
+    /// Invalidates what `purge` names in this instance's memory and in the
+    /// CDN in front of it, and logs it: what an instance does with a purge it
+    /// hears of from another (which purged the second level already).
     pub fn purge_here(&self, purge: &Purge, source: &str) -> usize {
         let matched = self.isr.purge(purge);
+        self.told(purge, source, matched);
+        matched
+    }
+
+    /// Sends `purge` on to the CDN and logs it.
+    fn told(&self, purge: &Purge, source: &str, matched: usize) {
         if let Some(cdn) = &self.cdn {
             cdn.purge(purge);
         }
@@ -102,6 +113,5 @@ impl Purger {
             matched,
             "cache purged"
         );
-        matched
     }
 }

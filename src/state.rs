@@ -3,6 +3,7 @@
 //! [`AppState::current`]; built once by `server::run` (or a test).
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use leptos::config::LeptosOptions;
 use leptos::prelude::*;
@@ -25,6 +26,35 @@ pub struct AppState {
     pub config: Arc<Config>,
     /// Purges the built-in cache, the CDN in front and the other instances.
     pub purger: Purger,
+    /// Whether the instance has warmed its cache (`/healthz/ready`).
+    pub ready: Readiness,
+}
+
+/// Whether an instance is ready for traffic: set once its cache is warm.
+/// Cheap to clone; every clone sees the same flag.
+#[derive(Clone, Debug, Default)]
+pub struct Readiness(Arc<AtomicBool>);
+
+impl Readiness {
+    /// Not ready yet.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Ready from the start (an instance with nothing to warm).
+    pub fn ready() -> Self {
+        let readiness = Self::new();
+        readiness.set_ready();
+        readiness
+    }
+
+    pub fn is_ready(&self) -> bool {
+        self.0.load(Ordering::Acquire)
+    }
+
+    pub fn set_ready(&self) {
+        self.0.store(true, Ordering::Release);
+    }
 }
 
 impl AppState {

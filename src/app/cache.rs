@@ -140,6 +140,8 @@ pub fn route_table() -> isr_cache::RouteTable {
         // Operations: purges from outside, Prometheus (see `server::cache`).
         .route("/api/revalidate", |_| CachePolicy::no_store())
         .route("/metrics", |_| CachePolicy::no_store())
+        .route("/healthz/live", |_| CachePolicy::no_store())
+        .route("/healthz/ready", |_| CachePolicy::no_store())
 }
 
 /// GET server functions in the route table, keyed by the function itself.

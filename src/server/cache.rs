@@ -39,23 +39,129 @@ use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use http::header::{CONTENT_TYPE, FORWARDED, VIA};
 use http::{HeaderMap, HeaderName};
-use isr_cache::isr::{WarmUp, WarmUpConfig, warm_up};
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use isr_cache::isr::level2::{RedisLevel, SqliteLevel};
+use isr_cache::isr::{WarmUp, WarmUpConfig, warm_pages, warm_up};
 use isr_cache::{IsrCache, IsrConfig, Purge, Visitor, Visitors};
+use leptos::config::LeptosOptions;
 
 use super::{AppState, Config};
+use crate::config::IsrStore;
+use crate::state::Readiness;
 use crate::app::auth::bearer::bearer_matches;
 use crate::app::auth::preview::is_preview;
 use crate::app::auth::session::is_signed_in;
 use crate::{AppError, AppResult};
 
-/// The cache the configuration asks for.
-pub fn build(config: &Config) -> IsrCache {
-    IsrCache::new(isr_config(config))
+/// The cache the configuration asks for, with its second level.
+pub async fn build(config: &Config, leptos_options: &LeptosOptions) -> IsrCache {
+    let isr = IsrCache::new(isr_config(config, leptos_options));
+    open_second_level(config, &isr).await;
+    isr
+}
+
+/// Opens the second level `ISR_STORE_URL` names and gives it to `isr`. A
+/// file that cannot be opened leaves the cache in memory (logged); a Redis
+/// that does not answer is tried again every few seconds in the background,
+/// meanwhile the instance serves from memory.
+pub async fn open_second_level(config: &Config, isr: &IsrCache) {
+    match &config.isr.store {
+        IsrStore::Memory => tracing::info!("cache pages kept in memory only (ISR_STORE_URL=memory)"),
+        IsrStore::Disk(path) => match SqliteLevel::open(path).await {
+            Ok(level) => {
+                let level = Arc::new(level);
+                isr.attach_second_level(level.clone());
+                prune_every_hour(level);
+                tracing::info!(path = %path.display(), "cache pages kept on disk too");
+            }
+            Err(error) => tracing::warn!(
+                path = %path.display(),
+                %error,
+                "cannot open the cache's file: pages kept in memory only"
+            ),
+        },
+        IsrStore::Redis(url) => {
+            let namespace = &config.isr.store_namespace;
+            if let Err(error) = connect_redis(url, namespace, isr).await {
+                tracing::warn!(%error, "Redis does not answer: serving from memory, trying again every 5 s");
+                let (url, namespace, isr) = (url.clone(), namespace.clone(), isr.clone());
+                tokio::spawn(async move {
+                    let mut tries = tokio::time::interval(Duration::from_secs(5));
+                    tries.tick().await;
+                    loop {
+                        tries.tick().await;
+                        if connect_redis(&url, &namespace, &isr).await.is_ok() {
+                            break;
+                        }
+                    }
+                });
+            }
+        }
+    }
+}
+
+async fn connect_redis(
+    url: &str,
+    namespace: &str,
+    isr: &IsrCache,
+) -> Result<(), isr_cache::isr::level2::LevelError> {
+    let level = RedisLevel::connect(url, namespace).await?;
+    isr.attach_second_level(Arc::new(level));
+    tracing::info!("cache pages shared in Redis");
+    Ok(())
+}
+
+/// Drops the disk store's expired pages, purge markers and leases hourly.
+fn prune_every_hour(level: Arc<SqliteLevel>) {
+    tokio::spawn(async move {
+        let mut hours = tokio::time::interval(Duration::from_secs(3600));
+        loop {
+            hours.tick().await;
+            if let Err(error) = level.prune().await {
+                tracing::warn!(%error, "cannot prune the cache's file");
+            }
+        }
+    });
+}
+
+/// The build this process is, as the second level namespaces its pages:
+/// `ISR_BUILD_ID`, else a hash of the server binary and every file of the
+/// `/pkg` bundle, so that a new build (of either half) never serves a page
+/// an old one rendered, which would link the old bundle. Computed once.
+pub fn build_id(config: &Config, leptos_options: &LeptosOptions) -> String {
+    if let Some(id) = &config.isr.build_id {
+        return id.clone();
+    }
+    static COMPUTED: OnceLock<String> = OnceLock::new();
+    COMPUTED
+        .get_or_init(|| {
+            let mut hasher = xxhash_rust::xxh3::Xxh3::new();
+            if let Ok(binary) = std::env::current_exe().and_then(std::fs::read) {
+                hasher.update(&binary);
+            }
+            let pkg = std::path::Path::new(leptos_options.site_root.as_ref())
+                .join(leptos_options.site_pkg_dir.as_ref());
+            let mut files: Vec<_> = std::fs::read_dir(&pkg)
+                .map(|dir| dir.filter_map(Result::ok).map(|entry| entry.path()).collect())
+                .unwrap_or_default();
+            files.sort();
+            for file in files {
+                hasher.update(file.to_string_lossy().as_bytes());
+                if let Ok(bytes) = std::fs::read(&file) {
+                    hasher.update(&bytes);
+                }
+            }
+            format!("{:016x}", hasher.digest())
+        })
+        .clone()
 }
 
 /// The cache's settings from the app's configuration.
-pub fn isr_config(config: &Config) -> IsrConfig {
+pub fn isr_config(config: &Config, leptos_options: &LeptosOptions) -> IsrConfig {
     IsrConfig::new()
+        .build(build_id(config, leptos_options))
         .enabled(config.isr.enabled)
         .max_bytes(config.isr.max_bytes)
         .max_entry_bytes(config.isr.max_entry_bytes)
@@ -84,9 +190,14 @@ pub fn visitors(config: &Config) -> Visitors {
     })
 }
 
-/// `POST /api/revalidate` and `GET /metrics`.
+/// `POST /api/revalidate`, `GET /metrics`, and the health checks:
+/// `GET /healthz/live` (200 as soon as the server answers) and
+/// `GET /healthz/ready` (503 until the cache is warm, then 200), for a load
+/// balancer to send a new instance traffic only once it is ready.
 pub fn routes() -> Router<AppState> {
     Router::new()
+        .route("/healthz/live", get(|| async { axum::Json(serde_json::json!({ "live": true })) }))
+        .route("/healthz/ready", get(ready))
         .route(
             "/api/revalidate",
             post(revalidate).fallback(|| async {
@@ -96,16 +207,34 @@ pub fn routes() -> Router<AppState> {
         .route("/metrics", get(metrics))
 }
 
-/// Samples the cache's hit rate once a minute, for the dashboard's graph.
+/// Samples the cache's hit rate once a minute, for the dashboard's graph,
+/// and sends its request counts to the second level every 10 s, for the
+/// next build's warm-up.
 pub fn sample_every_minute(isr: IsrCache) {
-    tokio::spawn(async move {
-        let mut minutes = tokio::time::interval(std::time::Duration::from_secs(60));
-        minutes.tick().await; // The first tick is immediate: nothing to count yet.
-        loop {
-            minutes.tick().await;
-            isr.sample_history();
+    tokio::spawn({
+        let isr = isr.clone();
+        async move {
+            let mut minutes = tokio::time::interval(Duration::from_secs(60));
+            minutes.tick().await; // The first tick is immediate: nothing to count yet.
+            loop {
+                minutes.tick().await;
+                isr.sample_history();
+            }
         }
     });
+    tokio::spawn(async move {
+        let mut ticks = tokio::time::interval(Duration::from_secs(10));
+        loop {
+            ticks.tick().await;
+            isr.flush_requests().await;
+        }
+    });
+}
+
+async fn ready(State(state): State<AppState>) -> impl IntoResponse {
+    let ready = state.ready.is_ready();
+    let status = if ready { http::StatusCode::OK } else { http::StatusCode::SERVICE_UNAVAILABLE };
+    (status, axum::Json(serde_json::json!({ "ready": ready })))
 }
 
 async fn revalidate(
@@ -120,7 +249,7 @@ async fn revalidate(
     let purge_request: Purge = serde_json::from_slice(&body)
         .map_err(|error| AppError::BadRequest(format!("invalid revalidation request: {error}")))?;
     check(&purge_request).map_err(AppError::BadRequest)?;
-    let matched = state.purger.purge(&purge_request, "api");
+    let matched = state.purger.purge(&purge_request, "api").await;
     Ok(axum::Json(serde_json::json!({ "purged": matched, "mode": purge_request.mode })))
 }
 
@@ -253,14 +382,30 @@ pub fn check_path(path: &str) -> Result<(), &'static str> {
 /// through the whole app, after the server is ready. Links into the bundle
 /// (`/pkg/`) and the APIs (`/api/`: server functions, revalidation) are not
 /// pages, and are not followed.
-pub async fn warm(app: Router, config: &Config) -> WarmUp {
+pub async fn warm(app: Router, config: &Config, isr: &IsrCache, ready: &Readiness) -> WarmUp {
     let settings = &config.isr;
+    // The pages visitors asked for most (of any build: a new build's first),
+    // several at a time. Those this build stored before a restart come from
+    // the second level, without a render.
+    let top = isr.top_pages(settings.warm_top).await;
+    let started = std::time::Instant::now();
+    let popular =
+        warm_pages::<_, axum::body::Body, _>(app.clone(), &top, settings.warm_concurrency).await;
+    if popular.requested > 0 {
+        tracing::info!(
+            requested = popular.requested,
+            ok = popular.ok,
+            elapsed = ?started.elapsed(),
+            "most requested pages warmed"
+        );
+    }
     let plan = WarmUpConfig::new(settings.warm_paths.iter().cloned())
         .limit(settings.warm_limit)
         .skip_prefixes(["/pkg/", "/api/"]);
     let report = warm_up::<_, axum::body::Body, _>(app, &plan).await;
-    tracing::info!(requested = report.requested, ok = report.ok, "cache warmed");
-    report
+    tracing::info!(requested = report.requested, ok = report.ok, "cache warmed: ready");
+    ready.set_ready();
+    WarmUp { requested: popular.requested + report.requested, ok: popular.ok + report.ok }
 }
 
 #[cfg(test)]

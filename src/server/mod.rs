@@ -56,7 +56,7 @@ pub async fn run() -> anyhow::Result<()> {
     let db = db::connect(&config.database_url).await?;
     seed::seed_if_configured(&db, &config).await.context("seeding the demo content")?;
 
-    let isr = cache::build(&config);
+    let isr = cache::build(&config, &leptos_options).await;
     cache::sample_every_minute(isr.clone());
     let fanout = fanout::Fanout::new(&config.database_url, &db);
     let purger = Purger::new(isr).cdn(cdn::Cdn::new(config.cdn.clone())).others(fanout.clone());
@@ -64,8 +64,9 @@ pub async fn run() -> anyhow::Result<()> {
         tracing::info!(channel = fanout::CHANNEL, "purges fan out to every instance");
     }
     let config = Arc::new(config);
-    let state = AppState { leptos_options, db, config: config.clone(), purger };
-    let app = router(state);
+    let ready = if config.isr.enabled { crate::state::Readiness::new() } else { crate::state::Readiness::ready() };
+    let state = AppState { leptos_options, db, config: config.clone(), purger, ready: ready.clone() };
+    let app = router(state.clone());
 
     let listener = tokio::net::TcpListener::bind(addr)
         .await
@@ -79,9 +80,10 @@ pub async fn run() -> anyhow::Result<()> {
         });
     tracing::info!("listening on http://{addr}");
     if config.isr.enabled {
-        // After the listener is up: warming never delays readiness.
-        let app = app.clone();
-        tokio::spawn(async move { cache::warm(app, &config).await });
+        // After the listener is up: `/healthz/live` answers at once,
+        // `/healthz/ready` once this is done.
+        let (app, isr) = (app.clone(), state.purger.isr().clone());
+        tokio::spawn(async move { cache::warm(app, &config, &isr, &ready).await });
     }
     // Peer addresses let `/metrics` tell loopback clients from others.
     let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();

@@ -48,6 +48,10 @@ pub struct Fixture {
     renders: AtomicU64,
     version: AtomicU64,
     failing: AtomicBool,
+    /// When set, renders wait for a permit (see [`Fixture::hold`]).
+    gate: std::sync::Mutex<Option<Arc<tokio::sync::Semaphore>>>,
+    /// Renders that have started (and may be waiting at the gate).
+    entered: AtomicU64,
 }
 
 impl Fixture {
@@ -66,7 +70,9 @@ impl Fixture {
             .route(
                 "/fixture/{name}",
                 get(move |Path(name): Path<String>, RawQuery(query): RawQuery| async move {
-                    item.render(&name, query.as_deref())
+                    let page = item.render(&name, query.as_deref());
+                    item.pass_gate().await;
+                    page
                 }),
             )
             .route(
@@ -94,6 +100,30 @@ impl Fixture {
     /// Changes every fixture page, as an edit behind the caches' back (no purge).
     pub fn edit(&self) {
         self.version.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// Holds every render of a fixture page, once it has read its data,
+    /// until the returned semaphore gets a permit per render: a test can act
+    /// (edit, purge) while one is under way.
+    pub fn hold(&self) -> Arc<tokio::sync::Semaphore> {
+        let gate = Arc::new(tokio::sync::Semaphore::new(0));
+        *self.gate.lock().expect("lock") = Some(gate.clone());
+        gate
+    }
+
+    /// Resolves once `count` renders have started.
+    pub async fn entered(&self, count: u64) {
+        while self.entered.load(Ordering::SeqCst) < count {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+    }
+
+    async fn pass_gate(&self) {
+        self.entered.fetch_add(1, Ordering::SeqCst);
+        let gate = self.gate.lock().expect("lock").clone();
+        if let Some(gate) = gate {
+            gate.acquire().await.expect("open").forget();
+        }
     }
 
     /// Makes every render fail with a 500 (`true`) or succeed again.

@@ -25,6 +25,7 @@ use leptos_isr_starter::purge::Purger;
 use leptos_isr_starter::server::cdn::Cdn;
 use leptos_isr_starter::server::fanout::Fanout;
 use leptos_isr_starter::server::{AppState, Config, cache, router_with, seed};
+use leptos_isr_starter::state::Readiness;
 use sqlx::Connection;
 use tower::ServiceExt;
 
@@ -53,6 +54,11 @@ pub struct TestApp {
     /// Applies other instances' purges (PostgreSQL only); stopped on drop.
     listener: Option<tokio::task::JoinHandle<()>>,
     _guard: Guard,
+    /// The folder of the cache's second level (its default, a file), shared
+    /// with [`another_instance`](Self::another_instance)s.
+    _store: Option<Arc<tempfile::TempDir>>,
+    /// What the instance serves beyond the app, for its other instances.
+    routes: Routes,
 }
 
 impl Drop for TestApp {
@@ -65,6 +71,7 @@ impl Drop for TestApp {
 
 /// The routes an instance serves beyond the app's own, and the table that
 /// lists them all.
+#[derive(Clone)]
 struct Routes {
     extra: Router<AppState>,
     table: RouteTable,
@@ -182,8 +189,13 @@ impl TestApp {
                 (url, Guard::Postgres { admin_url, name })
             }
         };
+        // The cache's second level: a file, as by default, in a folder of the test's own.
+        let store = Arc::new(tempfile::tempdir().expect("temp dir"));
+        let store_url = format!("sqlite://{}/isr/cache.db", store.path().display());
         let config = Config::from_lookup(|name| match name {
             "DATABASE_URL" => Some(url.clone()),
+            "ISR_STORE_URL" if !vars.iter().any(|(var, _)| *var == name) => Some(store_url.clone()),
+            "ISR_BUILD_ID" if !vars.iter().any(|(var, _)| *var == name) => Some("test".to_owned()),
             "REVALIDATE_TOKEN" => Some(REVALIDATE_TOKEN.to_owned()),
             "ISR_WARM_PATHS" => Some("/,/blog".to_owned()),
             "ISR_WARM_LIMIT" => Some("5".to_owned()),
@@ -192,7 +204,9 @@ impl TestApp {
         .expect("test config");
         let db = db::connect(&config.database_url).await.expect("connect and migrate");
         seed::seed_if_configured(&db, &config).await.expect("seed");
-        Some(Self::instance(Arc::new(config), db, leptos_options, guard, routes).await)
+        let mut app = Self::instance(Arc::new(config), db, leptos_options, guard, routes).await;
+        app._store = Some(store);
+        Some(app)
     }
 
     /// One instance of the app on `db`: its own ISR cache and fan-out.
@@ -201,19 +215,40 @@ impl TestApp {
         db: db::Db,
         leptos_options: LeptosOptions,
         guard: Guard,
-        Routes { extra, table }: Routes,
+        routes: Routes,
     ) -> Self {
+        Self::instance_on(config, db, leptos_options, guard, routes, ManualClock::new(), Readiness::ready())
+            .await
+    }
+
+    /// [`instance`](Self::instance) on `clock`, ready as `ready` says.
+    async fn instance_on(
+        config: Arc<Config>,
+        db: db::Db,
+        leptos_options: LeptosOptions,
+        guard: Guard,
+        routes: Routes,
         // The real cache, on a clock the test moves: no test waits for a TTL.
-        let clock = ManualClock::new();
-        let mut isr_config = cache::isr_config(&config);
+        clock: ManualClock,
+        ready: Readiness,
+    ) -> Self {
+        let Routes { extra, table } = routes.clone();
+        let mut isr_config = cache::isr_config(&config, &leptos_options);
         isr_config.routes = Some(Arc::new(table));
         let isr = IsrCache::with_clock(isr_config, Arc::new(clock.clone()));
+        cache::open_second_level(&config, &isr).await;
         let fanout = Fanout::new(&config.database_url, &db);
         let purger =
             Purger::new(isr.clone()).cdn(Cdn::new(config.cdn.clone())).others(fanout.clone());
         let listener =
             fanout.listen(&config.database_url, purger.clone()).await.expect("LISTEN for purges");
-        let state = AppState { leptos_options, db: db.clone(), config: config.clone(), purger };
+        let state = AppState {
+            leptos_options,
+            db: db.clone(),
+            config: config.clone(),
+            purger,
+            ready,
+        };
         Self {
             router: router_with(state.clone(), extra),
             db,
@@ -223,21 +258,41 @@ impl TestApp {
             state,
             listener,
             _guard: guard,
+            _store: None,
+            routes,
         }
     }
 
     /// A second instance of the app on the same database (as behind a load
-    /// balancer), with a cache of its own.
+    /// balancer), serving the same routes on the same clock, with a memory
+    /// cache of its own over the same second level. Also what a restart of
+    /// this one is, once the test drops it.
     pub async fn another_instance(&self) -> Self {
+        self.another(self.state.config.clone(), Readiness::ready()).await
+    }
+
+    /// Another instance of a new build, `build`, sharing the database and the
+    /// second level, not yet ready (its warm-up is the test's to run).
+    pub async fn another_build(&self, build: &str) -> Self {
+        let mut config = (*self.state.config).clone();
+        config.isr.build_id = Some(build.to_owned());
+        self.another(Arc::new(config), Readiness::new()).await
+    }
+
+    async fn another(&self, config: Arc<Config>, ready: Readiness) -> Self {
         let state = &self.state;
-        Self::instance(
-            state.config.clone(),
+        let mut other = Self::instance_on(
+            config,
             state.db.clone(),
             state.leptos_options.clone(),
             Guard::None,
-            Routes::app(),
+            self.routes.clone(),
+            self.clock.clone(),
+            ready,
         )
-        .await
+        .await;
+        other._store = self._store.clone();
+        other
     }
 
     /// Sends `request` through the whole router.
@@ -482,7 +537,7 @@ fn leptos_options() -> LeptosOptions {
         .build()
 }
 
-fn random_suffix() -> String {
+pub fn random_suffix() -> String {
     use std::time::{SystemTime, UNIX_EPOCH};
     let nanos =
         SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or_default();
@@ -537,4 +592,24 @@ macro_rules! db_tests {
             }
         )*
     };
+}
+
+/// The Redis on 127.0.0.1:6379, as the variables of a `Config` that keeps the
+/// cache's second level there under a namespace of the test's own; `None`
+/// (the test is skipped) where none answers, except under CI, where the test
+/// fails: there a test that did not run must not pass.
+pub fn redis_store() -> Option<Vec<(&'static str, String)>> {
+    let address = std::net::SocketAddr::from(([127, 0, 0, 1], 6379));
+    let reachable =
+        std::net::TcpStream::connect_timeout(&address, std::time::Duration::from_millis(500)).is_ok();
+    if !reachable {
+        let ci = std::env::var_os("CI").is_some_and(|value| !value.is_empty());
+        assert!(!ci, "CI is set, but no Redis answers on 127.0.0.1:6379: the Redis tests must run");
+        eprintln!("skipped: no Redis on 127.0.0.1:6379");
+        return None;
+    }
+    Some(vec![
+        ("ISR_STORE_URL", "redis://127.0.0.1:6379".to_owned()),
+        ("ISR_STORE_NAMESPACE", format!("isr-test-{}:", random_suffix())),
+    ])
 }

@@ -11,6 +11,7 @@
 //! - `isr`: the built-in ISR cache: hits, purges, the editor, failures, metrics.
 //! - `cdn`: a real Varnish in front, driven by the app's headers and purges.
 //! - `orders`: placing orders: stock, overselling, purges.
+//! - `store`: the cache's second level: restarts, Redis fleets, builds, faults.
 //! - `demo`: the seeded demo content: every table filled, links between
 //!   features, a campaign without its product, no second seeding.
 
@@ -28,3 +29,4 @@ mod hardening;
 mod isr;
 mod orders;
 mod pages;
+mod store;

@@ -63,7 +63,7 @@ pub async fn update_post(slug: String, title: String, body: String) -> Result<Ch
     let tags = cache::tags::post(&slug)
         .into_iter()
         .chain([cache::tags::posts(), crate::app::search::cache::tags::results()]);
-    let changed = state.purger.changed(&format!("editor (user {})", user.id), tags, &[]);
+    let changed = state.purger.changed(&format!("editor (user {})", user.id), tags, &[]).await;
     leptos_axum::redirect(&format!("/blog/{slug}"));
     Ok(changed)
 }

@@ -20,10 +20,28 @@ pub struct CacheStats {
     pub evictions: u64,
     pub entries: i64,
     pub bytes: i64,
+    /// The second level, when there is one.
+    pub level2: Option<Level2Stats>,
     /// Newest first.
     pub purges: Vec<PurgeSummary>,
     /// The hit rate of each minute sampled (oldest first; `None`: no requests).
     pub history: Vec<Option<u64>>,
+}
+
+/// What the cache's second level (disk or Redis) did since start-up.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Level2Stats {
+    /// "sqlite" (disk) or "redis".
+    pub kind: String,
+    /// Misses in memory answered from it, without a render.
+    pub hits: u64,
+    pub misses: u64,
+    pub writes: u64,
+    /// Calls that failed or timed out.
+    pub errors: u64,
+    /// Render leases this instance took, and times it waited on another's.
+    pub leases: u64,
+    pub waits: u64,
 }
 
 /// The browser-only tag of the panel's data: a purge from the panel changes
@@ -84,6 +102,15 @@ pub fn cache_stats(cache: &isr_cache::IsrCache) -> CacheStats {
         evictions: metrics.evictions.get(),
         entries: metrics.entries.get(),
         bytes: metrics.bytes.get(),
+        level2: cache.second_level_kind().map(|kind| Level2Stats {
+            kind: kind.to_owned(),
+            hits: metrics.level2_hits.get(),
+            misses: metrics.level2_misses.get(),
+            writes: metrics.level2_writes.get(),
+            errors: metrics.level2_errors.get(),
+            leases: metrics.leases_taken.get(),
+            waits: metrics.lease_waits.get(),
+        }),
         purges,
         history: cache.history().iter().map(isr_cache::isr::Sample::hit_rate).collect(),
     }
@@ -100,7 +127,7 @@ pub async fn purge_cache() -> Result<Changed, AppError> {
         ..isr_cache::Purge::default()
     };
     let state = crate::state::AppState::current();
-    state.purger.purge(&purge, &format!("dashboard (user {})", user.id));
+    state.purger.purge(&purge, &format!("dashboard (user {})", user.id)).await;
     leptos_axum::redirect("/dashboard");
     Ok(Changed { tags: vec![PURGED.into()] })
 }
@@ -128,6 +155,20 @@ pub fn CachePanel(stats: CacheStats) -> impl IntoView {
                 {stat(stats.entries.to_string(), "pages stored")}
                 {stat(format!("{} KiB", stats.bytes / 1024), "held")}
             </ul>
+            {stats.level2.map(|level| {
+                let store = if level.kind == "redis" { "Redis, shared by every instance" } else { "disk" };
+                view! {
+                    <h3>"Second level: " {store}</h3>
+                    <ul class="stats" data-testid="level2">
+                        {stat(level.hits.to_string(), "hits")}
+                        {stat(level.misses.to_string(), "misses")}
+                        {stat(level.writes.to_string(), "pages written")}
+                        {stat(level.errors.to_string(), "errors")}
+                        {stat(level.leases.to_string(), "render leases")}
+                        {stat(level.waits.to_string(), "waits on another instance")}
+                    </ul>
+                }
+            })}
             <HitRateGraph history=stats.history />
             <h3>"Latest purges"</h3>
             {if stats.purges.is_empty() {

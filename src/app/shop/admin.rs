@@ -50,7 +50,7 @@ pub async fn update_product(id: i64, price: String, stock: String) -> Result<Cha
         return Err(AppError::NotFound);
     }
     let changed =
-        state.purger.changed(&format!("editor (user {})", user.id), super::changed_tags(id), &[]);
+        state.purger.changed(&format!("editor (user {})", user.id), super::changed_tags(id), &[]).await;
     leptos_axum::redirect(&format!("/products/{id}"));
     Ok(changed)
 }

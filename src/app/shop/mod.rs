@@ -206,7 +206,7 @@ pub async fn place_order(id: i64, quantity: String) -> Result<Changed, AppError>
         }
     }
     let source = format!("order (user {})", user.id);
-    Ok(state.purger.changed(&source, changed_tags(id), &[tags::ORDERS]))
+    Ok(state.purger.changed(&source, changed_tags(id), &[tags::ORDERS]).await)
 }
 
 /// What a change to product `id` (its stock, its price) changes: the

@@ -46,8 +46,8 @@ pub(super) struct SharedState {
     pub(super) recent: Mutex<VecDeque<PurgeRecord>>,
     pub(super) history: Mutex<history::History>,
     pub(super) renderer: Option<RenderRuntime>,
-    /// The second level, when configured.
-    pub(super) tier: Option<Tier>,
+    /// The second level, when configured (or attached later).
+    pub(super) tier: std::sync::OnceLock<Tier>,
 }
 
 /// The runtime renders run on (see [`IsrConfig::render_threads`]).
@@ -113,7 +113,10 @@ impl IsrCache {
             // Without it renders run on the caller's runtime, as with 0 threads.
             RenderRuntime(runtime.ok())
         });
-        let tier = config.second_level.as_ref().map(|level| Tier::new(level.0.clone()));
+        let tier = std::sync::OnceLock::new();
+        if let Some(level) = &config.second_level {
+            let _ = tier.set(Tier::new(level.0.clone()));
+        }
         Self {
             shared: Arc::new(SharedState {
                 tier,

@@ -63,7 +63,19 @@ pub(super) enum Lease {
 
 impl IsrCache {
     fn tier(&self) -> Option<&Tier> {
-        self.shared.tier.as_ref()
+        self.shared.tier.get()
+    }
+
+    /// Gives the cache a second level after it was built (one that could
+    /// not be reached at start-up, say). Returns `false`, and changes
+    /// nothing, when it has one already.
+    pub fn attach_second_level(&self, level: Arc<dyn SecondLevel>) -> bool {
+        self.shared.tier.set(Tier::new(level)).is_ok()
+    }
+
+    /// The kind of the second level ("redis", "sqlite", …), if any.
+    pub fn second_level_kind(&self) -> Option<&'static str> {
+        self.tier().map(|tier| tier.level.kind())
     }
 
     /// Whether a second level is configured.

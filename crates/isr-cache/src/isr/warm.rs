@@ -114,6 +114,42 @@ where
     report
 }
 
+/// Requests `pages` through `service` (the whole app, cache layer included),
+/// `concurrency` at a time: a new build's instance rendering the pages
+/// visitors asked for most before it says it is ready. No links are followed.
+pub async fn warm_pages<S, ReqBody, ResBody>(
+    service: S,
+    pages: &[String],
+    concurrency: usize,
+) -> WarmUp
+where
+    S: Service<Request<ReqBody>, Response = Response<ResBody>> + Clone,
+    ReqBody: Default,
+{
+    use futures_util::StreamExt as _;
+    let statuses: Vec<Option<StatusCode>> = futures_util::stream::iter(pages)
+        .map(|page| {
+            let mut service = service.clone();
+            async move {
+                let mut request = Request::get(page.as_str()).body(ReqBody::default()).ok()?;
+                request
+                    .headers_mut()
+                    .insert(http::header::ACCEPT, http::HeaderValue::from_static("text/html"));
+                std::future::poll_fn(|cx| service.poll_ready(cx)).await.ok()?;
+                // The response is dropped unread: the cache stores what it
+                // renders whether anyone reads it or not.
+                service.call(request).await.ok().map(|response| response.status())
+            }
+        })
+        .buffer_unordered(concurrency.max(1))
+        .collect()
+        .await;
+    WarmUp {
+        requested: pages.len(),
+        ok: statuses.iter().filter(|status| **status == Some(StatusCode::OK)).count(),
+    }
+}
+
 /// The same-origin page links (`href="/…"`) in an HTML document, without
 /// fragments, in document order.
 fn links(html: &str) -> Vec<String> {
@@ -156,6 +192,42 @@ mod tests {
         let report = warm_up(site, config).await;
         let requested = requested.lock().expect("lock").clone();
         (report, requested)
+    }
+
+    #[tokio::test]
+    async fn pages_are_warmed_several_at_a_time_without_following_links() {
+        let (in_flight, most) = (Arc::new(Mutex::new(0)), Arc::new(Mutex::new(0)));
+        let requested = Arc::new(Mutex::new(Vec::new()));
+        let site = {
+            let (in_flight, most, requested) = (in_flight.clone(), most.clone(), requested.clone());
+            tower::service_fn(move |request: Request<()>| {
+                let (in_flight, most) = (in_flight.clone(), most.clone());
+                requested.lock().expect("lock").push(request.uri().to_string());
+                async move {
+                    let now = {
+                        let mut n = in_flight.lock().expect("lock");
+                        *n += 1;
+                        *n
+                    };
+                    let mut most = most.lock().expect("lock");
+                    *most = (*most).max(now);
+                    drop(most);
+                    tokio::task::yield_now().await;
+                    *in_flight.lock().expect("lock") -= 1;
+                    let status = if request.uri() == "/gone" { 404 } else { 200 };
+                    let mut response = Response::new(Full::new(Bytes::from_static(br#"<a href="/x">"#)));
+                    *response.status_mut() = StatusCode::from_u16(status).expect("status");
+                    Ok::<_, Infallible>(response)
+                }
+            })
+        };
+        let pages: Vec<String> = ["/a", "/b", "/c", "/gone", "/d"].map(String::from).to_vec();
+        let report = warm_pages(site, &pages, 2).await;
+        assert_eq!(report, WarmUp { requested: 5, ok: 4 });
+        let mut requested = requested.lock().expect("lock").clone();
+        requested.sort();
+        assert_eq!(requested, ["/a", "/b", "/c", "/d", "/gone"], "each once, no link followed");
+        assert_eq!(*most.lock().expect("lock"), 2, "two at a time, never more");
     }
 
     #[tokio::test]

@@ -1,0 +1,296 @@
+//! The cache's second level: pages outlive a restart (on disk, the
+//! default), instances share them (in Redis), a fleet renders each page
+//! once, purges and edits reach every instance, a new build never serves an
+//! old one's pages and warms the most requested before it is ready, and a
+//! Redis that dies costs nothing but the sharing.
+//!
+//! The Redis tests use the Redis on 127.0.0.1:6379 (a namespace per test)
+//! and skip where there is none, except under CI; the fault test starts a
+//! `redis-server` of its own.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::Body;
+use http::{Request, StatusCode};
+use isr_cache::{Purge, PurgeMode};
+use leptos_isr_starter::server::cache;
+use tower::ServiceExt as _;
+
+use crate::fixture::{Fixture, HOUR, policy};
+use crate::helpers::{Backend, TestApp, TestResponse, postgres_unavailable, redis_store, x_cache};
+
+/// A restart: a new instance (memory empty) on the same store file.
+#[tokio::test]
+async fn a_restart_serves_pages_stored_before_it_as_hits_counting_their_age() {
+    let before = TestApp::start(Backend::Sqlite).await.expect("SQLite");
+    let miss = before.get("/blog/hello-isr").await;
+    assert_eq!(x_cache(&miss), "MISS");
+    before.clock.advance(Duration::from_secs(42));
+    let after = before.another_instance().await;
+    let hit = after.get("/blog/hello-isr").await;
+    assert_eq!((x_cache(&hit), hit.header("age")), ("HIT", Some("42")));
+    assert_eq!(hit.header("cache-status").map(|s| s.ends_with("detail=shared")), Some(true));
+    assert_eq!(hit.body, miss.body, "the page stored before the restart");
+    assert_eq!(after.isr.metrics().regenerations.get(), 0, "no render after the restart");
+}
+
+/// A store file that cannot be opened leaves the cache in memory.
+#[tokio::test]
+async fn a_store_file_that_cannot_be_opened_leaves_the_cache_in_memory() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let blocked = dir.path().join("a-file");
+    std::fs::write(&blocked, "not a folder").expect("write");
+    let url = format!("sqlite://{}/cache.db", blocked.display());
+    let app = TestApp::start_with_vars(&[("ISR_STORE_URL", url)]).await;
+    assert!(!app.isr.has_second_level());
+    app.get("/blog/hello-isr").await;
+    assert_eq!(x_cache(&app.get("/blog/hello-isr").await), "HIT", "memory still serves");
+}
+
+/// A new build shares the store but never its pages, and renders the pages
+/// requested most (of the old build) before `/healthz/ready` says 200.
+#[tokio::test]
+async fn a_new_build_never_serves_an_old_ones_pages_and_warms_its_top_pages_first() {
+    let old = TestApp::start_with_vars(&[
+        ("ISR_BUILD_ID", "one".to_owned()),
+        ("ISR_WARM_TOP", "2".to_owned()),
+        ("ISR_WARM_PATHS", "/about-nothing".to_owned()),
+        ("ISR_WARM_LIMIT", "1".to_owned()),
+    ])
+    .await;
+    for (page, times) in [("/blog/hello-isr", 3), ("/products/1", 2), ("/blog", 1)] {
+        for _ in 0..times {
+            assert_eq!(old.get(page).await.status, StatusCode::OK, "{page}");
+        }
+    }
+    old.isr.flush_requests().await;
+
+    let peek = old.another_build("two").await;
+    assert_eq!(x_cache(&peek.get("/blog/hello-isr").await), "MISS", "the old build's page is not served");
+
+    let new = old.another_build("three").await;
+    let not_yet = new.get("/healthz/ready").await;
+    assert_eq!((not_yet.status, not_yet.json()["ready"].as_bool()), (StatusCode::SERVICE_UNAVAILABLE, Some(false)));
+    assert_eq!(new.get("/healthz/live").await.status, StatusCode::OK, "live at once");
+    let report = cache::warm(new.router(), &new.config, &new.isr, &new.state.ready).await;
+    assert_eq!(report.requested, 3, "the two most requested pages, then ISR_WARM_PATHS");
+    assert_eq!(new.get("/healthz/ready").await.status, StatusCode::OK);
+    let renders = new.isr.metrics().regenerations.get();
+    for page in ["/blog/hello-isr", "/products/1"] {
+        let warmed = new.get(page).await;
+        assert_eq!(x_cache(&warmed), "HIT", "{page} was warmed");
+    }
+    assert_eq!(x_cache(&new.get("/blog").await), "MISS", "the third page was not");
+    assert_eq!(new.isr.metrics().regenerations.get(), renders + 1);
+}
+
+/// Sends `path` to `app` from a task of its own.
+fn spawn_get(app: &TestApp, path: &'static str) -> tokio::task::JoinHandle<TestResponse> {
+    let router = app.router();
+    tokio::spawn(async move {
+        let request = Request::get(path).body(Body::empty()).expect("request");
+        let response = router.oneshot(request).await.expect("infallible");
+        let (parts, body) = response.into_parts();
+        let body = axum::body::to_bytes(body, usize::MAX).await.expect("body");
+        TestResponse {
+            status: parts.status,
+            headers: parts.headers,
+            body: String::from_utf8_lossy(&body).into_owned(),
+        }
+    })
+}
+
+/// 100 requests, every other one to each instance.
+async fn hundred_across(first: &TestApp, second: &TestApp, path: &'static str) -> Vec<TestResponse> {
+    let requests: Vec<_> =
+        (0..100).map(|i| spawn_get(if i % 2 == 0 { first } else { second }, path)).collect();
+    let mut responses = Vec::new();
+    for request in requests {
+        responses.push(request.await.expect("joined"));
+    }
+    responses
+}
+
+#[tokio::test]
+async fn two_instances_on_redis_render_a_cold_page_once_and_a_stale_one_once() {
+    let Some(vars) = redis_store() else { return };
+    let (first, fixture) = Fixture::start_with(policy(), &vars).await;
+    let second = first.another_instance().await;
+
+    let cold = hundred_across(&first, &second, "/fixture/cold").await;
+    assert!(cold.iter().all(|r| r.status == StatusCode::OK && r.body.contains("version 0")));
+    assert_eq!(fixture.renders(), 1, "one render in both instances");
+
+    first.clock.advance(HOUR + Duration::from_secs(1));
+    let stale = hundred_across(&first, &second, "/fixture/cold").await;
+    assert!(stale.iter().all(|r| r.status == StatusCode::OK), "no errors");
+    assert!(stale.iter().all(|r| x_cache(r) == "STALE"), "the old page at once");
+    first.isr.idle().await;
+    second.isr.idle().await;
+    assert_eq!(fixture.renders(), 2, "one regeneration in both instances");
+    for app in [&first, &second] {
+        assert_eq!(x_cache(&app.get("/fixture/cold").await), "HIT", "both have the new page");
+    }
+}
+
+#[tokio::test]
+async fn a_purge_racing_a_render_on_the_other_instance_wins_on_redis() {
+    let Some(vars) = redis_store() else { return };
+    let (first, fixture) = Fixture::start_with(policy(), &vars).await;
+    let second = first.another_instance().await;
+
+    let gate = fixture.hold();
+    let rendering = spawn_get(&second, "/fixture/raced");
+    fixture.entered(1).await;
+    // The second instance has read version 0; the data changes and is purged.
+    fixture.edit();
+    first.state.purger.purge(&Purge::tags(["fixture:raced"], PurgeMode::Hard), "test").await;
+    gate.add_permits(1);
+    assert!(rendering.await.expect("joined").body.contains("version 0"));
+    second.isr.idle().await;
+
+    let third = first.another_instance().await;
+    let got = third.get("/fixture/raced").await;
+    assert_eq!(x_cache(&got), "MISS", "the page written after the purge is not served");
+    assert!(got.body.contains("version 1"), "{}", got.body);
+}
+
+#[tokio::test]
+async fn an_edit_on_one_instance_is_a_miss_then_fresh_on_the_other_on_redis() {
+    let Some(vars) = redis_store() else { return };
+    let Some(first) = TestApp::start_on(Backend::Postgres, &vars).await else {
+        return postgres_unavailable();
+    };
+    let second = first.another_instance().await;
+    for app in [&first, &second] {
+        app.get("/blog/hello-isr").await;
+        assert_eq!(x_cache(&app.get("/blog/hello-isr").await), "HIT");
+    }
+    assert_eq!(first.isr.metrics().regenerations.get() + second.isr.metrics().regenerations.get(), 1);
+
+    let cookie = first.sign_in_admin().await;
+    let form = "slug=hello-isr&title=Edited+on+the+first&body=Text.";
+    let saved = first.post_form("/api/dashboard/update_post", form, Some(&cookie)).await;
+    assert_eq!(saved.status, StatusCode::OK, "{}", saved.body);
+    // The second instance's memory hears of it through NOTIFY, asynchronously.
+    let heard = tokio::time::timeout(Duration::from_secs(10), async {
+        while second.isr.recent_purges().is_empty() {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await;
+    assert!(heard.is_ok(), "the second instance never heard of the purge");
+
+    let miss = second.get("/blog/hello-isr").await;
+    assert_eq!(x_cache(&miss), "MISS");
+    assert!(miss.body.contains("Edited on the first"));
+    let fresh = second.get("/blog/hello-isr").await;
+    assert_eq!(x_cache(&fresh), "HIT");
+    assert!(fresh.body.contains("Edited on the first"));
+}
+
+/// A `redis-server` of the test's own, on a free port.
+struct RedisServer {
+    port: u16,
+    child: std::process::Child,
+}
+
+impl RedisServer {
+    /// Started and answering; `None` (the test skipped) where `redis-server`
+    /// is not installed, except under CI.
+    async fn start() -> Option<Self> {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").ok()?.local_addr().ok()?.port();
+        Self::start_on(port).await
+    }
+
+    async fn start_on(port: u16) -> Option<Self> {
+        let spawned = std::process::Command::new("redis-server")
+            .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+            .stdout(std::process::Stdio::null())
+            .spawn();
+        let Ok(child) = spawned else {
+            let ci = std::env::var_os("CI").is_some_and(|value| !value.is_empty());
+            assert!(!ci, "CI is set, but redis-server is not installed: the Redis tests must run");
+            eprintln!("skipped: redis-server is not installed");
+            return None;
+        };
+        let server = Self { port, child };
+        let answers = tokio::time::timeout(Duration::from_secs(10), async {
+            while tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_err() {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        });
+        answers.await.expect("redis-server answers");
+        Some(server)
+    }
+
+    fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for RedisServer {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+#[tokio::test]
+async fn redis_dying_mid_traffic_costs_no_errors_and_is_shared_again_once_back() {
+    let Some(mut redis) = RedisServer::start().await else { return };
+    let url = format!("redis://127.0.0.1:{}", redis.port);
+    let (app, _fixture) = Fixture::start_with(policy(), &[("ISR_STORE_URL", url)]).await;
+    assert_eq!(x_cache(&app.get("/fixture/steady").await), "MISS");
+    assert_eq!(app.isr.metrics().level2_writes.get(), 1, "shared while Redis is up");
+
+    // Traffic throughout: a page in memory, and new pages.
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let traffic = tokio::spawn({
+        let (router, stop) = (app.router(), stop.clone());
+        async move {
+            let mut statuses = Vec::new();
+            let mut hits = 0;
+            for i in 0.. {
+                if stop.load(std::sync::atomic::Ordering::SeqCst) {
+                    break;
+                }
+                for path in ["/fixture/steady".to_owned(), format!("/fixture/page-{}", i % 50)] {
+                    let request = Request::get(path.as_str()).body(Body::empty()).expect("request");
+                    let response = router.clone().oneshot(request).await.expect("infallible");
+                    statuses.push(response.status());
+                    if path == "/fixture/steady" && response.headers()["x-cache"] == "HIT" {
+                        hits += 1;
+                    }
+                }
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+            (statuses, hits)
+        }
+    });
+
+    redis.kill();
+    let alone = app.get("/fixture/while-down").await;
+    assert_eq!((alone.status, x_cache(&alone)), (StatusCode::OK, "MISS"), "rendered alone");
+    assert!(app.isr.metrics().level2_errors.get() > 0, "the failure is counted");
+
+    let _redis = RedisServer::start_on(redis.port).await.expect("restarted");
+    let writes = app.isr.metrics().level2_writes.get();
+    let shared_again = tokio::time::timeout(Duration::from_secs(20), async {
+        for i in 0.. {
+            app.get(&format!("/fixture/after-{i}")).await;
+            if app.isr.metrics().level2_writes.get() > writes {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    })
+    .await;
+    assert!(shared_again.is_ok(), "pages are written to Redis again once it is back");
+
+    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    let (statuses, hits) = traffic.await.expect("joined");
+    assert!(statuses.iter().all(|status| !status.is_server_error()), "no 5xx: {statuses:?}");
+    assert!(hits > 0, "memory kept serving hits");
+}
