@@ -454,15 +454,54 @@ pub(crate) mod conformance {
     }
 }
 
-/// The latency of `get`, for the ignored measurements of each level.
+/// What the shared levels' tests have in common: two of them purging at
+/// once, and the latency of `get` (an ignored measurement).
 #[cfg(all(test, any(feature = "redis", feature = "sqlite")))]
-pub(crate) mod latency {
+pub(crate) mod checks {
     use std::time::{Duration, Instant};
 
     use bytes::Bytes;
+    use futures_util::future::join_all;
 
     use super::{Record, SecondLevel};
     use crate::{Purge, PurgeMode};
+
+    /// Sixteen purges of one tag at once, half on each of two levels on the
+    /// same store (`ns`: as in [`conformance::check`](super::conformance)):
+    /// sixteen generations, and the tag's markers keep the greatest of each
+    /// mode.
+    pub(crate) async fn concurrent_purges(one: &dyn SecondLevel, two: &dyn SecondLevel, ns: &str) {
+        let start = one.generation().await.expect("generation");
+        let record = Record {
+            bytes: Bytes::from_static(b"x"),
+            path: format!("/{ns}/raced"),
+            tags: vec![format!("{ns}-raced")],
+            generation: start,
+            ttl: Duration::from_secs(60),
+        };
+        one.put(&format!("{ns}|raced"), record).await.expect("put");
+        let purges: Vec<(usize, Purge)> = (0..16)
+            .map(|n| {
+                let mode = if n % 3 == 0 { PurgeMode::Hard } else { PurgeMode::Soft };
+                (n, Purge::tags([format!("{ns}-raced")], mode))
+            })
+            .collect();
+        let made = join_all(purges.iter().map(|(n, purge)| async move {
+            let level = if n % 2 == 0 { one } else { two };
+            (purge.mode, level.purge(purge).await.expect("purge"))
+        }))
+        .await;
+        let mut generations: Vec<u64> = made.iter().map(|(_, generation)| *generation).collect();
+        generations.sort_unstable();
+        assert_eq!(generations, (start + 1..=start + 16).collect::<Vec<_>>(), "one each");
+        let greatest =
+            |mode| made.iter().filter(|(m, _)| *m == mode).map(|(_, g)| *g).max().expect("some");
+        let found = two.get(&format!("{ns}|raced")).await.expect("get").expect("kept");
+        assert_eq!(
+            (found.soft, found.hard),
+            (greatest(PurgeMode::Soft), greatest(PurgeMode::Hard))
+        );
+    }
 
     /// p50 and p99 of 2000 `get`s of a 20 KB record with three tags, under
     /// a few markers.

@@ -471,7 +471,7 @@ mod tests {
     use bytes::Bytes;
 
     use super::{PURGE_MEMORY, RedisLevel};
-    use crate::isr::level2::{Record, SecondLevel, conformance, latency};
+    use crate::isr::level2::{Record, SecondLevel, checks, conformance};
     use crate::{Purge, PurgeMode};
 
     /// The Redis the tests share (each under a namespace of its own).
@@ -537,6 +537,14 @@ mod tests {
         let Some(level) = shared("conforms").await else { return };
         conformance::check(&level, &level.namespace.clone()).await;
         clear(&level).await;
+    }
+
+    #[tokio::test]
+    async fn two_redis_levels_purge_at_once() {
+        let Some(one) = shared("concurrent").await else { return };
+        let two = RedisLevel::connect(SHARED, &one.namespace).await.expect("a second connection");
+        checks::concurrent_purges(&one, &two, "concurrent").await;
+        clear(&one).await;
     }
 
     #[tokio::test]
@@ -791,7 +799,7 @@ mod tests {
     #[ignore = "a measurement: cargo test -p isr-cache --all-features --release get_latency -- --ignored --nocapture"]
     async fn redis_get_latency() {
         let Some(level) = shared("latency").await else { return };
-        let (p50, p99) = latency::get_latency(&level).await;
+        let (p50, p99) = checks::get_latency(&level).await;
         println!("redis get of a 20 KB record: p50 {p50:?}, p99 {p99:?}");
         clear(&level).await;
     }
