@@ -45,6 +45,16 @@ use super::Purge;
 use super::clock::{Clock, SystemClock};
 use super::purge::PurgeMode;
 
+#[cfg(feature = "redis")]
+mod redis;
+#[cfg(feature = "sqlite")]
+mod sqlite;
+
+#[cfg(feature = "redis")]
+pub use self::redis::RedisLevel;
+#[cfg(feature = "sqlite")]
+pub use self::sqlite::SqliteLevel;
+
 /// How long a second level remembers purges, and so the longest it keeps a
 /// record (the cache caps each record's lifetime at this).
 pub const PURGE_MEMORY: Duration = Duration::from_secs(7 * 24 * 3600);
@@ -441,6 +451,81 @@ pub(crate) mod conformance {
         let ours: Vec<&String> = top.iter().filter(|p| p.starts_with(&page(""))).collect();
         assert_eq!(ours, [&page("x"), &page("y"), &page("z")]);
         assert!(level.top_pages(2).await.expect("top").len() <= 2, "at most the limit");
+    }
+}
+
+/// What the shared levels' tests have in common: two of them purging at
+/// once, and the latency of `get` (an ignored measurement).
+#[cfg(all(test, any(feature = "redis", feature = "sqlite")))]
+pub(crate) mod checks {
+    use std::time::{Duration, Instant};
+
+    use bytes::Bytes;
+    use futures_util::future::join_all;
+
+    use super::{Record, SecondLevel};
+    use crate::{Purge, PurgeMode};
+
+    /// Sixteen purges of one tag at once, half on each of two levels on the
+    /// same store (`ns`: as in [`conformance::check`](super::conformance)):
+    /// sixteen generations, and the tag's markers keep the greatest of each
+    /// mode.
+    pub(crate) async fn concurrent_purges(one: &dyn SecondLevel, two: &dyn SecondLevel, ns: &str) {
+        let start = one.generation().await.expect("generation");
+        let record = Record {
+            bytes: Bytes::from_static(b"x"),
+            path: format!("/{ns}/raced"),
+            tags: vec![format!("{ns}-raced")],
+            generation: start,
+            ttl: Duration::from_secs(60),
+        };
+        one.put(&format!("{ns}|raced"), record).await.expect("put");
+        let purges: Vec<(usize, Purge)> = (0..16)
+            .map(|n| {
+                let mode = if n % 3 == 0 { PurgeMode::Hard } else { PurgeMode::Soft };
+                (n, Purge::tags([format!("{ns}-raced")], mode))
+            })
+            .collect();
+        let made = join_all(purges.iter().map(|(n, purge)| async move {
+            let level = if n % 2 == 0 { one } else { two };
+            (purge.mode, level.purge(purge).await.expect("purge"))
+        }))
+        .await;
+        let mut generations: Vec<u64> = made.iter().map(|(_, generation)| *generation).collect();
+        generations.sort_unstable();
+        assert_eq!(generations, (start + 1..=start + 16).collect::<Vec<_>>(), "one each");
+        let greatest =
+            |mode| made.iter().filter(|(m, _)| *m == mode).map(|(_, g)| *g).max().expect("some");
+        let found = two.get(&format!("{ns}|raced")).await.expect("get").expect("kept");
+        assert_eq!(
+            (found.soft, found.hard),
+            (greatest(PurgeMode::Soft), greatest(PurgeMode::Hard))
+        );
+    }
+
+    /// p50 and p99 of 2000 `get`s of a 20 KB record with three tags, under
+    /// a few markers.
+    pub(crate) async fn get_latency(level: &dyn SecondLevel) -> (Duration, Duration) {
+        let record = Record {
+            bytes: Bytes::from(vec![b'x'; 20 * 1024]),
+            path: "/blog/a-post-of-twenty-kilobytes".into(),
+            tags: vec!["posts".into(), "post-1".into(), "authors".into()],
+            generation: level.generation().await.expect("generation"),
+            ttl: Duration::from_secs(600),
+        };
+        level.put("latency", record).await.expect("put");
+        level.purge(&Purge::tags(["posts"], PurgeMode::Soft)).await.expect("purge");
+        let prefix = Purge { prefixes: vec!["/blog/".into()], ..Purge::default() };
+        level.purge(&prefix).await.expect("purge");
+        let mut took = Vec::with_capacity(2000);
+        for _ in 0..2000 {
+            let started = Instant::now();
+            let found = level.get("latency").await.expect("get");
+            took.push(started.elapsed());
+            assert!(found.is_some_and(|found| found.bytes.len() == 20 * 1024));
+        }
+        took.sort();
+        (took[took.len() / 2], took[took.len() * 99 / 100])
     }
 }
 
