@@ -133,6 +133,7 @@ impl IsrStore {
             )))
         }
     }
+}
 
 impl std::fmt::Debug for Config {
     // By hand so that a password inside DATABASE_URL never reaches a log.
@@ -232,8 +233,11 @@ impl Config {
             },
             store: IsrStore::parse(get("ISR_STORE_URL").as_deref())?,
             store_namespace: get("ISR_STORE_NAMESPACE").unwrap_or_else(|| "isr:".to_owned()),
-            build_id: get("ISR_BUILD_ID").map(|id| id.trim().to_owned()).filter(|id| !id.is_empty()),
-            warm_top: usize::try_from(parse_number(&get, "ISR_WARM_TOP", 200)?).unwrap_or(usize::MAX),
+            build_id: get("ISR_BUILD_ID")
+                .map(|id| id.trim().to_owned())
+                .filter(|id| !id.is_empty()),
+            warm_top: usize::try_from(parse_number(&get, "ISR_WARM_TOP", 200)?)
+                .unwrap_or(usize::MAX),
             warm_concurrency: usize::try_from(parse_number(&get, "ISR_WARM_CONCURRENCY", 4)?)
                 .unwrap_or(4),
         };
@@ -559,8 +563,14 @@ mod tests {
             IsrStore::Disk("data/isr/cache.db".into()),
             "a file by default: nothing to configure"
         );
-        assert_eq!(store("sqlite:///var/cache/isr.db").ok(), Some(IsrStore::Disk("/var/cache/isr.db".into())));
-        assert_eq!(store("redis://cache:6379/2").ok(), Some(IsrStore::Redis("redis://cache:6379/2".into())));
+        assert_eq!(
+            store("sqlite:///var/cache/isr.db").ok(),
+            Some(IsrStore::Disk("/var/cache/isr.db".into()))
+        );
+        assert_eq!(
+            store("redis://cache:6379/2").ok(),
+            Some(IsrStore::Redis("redis://cache:6379/2".into()))
+        );
         assert_eq!(store("memory").ok(), Some(IsrStore::Memory));
         for bad in ["mysql://x", "sqlite://", "/tmp/cache.db"] {
             let error = store(bad).expect_err("rejected");

@@ -82,7 +82,7 @@ impl Purger {
     /// The second level is purged first and awaited: an instance that hears
     /// of the purge and loads the page from there must find it purged.
     pub async fn purge(&self, purge: &Purge, source: &str) -> usize {
-        let matched = self.isr.purge_levels(purge).await;
+        let matched = self.isr.purge(purge).await;
         self.told(purge, source, matched);
         if let Some(others) = &self.others {
             others.purge(purge);
@@ -94,7 +94,7 @@ impl Purger {
     /// CDN in front of it, and logs it: what an instance does with a purge it
     /// hears of from another (which purged the second level already).
     pub fn purge_here(&self, purge: &Purge, source: &str) -> usize {
-        let matched = self.isr.purge(purge);
+        let matched = self.isr.purge_here(purge);
         self.told(purge, source, matched);
         matched
     }

@@ -48,11 +48,11 @@ use isr_cache::{IsrCache, IsrConfig, Purge, Visitor, Visitors};
 use leptos::config::LeptosOptions;
 
 use super::{AppState, Config};
-use crate::config::IsrStore;
-use crate::state::Readiness;
 use crate::app::auth::bearer::bearer_matches;
 use crate::app::auth::preview::is_preview;
 use crate::app::auth::session::is_signed_in;
+use crate::config::IsrStore;
+use crate::state::Readiness;
 use crate::{AppError, AppResult};
 
 /// The cache the configuration asks for, with its second level.
@@ -68,7 +68,9 @@ pub async fn build(config: &Config, leptos_options: &LeptosOptions) -> IsrCache 
 /// meanwhile the instance serves from memory.
 pub async fn open_second_level(config: &Config, isr: &IsrCache) {
     match &config.isr.store {
-        IsrStore::Memory => tracing::info!("cache pages kept in memory only (ISR_STORE_URL=memory)"),
+        IsrStore::Memory => {
+            tracing::info!("cache pages kept in memory only (ISR_STORE_URL=memory)")
+        }
         IsrStore::Disk(path) => match SqliteLevel::open(path).await {
             Ok(level) => {
                 let level = Arc::new(level);

@@ -121,7 +121,7 @@ impl Fanout {
                             mode: PurgeMode::Soft,
                             ..Purge::default()
                         };
-                        purger.isr().purge(&everything);
+                        purger.isr().purge_here(&everything);
                     }
                     Err(error) => {
                         tracing::warn!(%error, "purge listener failed; retrying in {backoff:?}");

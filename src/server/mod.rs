@@ -64,8 +64,13 @@ pub async fn run() -> anyhow::Result<()> {
         tracing::info!(channel = fanout::CHANNEL, "purges fan out to every instance");
     }
     let config = Arc::new(config);
-    let ready = if config.isr.enabled { crate::state::Readiness::new() } else { crate::state::Readiness::ready() };
-    let state = AppState { leptos_options, db, config: config.clone(), purger, ready: ready.clone() };
+    let ready = if config.isr.enabled {
+        crate::state::Readiness::new()
+    } else {
+        crate::state::Readiness::ready()
+    };
+    let state =
+        AppState { leptos_options, db, config: config.clone(), purger, ready: ready.clone() };
     let app = router(state.clone());
 
     let listener = tokio::net::TcpListener::bind(addr)

@@ -216,7 +216,7 @@ async fn low_stock_tightens_the_product_page_its_data_and_its_api(app: TestApp) 
         .await
         .expect("update stock");
     // Changed behind the app's back: purge, as a CMS webhook would.
-    app.isr.purge(&Purge::tags([tag.clone()], PurgeMode::Hard));
+    app.isr.purge(&Purge::tags([tag.clone()], PurgeMode::Hard)).await;
 
     let page = app.get(&format!("/products/{product}")).await;
     assert!(page.body.contains("Only 2 left"));

@@ -103,12 +103,17 @@ impl Fixture {
     }
 
     /// Holds every render of a fixture page, once it has read its data,
-    /// until the returned semaphore gets a permit per render: a test can act
-    /// (edit, purge) while one is under way.
-    pub fn hold(&self) -> Arc<tokio::sync::Semaphore> {
-        let gate = Arc::new(tokio::sync::Semaphore::new(0));
-        *self.gate.lock().expect("lock") = Some(gate.clone());
-        gate
+    /// until [`open`](Self::open): a test can act (edit, purge) while one is
+    /// under way.
+    pub fn hold(&self) {
+        *self.gate.lock().expect("lock") = Some(Arc::new(tokio::sync::Semaphore::new(0)));
+    }
+
+    /// Lets the renders held by [`hold`](Self::hold) go on, and every later one.
+    pub fn open(&self) {
+        if let Some(gate) = self.gate.lock().expect("lock").take() {
+            gate.close();
+        }
     }
 
     /// Resolves once `count` renders have started.
@@ -122,7 +127,8 @@ impl Fixture {
         self.entered.fetch_add(1, Ordering::SeqCst);
         let gate = self.gate.lock().expect("lock").clone();
         if let Some(gate) = gate {
-            gate.acquire().await.expect("open").forget();
+            // Closed by `open`: every render held goes on.
+            let _ = gate.acquire().await;
         }
     }
 

@@ -192,14 +192,20 @@ impl TestApp {
         // The cache's second level: a file, as by default, in a folder of the test's own.
         let store = Arc::new(tempfile::tempdir().expect("temp dir"));
         let store_url = format!("sqlite://{}/isr/cache.db", store.path().display());
-        let config = Config::from_lookup(|name| match name {
-            "DATABASE_URL" => Some(url.clone()),
-            "ISR_STORE_URL" if !vars.iter().any(|(var, _)| *var == name) => Some(store_url.clone()),
-            "ISR_BUILD_ID" if !vars.iter().any(|(var, _)| *var == name) => Some("test".to_owned()),
-            "REVALIDATE_TOKEN" => Some(REVALIDATE_TOKEN.to_owned()),
-            "ISR_WARM_PATHS" => Some("/,/blog".to_owned()),
-            "ISR_WARM_LIMIT" => Some("5".to_owned()),
-            _ => vars.iter().find(|(var, _)| *var == name).map(|(_, value)| value.clone()),
+        // The test's own variables first, then the tests' defaults.
+        let config = Config::from_lookup(|name| {
+            if let Some((_, value)) = vars.iter().find(|(var, _)| *var == name) {
+                return Some(value.clone());
+            }
+            match name {
+                "DATABASE_URL" => Some(url.clone()),
+                "ISR_STORE_URL" => Some(store_url.clone()),
+                "ISR_BUILD_ID" => Some("test".to_owned()),
+                "REVALIDATE_TOKEN" => Some(REVALIDATE_TOKEN.to_owned()),
+                "ISR_WARM_PATHS" => Some("/,/blog".to_owned()),
+                "ISR_WARM_LIMIT" => Some("5".to_owned()),
+                _ => None,
+            }
         })
         .expect("test config");
         let db = db::connect(&config.database_url).await.expect("connect and migrate");
@@ -217,8 +223,16 @@ impl TestApp {
         guard: Guard,
         routes: Routes,
     ) -> Self {
-        Self::instance_on(config, db, leptos_options, guard, routes, ManualClock::new(), Readiness::ready())
-            .await
+        Self::instance_on(
+            config,
+            db,
+            leptos_options,
+            guard,
+            routes,
+            ManualClock::new(),
+            Readiness::ready(),
+        )
+        .await
     }
 
     /// [`instance`](Self::instance) on `clock`, ready as `ready` says.
@@ -242,13 +256,8 @@ impl TestApp {
             Purger::new(isr.clone()).cdn(Cdn::new(config.cdn.clone())).others(fanout.clone());
         let listener =
             fanout.listen(&config.database_url, purger.clone()).await.expect("LISTEN for purges");
-        let state = AppState {
-            leptos_options,
-            db: db.clone(),
-            config: config.clone(),
-            purger,
-            ready,
-        };
+        let state =
+            AppState { leptos_options, db: db.clone(), config: config.clone(), purger, ready };
         Self {
             router: router_with(state.clone(), extra),
             db,
@@ -601,7 +610,8 @@ macro_rules! db_tests {
 pub fn redis_store() -> Option<Vec<(&'static str, String)>> {
     let address = std::net::SocketAddr::from(([127, 0, 0, 1], 6379));
     let reachable =
-        std::net::TcpStream::connect_timeout(&address, std::time::Duration::from_millis(500)).is_ok();
+        std::net::TcpStream::connect_timeout(&address, std::time::Duration::from_millis(500))
+            .is_ok();
     if !reachable {
         let ci = std::env::var_os("CI").is_some_and(|value| !value.is_empty());
         assert!(!ci, "CI is set, but no Redis answers on 127.0.0.1:6379: the Redis tests must run");

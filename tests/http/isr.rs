@@ -512,7 +512,13 @@ async fn metrics_are_for_direct_loopback_clients(app: TestApp) {
 }
 
 async fn warm_up_fills_the_cache(app: TestApp) {
-    let report = leptos_isr_starter::server::cache::warm(app.router(), &app.config).await;
+    let report = leptos_isr_starter::server::cache::warm(
+        app.router(),
+        &app.config,
+        &app.isr,
+        &app.state.ready,
+    )
+    .await;
     assert_eq!(report.requested, 5, "the configured paths, then links from them, up to the limit");
     assert!(report.ok >= 2);
     assert_eq!(x_cache(&app.get("/").await), "HIT");
@@ -528,6 +534,7 @@ async fn the_dashboard_shows_the_cache_and_purges_it(app: TestApp) {
     assert!(dashboard.body.contains("data-testid=\"cache-panel\""));
     assert!(dashboard.body.contains("50%"), "one hit, one miss");
     assert!(dashboard.body.contains("#products"), "the latest purge is listed");
+    assert!(dashboard.body.contains("Second level: "), "and the second level");
     assert!(dashboard.body.contains("appears after the first minute"), "no sample yet");
 
     // A minute's sample (the server takes one a minute), then another.

@@ -67,11 +67,18 @@ async fn a_new_build_never_serves_an_old_ones_pages_and_warms_its_top_pages_firs
     old.isr.flush_requests().await;
 
     let peek = old.another_build("two").await;
-    assert_eq!(x_cache(&peek.get("/blog/hello-isr").await), "MISS", "the old build's page is not served");
+    assert_eq!(
+        x_cache(&peek.get("/blog/hello-isr").await),
+        "MISS",
+        "the old build's page is not served"
+    );
 
     let new = old.another_build("three").await;
     let not_yet = new.get("/healthz/ready").await;
-    assert_eq!((not_yet.status, not_yet.json()["ready"].as_bool()), (StatusCode::SERVICE_UNAVAILABLE, Some(false)));
+    assert_eq!(
+        (not_yet.status, not_yet.json()["ready"].as_bool()),
+        (StatusCode::SERVICE_UNAVAILABLE, Some(false))
+    );
     assert_eq!(new.get("/healthz/live").await.status, StatusCode::OK, "live at once");
     let report = cache::warm(new.router(), &new.config, &new.isr, &new.state.ready).await;
     assert_eq!(report.requested, 3, "the two most requested pages, then ISR_WARM_PATHS");
@@ -102,7 +109,11 @@ fn spawn_get(app: &TestApp, path: &'static str) -> tokio::task::JoinHandle<TestR
 }
 
 /// 100 requests, every other one to each instance.
-async fn hundred_across(first: &TestApp, second: &TestApp, path: &'static str) -> Vec<TestResponse> {
+async fn hundred_across(
+    first: &TestApp,
+    second: &TestApp,
+    path: &'static str,
+) -> Vec<TestResponse> {
     let requests: Vec<_> =
         (0..100).map(|i| spawn_get(if i % 2 == 0 { first } else { second }, path)).collect();
     let mut responses = Vec::new();
@@ -140,13 +151,13 @@ async fn a_purge_racing_a_render_on_the_other_instance_wins_on_redis() {
     let (first, fixture) = Fixture::start_with(policy(), &vars).await;
     let second = first.another_instance().await;
 
-    let gate = fixture.hold();
+    fixture.hold();
     let rendering = spawn_get(&second, "/fixture/raced");
     fixture.entered(1).await;
     // The second instance has read version 0; the data changes and is purged.
     fixture.edit();
     first.state.purger.purge(&Purge::tags(["fixture:raced"], PurgeMode::Hard), "test").await;
-    gate.add_permits(1);
+    fixture.open();
     assert!(rendering.await.expect("joined").body.contains("version 0"));
     second.isr.idle().await;
 
@@ -167,7 +178,10 @@ async fn an_edit_on_one_instance_is_a_miss_then_fresh_on_the_other_on_redis() {
         app.get("/blog/hello-isr").await;
         assert_eq!(x_cache(&app.get("/blog/hello-isr").await), "HIT");
     }
-    assert_eq!(first.isr.metrics().regenerations.get() + second.isr.metrics().regenerations.get(), 1);
+    assert_eq!(
+        first.isr.metrics().regenerations.get() + second.isr.metrics().regenerations.get(),
+        1
+    );
 
     let cookie = first.sign_in_admin().await;
     let form = "slug=hello-isr&title=Edited+on+the+first&body=Text.";
@@ -206,7 +220,16 @@ impl RedisServer {
 
     async fn start_on(port: u16) -> Option<Self> {
         let spawned = std::process::Command::new("redis-server")
-            .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+            .args([
+                "--port",
+                &port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ])
             .stdout(std::process::Stdio::null())
             .spawn();
         let Ok(child) = spawned else {

@@ -74,8 +74,8 @@ mod tests {
     fn data_functions_declare_their_arguments() {
         let table = crate::app::cache::route_table();
         let declared = |path: &str| table.declared_query(path).to_vec();
-        assert_eq!(declared("/api/blog/get_post"), ["slug".into()]);
-        assert_eq!(declared("/api/blog/search_posts"), ["q".into()]);
+        assert_eq!(declared("/api/blog/get_post"), [Box::<str>::from("slug")]);
+        assert_eq!(declared("/api/blog/search_posts"), [Box::<str>::from("q")]);
         assert!(declared("/api/blog/latest_posts").is_empty());
     }
 

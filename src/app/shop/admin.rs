@@ -49,8 +49,10 @@ pub async fn update_product(id: i64, price: String, stock: String) -> Result<Cha
     if !super::db::update_product(&state.db, id, price_cents, stock).await? {
         return Err(AppError::NotFound);
     }
-    let changed =
-        state.purger.changed(&format!("editor (user {})", user.id), super::changed_tags(id), &[]).await;
+    let changed = state
+        .purger
+        .changed(&format!("editor (user {})", user.id), super::changed_tags(id), &[])
+        .await;
     leptos_axum::redirect(&format!("/products/{id}"));
     Ok(changed)
 }

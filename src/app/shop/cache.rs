@@ -100,7 +100,10 @@ mod tests {
     #[test]
     fn data_functions_parse_their_arguments() {
         let table = crate::app::cache::route_table();
-        assert_eq!(table.declared_query("/api/shop/get_product").to_vec(), ["id".into()]);
+        assert_eq!(
+            table.declared_query("/api/shop/get_product").to_vec(),
+            [Box::<str>::from("id")]
+        );
         assert_eq!(resolved("/api/shop/get_product", Some("id=abc")).0, "no-store");
     }
 

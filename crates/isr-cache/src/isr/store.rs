@@ -153,8 +153,11 @@ impl IsrCache {
         metrics
     }
 
-    /// Invalidates what `purge` matches; returns how many entries it touched.
-    pub fn purge(&self, purge: &Purge) -> usize {
+    /// Invalidates what `purge` matches in this instance's memory alone;
+    /// returns how many entries it touched. What an instance does with a
+    /// purge another made (which purged the second level already); for your
+    /// own purges, [`purge`](Self::purge).
+    pub fn purge_here(&self, purge: &Purge) -> usize {
         let shared = &self.shared;
         shared.epoch.fetch_add(1, Ordering::AcqRel);
         let mut matched = 0;

@@ -582,7 +582,7 @@ async fn purges_by_path_prefix_and_tag_soft_and_hard() {
     }
     // Hard, by path: every query of the path, nothing else.
     assert_eq!(
-        h.cache.purge(&Purge {
+        h.cache.purge_here(&Purge {
             paths: vec!["/blog/a".into()],
             mode: PurgeMode::Hard,
             ..Purge::default()
@@ -593,7 +593,10 @@ async fn purges_by_path_prefix_and_tag_soft_and_hard() {
     assert_eq!(h.get("/blog/b").await.x_cache(), "HIT");
 
     // Soft, by prefix: served stale once while it regenerates.
-    assert_eq!(h.cache.purge(&Purge { prefixes: vec!["/blog/".into()], ..Purge::default() }), 2);
+    assert_eq!(
+        h.cache.purge_here(&Purge { prefixes: vec!["/blog/".into()], ..Purge::default() }),
+        2
+    );
     let stale = h.get("/blog/b").await;
     assert_eq!(stale.x_cache(), "STALE");
     h.cache.idle().await;
@@ -601,9 +604,9 @@ async fn purges_by_path_prefix_and_tag_soft_and_hard() {
     assert_eq!(h.get("/products/1").await.x_cache(), "HIT");
 
     // Hard, by tag: the origin tags everything `post:a posts`.
-    assert_eq!(h.cache.purge(&Purge::tags(["posts"], PurgeMode::Hard)), 3);
+    assert_eq!(h.cache.purge_here(&Purge::tags(["posts"], PurgeMode::Hard)), 3);
     assert_eq!(h.get("/products/1").await.x_cache(), "MISS");
-    assert_eq!(h.cache.purge(&Purge::tags(["nothing"], PurgeMode::Hard)), 0);
+    assert_eq!(h.cache.purge_here(&Purge::tags(["nothing"], PurgeMode::Hard)), 0);
     assert_eq!(h.cache.recent_purges().len(), 4);
 }
 
@@ -613,7 +616,7 @@ async fn a_render_overtaken_by_a_purge_is_stored_stale() {
     h.get("/blog/a").await;
     h.clock.advance(61 * SECOND);
     h.get("/blog/a").await; // starts a background render…
-    h.cache.purge(&Purge::tags(["post:a"], PurgeMode::Hard)); // …which a purge overtakes
+    h.cache.purge_here(&Purge::tags(["post:a"], PurgeMode::Hard)); // …which a purge overtakes
     h.cache.idle().await;
     // What the render stored may predate the purge: it is served once more, stale, and redone.
     assert_eq!(h.get("/blog/a").await.x_cache(), "STALE");

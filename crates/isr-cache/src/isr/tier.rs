@@ -209,10 +209,11 @@ impl IsrCache {
     /// level, then in this instance's memory (so a page this instance loads
     /// from the second level meanwhile is already purged there). Returns how
     /// many entries it touched in memory. Other instances' memory is the
-    /// application's to reach (the starter publishes purges to them).
-    pub async fn purge_levels(&self, purge: &Purge) -> usize {
+    /// application's to reach ([`purge_here`](Self::purge_here) there; the
+    /// starter publishes purges to them).
+    pub async fn purge(&self, purge: &Purge) -> usize {
         self.level_call(|level| level.purge(purge)).await;
-        self.purge(purge)
+        self.purge_here(purge)
     }
 
     /// Sends the request counts gathered since the last call to the second

@@ -127,8 +127,10 @@ where
     ReqBody: Default,
 {
     use futures_util::StreamExt as _;
-    let statuses: Vec<Option<StatusCode>> = futures_util::stream::iter(pages)
-        .map(|page| {
+    // Owned paths: a future borrowing from the slice would not be `Send`
+    // for every lifetime, which `tokio::spawn` asks of a warm-up.
+    let statuses: Vec<Option<StatusCode>> = futures_util::stream::iter(pages.to_vec())
+        .map(|page: String| {
             let mut service = service.clone();
             async move {
                 let mut request = Request::get(page.as_str()).body(ReqBody::default()).ok()?;
@@ -215,7 +217,8 @@ mod tests {
                     tokio::task::yield_now().await;
                     *in_flight.lock().expect("lock") -= 1;
                     let status = if request.uri() == "/gone" { 404 } else { 200 };
-                    let mut response = Response::new(Full::new(Bytes::from_static(br#"<a href="/x">"#)));
+                    let mut response =
+                        Response::new(Full::new(Bytes::from_static(br#"<a href="/x">"#)));
                     *response.status_mut() = StatusCode::from_u16(status).expect("status");
                     Ok::<_, Infallible>(response)
                 }

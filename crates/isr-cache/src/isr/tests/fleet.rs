@@ -155,7 +155,7 @@ async fn a_purge_that_overtakes_a_render_on_another_instance_wins() {
         tokio::task::yield_now().await;
     }
     // Mid-render on B (its lease taken, its generation read), A purges.
-    a.cache.purge_levels(&Purge::tags(["posts"], PurgeMode::Hard)).await;
+    a.cache.purge(&Purge::tags(["posts"], PurgeMode::Hard)).await;
     *fleet.origin.gate.lock().expect("lock") = None;
     gate.add_permits(1);
     rendering.await.expect("joined").expect("infallible");
@@ -174,7 +174,7 @@ async fn purges_reach_the_second_level_soft_and_hard() {
     let a = fleet.instance("1");
     a.get("/blog/a").await;
     a.get("/blog/b").await;
-    a.cache.purge_levels(&Purge { paths: vec!["/blog/a".into()], ..Purge::default() }).await;
+    a.cache.purge(&Purge { paths: vec!["/blog/a".into()], ..Purge::default() }).await;
     let c = fleet.instance("1");
     let soft = c.get("/blog/a").await;
     assert_eq!(soft.x_cache(), "STALE", "soft: the old page at once");
@@ -184,7 +184,7 @@ async fn purges_reach_the_second_level_soft_and_hard() {
 
     let prefix =
         Purge { prefixes: vec!["/blog/".into()], mode: PurgeMode::Hard, ..Purge::default() };
-    a.cache.purge_levels(&prefix).await;
+    a.cache.purge(&prefix).await;
     assert_eq!(a.get("/blog/b").await.x_cache(), "MISS", "hard, in memory");
     let d = fleet.instance("1");
     assert_eq!(d.get("/blog/a").await.x_cache(), "MISS", "hard, in the second level");
