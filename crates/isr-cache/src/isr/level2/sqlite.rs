@@ -62,11 +62,11 @@ use crate::isr::clock::Clock;
 use crate::isr::{Purge, PurgeMode};
 
 /// The version of the tables, in `PRAGMA user_version`.
-pub const SCHEMA_VERSION: i64 = 1;
+const SCHEMA_VERSION: i64 = 1;
 /// How long a write waits for another process's (or connection's) write.
-pub const BUSY_TIMEOUT: Duration = Duration::from_secs(2);
+const BUSY_TIMEOUT: Duration = Duration::from_secs(2);
 /// How many pages `requests` keeps (the most requested) after a prune.
-pub const TOP_KEPT: i64 = 10_000;
+const TOP_KEPT: i64 = 10_000;
 
 /// The tables (see the module doc). Its `user_version` is
 /// [`SCHEMA_VERSION`] (a test checks).
@@ -173,9 +173,13 @@ SELECT item.value ->> 0, item.value ->> 1 FROM json_each(?1) AS item WHERE true
 ON CONFLICT (page) DO UPDATE SET count = count + excluded.count
 ";
 
-/// A second level in a SQLite file of its own: see the [module](self).
+/// A second level in a SQLite file of its own (not the app's database), so
+/// that the cache outlives restarts and deploys. The processes of one host
+/// can share the file (WAL mode; a write waits up to 2 s for another's);
+/// keep it on a local disk. Call [`prune`](Self::prune) now and then.
 ///
-/// Cheap to clone: clones share a pool of connections.
+/// The source's module doc says why a file of its own, and how the tables
+/// are laid out. Cheap to clone: clones share a pool of connections.
 #[derive(Clone)]
 pub struct SqliteLevel {
     pool: SqlitePool,
@@ -261,9 +265,8 @@ impl SqliteLevel {
         to_i64(self.clock.now_millis())
     }
 
-    /// Deletes expired records, markers and leases, and all but the
-    /// [`TOP_KEPT`] most requested pages; gives the space back to the
-    /// file system.
+    /// Deletes expired records, markers and leases, and all but the 10,000
+    /// most requested pages; gives the space back to the file system.
     pub async fn prune(&self) -> LevelResult<()> {
         let now = self.now();
         let mut transaction = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(failed)?;
