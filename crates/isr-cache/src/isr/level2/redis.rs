@@ -24,6 +24,10 @@
 //! purge is older than [`PURGE_MEMORY`] (`{ns}m:prefix:at` says when that
 //! was), so the hashes stay as small as the set of prefixes purged in a week.
 //!
+//! A record's tags are joined with newlines: a tag cannot hold one (cache
+//! tags are `Surrogate-Key` tokens, which hold no whitespace), and an empty
+//! tag matches no purge.
+//!
 //! # One round trip per call
 //!
 //! `get`, `lease`, `release` and `purge` are Lua scripts, sent by SHA
@@ -266,8 +270,8 @@ fn failed(error: RedisError) -> LevelError {
 impl RedisLevel {
     /// Connects to the Redis at `url` (`redis://host:6379/0`); every key
     /// the level writes starts with `namespace` (`isr:`). Fails after 2 s
-    /// when Redis does not answer. Must run in a Tokio
-    /// runtime: the connection reconnects on a task of its own.
+    /// when Redis does not answer. Must run in a Tokio runtime: the
+    /// connection reconnects on a task of its own.
     pub async fn connect(url: &str, namespace: &str) -> LevelResult<Self> {
         let client = Client::open(url).map_err(failed)?;
         let config = ConnectionManagerConfig::new()

@@ -8,8 +8,8 @@
 //! - cache writes (a record per render, counts every few seconds) never
 //!   wait for the app's writes, nor hold the app's writers up: SQLite has
 //!   one writer per file;
-//! - deleting the file (and its `-wal` and `-shm`) clears the cache, and
-//!   nothing else;
+//! - deleting the file (and its `-wal` and `-shm`, with the processes that
+//!   use it stopped) clears the cache, and nothing else;
 //! - it works the same when the app's data is on PostgreSQL;
 //! - the app's migrations know nothing of it: the level makes its own tables.
 //!
@@ -25,7 +25,9 @@
 //! `prefix` or `tag`; name, soft, hard, expires_at) and `requests` (page,
 //! count), all `STRICT`. Their version is `PRAGMA user_version`
 //! ([`SCHEMA_VERSION`]); a file of another version (an older or newer build)
-//! gets its tables dropped and made again: it is a cache.
+//! gets its tables dropped and made again: it is a cache. (Two builds of
+//! different versions on one file would clear it in turn: during such a
+//! deploy, give the new build a new file name.)
 //!
 //! A record's tags are a JSON array, which `get` reads with `json_each`, so
 //! that `get` is one query (the record and the greatest soft and hard
@@ -35,8 +37,10 @@
 //! # Time
 //!
 //! Expiry is by the wall clock (Unix milliseconds), which every process on
-//! the host shares. Expired rows are ignored at once and deleted by
-//! [`SqliteLevel::prune`], which the cache calls now and then.
+//! the host shares. Expired records and leases are ignored at once, and
+//! deleted by [`SqliteLevel::prune`], which the cache calls now and then.
+//! Markers match until pruned, which changes nothing: a marker expires
+//! after every record it could purge.
 //!
 //! # Failures
 //!
