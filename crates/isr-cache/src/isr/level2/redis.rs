@@ -24,6 +24,10 @@
 //! purge is older than [`PURGE_MEMORY`] (`{ns}m:prefix:at` says when that
 //! was), so the hashes stay as small as the set of prefixes purged in a week.
 //!
+//! A record's tags are joined with newlines: a tag cannot hold one (cache
+//! tags are `Surrogate-Key` tokens, which hold no whitespace), and an empty
+//! tag matches no purge.
+//!
 //! # One round trip per call
 //!
 //! `get`, `lease`, `release` and `purge` are Lua scripts, sent by SHA
@@ -36,14 +40,16 @@
 //! # Timeouts and reconnection
 //!
 //! [`RedisLevel::connect`] gives up after [`CONNECT_TIMEOUT`] (2 s). After
-//! that a [`ConnectionManager`] reconnects by itself: a call made while
-//! Redis is down fails (after at most one retry, 100–500 ms later), and the
-//! next call after Redis is back succeeds on a new connection. Each
-//! connection attempt gives up after [`CONNECTION_TIMEOUT`] (1 s) and each
-//! command after [`RESPONSE_TIMEOUT`] (1 s), so a Redis that hangs (rather
-//! than refuses) cannot hang a request: a `get` of a 20 KB record takes well
-//! under a millisecond, a second is a Redis that is not answering. The cache
-//! bounds calls with its own, shorter timeout too.
+//! that a [`ConnectionManager`] reconnects by itself: a call that finds the
+//! connection dropped fails and starts a reconnection; calls made meanwhile
+//! wait for it (one connection attempt, one retry a few hundred
+//! milliseconds later, where the `redis` crate's default is six retries with
+//! a growing backoff) and fail with it; the first call after Redis is back
+//! starts a reconnection that succeeds. Each connection attempt gives up
+//! after [`CONNECTION_TIMEOUT`] and each command after [`RESPONSE_TIMEOUT`]
+//! (both 500 ms), so a Redis that hangs (rather than refuses) cannot hang a
+//! request: a `get` of a 20 KB record takes a fraction of a millisecond, and
+//! a purge a few. The cache bounds each call with its own timeout as well.
 //!
 //! # `maxmemory-policy`: `volatile-ttl` (or `noeviction`)
 //!
@@ -90,18 +96,18 @@ use super::{Found, LevelError, LevelResult, PURGE_MEMORY, Record, SecondLevel, m
 use crate::isr::{Purge, PurgeMode};
 
 /// How long [`RedisLevel::connect`] waits for Redis.
-pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 /// How long one connection attempt (also a reconnection) may take.
-pub const CONNECTION_TIMEOUT: Duration = Duration::from_secs(1);
+const CONNECTION_TIMEOUT: Duration = Duration::from_millis(500);
 /// How long a command may wait for its answer.
-pub const RESPONSE_TIMEOUT: Duration = Duration::from_secs(1);
+const RESPONSE_TIMEOUT: Duration = Duration::from_millis(500);
 /// How many pages `{ns}top` keeps: the most requested; the others are
 /// dropped at each count, so pages with random queries cannot fill Redis.
-pub const TOP_KEPT: usize = 10_000;
+const TOP_KEPT: usize = 10_000;
 
 /// The record, and the greatest soft and hard generations of the markers
 /// for its path, its tags and every purged prefix of its path.
-/// KEYS[1]: the record. ARGV[1]: the namespace.
+/// `KEYS[1]`: the record. `ARGV[1]`: the namespace.
 const GET: &str = r"
 local record = redis.call('HMGET', KEYS[1], 'bytes', 'generation', 'path', 'tags')
 local bytes, generation, path, tags = record[1], record[2], record[3], record[4]
@@ -163,7 +169,7 @@ return {bytes, generation, soft, hard}
 ";
 
 /// Takes the lease unless another holder has it; returns the generation.
-/// KEYS[1]: the lease, KEYS[2]: the generation. ARGV: holder, ttl (ms).
+/// `KEYS[1]`: the lease, `KEYS[2]`: the generation. ARGV: holder, ttl (ms).
 const LEASE: &str = r"
 local holder = redis.call('GET', KEYS[1])
 if holder and holder ~= ARGV[1] then
@@ -173,7 +179,7 @@ redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
 return redis.call('GET', KEYS[2]) or '0'
 ";
 
-/// Deletes the lease if `holder` has it. KEYS[1]: the lease. ARGV[1]: holder.
+/// Deletes the lease if `holder` has it. `KEYS[1]`: the lease. `ARGV[1]`: holder.
 const RELEASE: &str = r"
 if redis.call('GET', KEYS[1]) == ARGV[1] then
   redis.call('DEL', KEYS[1])
@@ -224,9 +230,16 @@ end
 return generation
 ";
 
-/// A second level in Redis: see the [module](self) for its keys, the
-/// `maxmemory-policy` to use and what happens when Redis is down.
+/// A second level in Redis, which every instance of a fleet shares.
 ///
+/// - Set Redis's `maxmemory-policy` to `volatile-ttl` (or `noeviction`),
+///   never `allkeys-*`: an evicted purge marker or purge counter would
+///   bring purged pages back.
+/// - Redis Cluster is not supported (a script reads keys across slots).
+/// - While Redis is away, calls fail within about a second (connection and
+///   response timeouts of 500 ms); the connection comes back by itself.
+///
+/// The source's module doc says why, and how the keys are laid out.
 /// Cheap to clone: clones share one connection.
 #[derive(Clone)]
 pub struct RedisLevel {
@@ -256,9 +269,9 @@ fn failed(error: RedisError) -> LevelError {
 
 impl RedisLevel {
     /// Connects to the Redis at `url` (`redis://host:6379/0`); every key
-    /// the level writes starts with `namespace` (`isr:`). Fails after
-    /// [`CONNECT_TIMEOUT`] when Redis does not answer. Must run in a Tokio
-    /// runtime: the connection reconnects on a task of its own.
+    /// the level writes starts with `namespace` (`isr:`). Fails after 2 s
+    /// when Redis does not answer. Must run in a Tokio runtime: the
+    /// connection reconnects on a task of its own.
     pub async fn connect(url: &str, namespace: &str) -> LevelResult<Self> {
         let client = Client::open(url).map_err(failed)?;
         let config = ConnectionManagerConfig::new()

@@ -8,8 +8,8 @@
 //! - cache writes (a record per render, counts every few seconds) never
 //!   wait for the app's writes, nor hold the app's writers up: SQLite has
 //!   one writer per file;
-//! - deleting the file (and its `-wal` and `-shm`) clears the cache, and
-//!   nothing else;
+//! - deleting the file (and its `-wal` and `-shm`, with the processes that
+//!   use it stopped) clears the cache, and nothing else;
 //! - it works the same when the app's data is on PostgreSQL;
 //! - the app's migrations know nothing of it: the level makes its own tables.
 //!
@@ -25,7 +25,9 @@
 //! `prefix` or `tag`; name, soft, hard, expires_at) and `requests` (page,
 //! count), all `STRICT`. Their version is `PRAGMA user_version`
 //! ([`SCHEMA_VERSION`]); a file of another version (an older or newer build)
-//! gets its tables dropped and made again: it is a cache.
+//! gets its tables dropped and made again: it is a cache. (Two builds of
+//! different versions on one file would clear it in turn: during such a
+//! deploy, give the new build a new file name.)
 //!
 //! A record's tags are a JSON array, which `get` reads with `json_each`, so
 //! that `get` is one query (the record and the greatest soft and hard
@@ -35,8 +37,10 @@
 //! # Time
 //!
 //! Expiry is by the wall clock (Unix milliseconds), which every process on
-//! the host shares. Expired rows are ignored at once and deleted by
-//! [`SqliteLevel::prune`], which the cache calls now and then.
+//! the host shares. Expired records and leases are ignored at once, and
+//! deleted by [`SqliteLevel::prune`], which the cache calls now and then.
+//! Markers match until pruned, which changes nothing: a marker expires
+//! after every record it could purge.
 //!
 //! # Failures
 //!
@@ -62,11 +66,11 @@ use crate::isr::clock::Clock;
 use crate::isr::{Purge, PurgeMode};
 
 /// The version of the tables, in `PRAGMA user_version`.
-pub const SCHEMA_VERSION: i64 = 1;
+const SCHEMA_VERSION: i64 = 1;
 /// How long a write waits for another process's (or connection's) write.
-pub const BUSY_TIMEOUT: Duration = Duration::from_secs(2);
+const BUSY_TIMEOUT: Duration = Duration::from_secs(2);
 /// How many pages `requests` keeps (the most requested) after a prune.
-pub const TOP_KEPT: i64 = 10_000;
+const TOP_KEPT: i64 = 10_000;
 
 /// The tables (see the module doc). Its `user_version` is
 /// [`SCHEMA_VERSION`] (a test checks).
@@ -173,9 +177,13 @@ SELECT item.value ->> 0, item.value ->> 1 FROM json_each(?1) AS item WHERE true
 ON CONFLICT (page) DO UPDATE SET count = count + excluded.count
 ";
 
-/// A second level in a SQLite file of its own: see the [module](self).
+/// A second level in a SQLite file of its own (not the app's database), so
+/// that the cache outlives restarts and deploys. The processes of one host
+/// can share the file (WAL mode; a write waits up to 2 s for another's);
+/// keep it on a local disk. Call [`prune`](Self::prune) now and then.
 ///
-/// Cheap to clone: clones share a pool of connections.
+/// The source's module doc says why a file of its own, and how the tables
+/// are laid out. Cheap to clone: clones share a pool of connections.
 #[derive(Clone)]
 pub struct SqliteLevel {
     pool: SqlitePool,
@@ -261,9 +269,8 @@ impl SqliteLevel {
         to_i64(self.clock.now_millis())
     }
 
-    /// Deletes expired records, markers and leases, and all but the
-    /// [`TOP_KEPT`] most requested pages; gives the space back to the
-    /// file system.
+    /// Deletes expired records, markers and leases, and all but the 10,000
+    /// most requested pages; gives the space back to the file system.
     pub async fn prune(&self) -> LevelResult<()> {
         let now = self.now();
         let mut transaction = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(failed)?;
