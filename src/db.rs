@@ -45,6 +45,26 @@ pub async fn connect(url: &str) -> anyhow::Result<Db> {
     Ok(pool)
 }
 
+/// The database's own random id, made by the first instance that asks (see
+/// the `data_id` migration): the same for every instance on this database,
+/// and new for a database made afresh.
+pub async fn data_id(db: &Db) -> anyhow::Result<String> {
+    use rand_core::RngCore as _;
+    let mut bytes = [0u8; 8];
+    rand_core::OsRng.fill_bytes(&mut bytes);
+    let id: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    sqlx::query("INSERT INTO data_id (one, id) VALUES (1, $1) ON CONFLICT DO NOTHING")
+        .bind(&id)
+        .execute(db)
+        .await
+        .context("writing the database's id")?;
+    let id: String = sqlx::query_scalar("SELECT id FROM data_id WHERE one = 1")
+        .fetch_one(db)
+        .await
+        .context("reading the database's id")?;
+    Ok(id)
+}
+
 /// The migrations of one backend (one file per feature), tolerating files
 /// that were applied once and are gone: a feature removed from the app (see
 /// the README's "Remove the demo") leaves its tables behind rather than

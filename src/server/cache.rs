@@ -56,10 +56,15 @@ use crate::state::Readiness;
 use crate::{AppError, AppResult};
 
 /// The cache the configuration asks for, with its second level.
-pub async fn build(config: &Config, leptos_options: &LeptosOptions) -> IsrCache {
-    let isr = IsrCache::new(isr_config(config, leptos_options));
+pub async fn build(
+    config: &Config,
+    leptos_options: &LeptosOptions,
+    db: &crate::db::Db,
+) -> anyhow::Result<IsrCache> {
+    let data = crate::db::data_id(db).await?;
+    let isr = IsrCache::new(isr_config(config, leptos_options, &data));
     open_second_level(config, &isr).await;
-    isr
+    Ok(isr)
 }
 
 /// Opens the second level `ISR_STORE_URL` names and gives it to `isr`. A
@@ -160,10 +165,13 @@ pub fn build_id(config: &Config, leptos_options: &LeptosOptions) -> String {
         .clone()
 }
 
-/// The cache's settings from the app's configuration.
-pub fn isr_config(config: &Config, leptos_options: &LeptosOptions) -> IsrConfig {
+/// The cache's settings from the app's configuration. Its namespace in the
+/// second level is the build's ([`build_id`]) and the database's
+/// ([`data_id`](crate::db::data_id)): a page is served only by the build
+/// that rendered it, from the database it was rendered from.
+pub fn isr_config(config: &Config, leptos_options: &LeptosOptions, data_id: &str) -> IsrConfig {
     IsrConfig::new()
-        .build(build_id(config, leptos_options))
+        .build(format!("{}.{data_id}", build_id(config, leptos_options)))
         .enabled(config.isr.enabled)
         .max_bytes(config.isr.max_bytes)
         .max_entry_bytes(config.isr.max_entry_bytes)

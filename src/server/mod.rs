@@ -56,7 +56,7 @@ pub async fn run() -> anyhow::Result<()> {
     let db = db::connect(&config.database_url).await?;
     seed::seed_if_configured(&db, &config).await.context("seeding the demo content")?;
 
-    let isr = cache::build(&config, &leptos_options).await;
+    let isr = cache::build(&config, &leptos_options, &db).await?;
     cache::sample_every_minute(isr.clone());
     let fanout = fanout::Fanout::new(&config.database_url, &db);
     let purger = Purger::new(isr).cdn(cdn::Cdn::new(config.cdn.clone())).others(fanout.clone());

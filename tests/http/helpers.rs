@@ -247,7 +247,8 @@ impl TestApp {
         ready: Readiness,
     ) -> Self {
         let Routes { extra, table } = routes.clone();
-        let mut isr_config = cache::isr_config(&config, &leptos_options);
+        let data_id = db::data_id(&db).await.expect("the database's id");
+        let mut isr_config = cache::isr_config(&config, &leptos_options, &data_id);
         isr_config.routes = Some(Arc::new(table));
         let isr = IsrCache::with_clock(isr_config, Arc::new(clock.clone()));
         cache::open_second_level(&config, &isr).await;

@@ -35,6 +35,20 @@ async fn a_restart_serves_pages_stored_before_it_as_hits_counting_their_age() {
     assert_eq!(after.isr.metrics().regenerations.get(), 0, "no render after the restart");
 }
 
+/// A database made afresh never gets the pages of the one it replaced, even
+/// from the same build and store file.
+#[tokio::test]
+async fn a_database_made_afresh_never_gets_the_old_ones_pages() {
+    let old = TestApp::start(Backend::Sqlite).await.expect("SQLite");
+    old.get("/blog/hello-isr").await;
+    let store = old.config.isr.store.clone();
+    let leptos_isr_starter::config::IsrStore::Disk(path) = store else { panic!("a file") };
+    let url = format!("sqlite://{}", path.display());
+    let fresh = TestApp::start_with_vars(&[("ISR_STORE_URL", url)]).await;
+    assert!(fresh.isr.has_second_level());
+    assert_eq!(x_cache(&fresh.get("/blog/hello-isr").await), "MISS");
+}
+
 /// A store file that cannot be opened leaves the cache in memory.
 #[tokio::test]
 async fn a_store_file_that_cannot_be_opened_leaves_the_cache_in_memory() {
