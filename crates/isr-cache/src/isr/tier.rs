@@ -152,7 +152,7 @@ impl IsrCache {
                         Some(PurgeMode::Soft) => entry.forced_stale.store(true, Ordering::Release),
                         None => {}
                     }
-                    return Some(Arc::new(entry));
+                    return Some(Arc::from(entry));
                 }
                 Err(refused) => {
                     tracing::debug!(?refused, "second cache level record skipped");

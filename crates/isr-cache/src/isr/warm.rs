@@ -206,14 +206,12 @@ mod tests {
                 let (in_flight, most) = (in_flight.clone(), most.clone());
                 requested.lock().expect("lock").push(request.uri().to_string());
                 async move {
-                    let now = {
+                    {
                         let mut n = in_flight.lock().expect("lock");
                         *n += 1;
-                        *n
-                    };
-                    let mut most = most.lock().expect("lock");
-                    *most = (*most).max(now);
-                    drop(most);
+                        let mut most = most.lock().expect("lock");
+                        *most = (*most).max(*n);
+                    }
                     tokio::task::yield_now().await;
                     *in_flight.lock().expect("lock") -= 1;
                     let status = if request.uri() == "/gone" { 404 } else { 200 };

@@ -55,7 +55,7 @@ struct WireEntry<'a> {
 
 /// What a record holds.
 pub(super) enum Decoded {
-    Entry(Entry),
+    Entry(Box<Entry>),
     /// The request headers the key's responses vary on.
     Vary(Vec<HeaderName>),
 }
@@ -156,7 +156,7 @@ pub(super) fn decode(key: &str, bytes: &Bytes) -> Result<Decoded, Refused> {
         (wire.path.to_owned(), wire.target.to_owned(), tags),
         (wire.stored_at, wire.ttl, wire.swr, wire.sie),
     )
-    .map(Decoded::Entry)
+    .map(|entry| Decoded::Entry(Box::new(entry)))
     .ok_or(Refused::Corrupt)
 }
 
