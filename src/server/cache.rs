@@ -76,19 +76,21 @@ pub async fn open_second_level(config: &Config, isr: &IsrCache) {
         IsrStore::Memory => {
             tracing::info!("cache pages kept in memory only (ISR_STORE_URL=memory)")
         }
-        IsrStore::Disk(path) => match SqliteLevel::open(path).await {
-            Ok(level) => {
-                let level = Arc::new(level);
-                isr.attach_second_level(level.clone());
-                prune_every_hour(level);
-                tracing::info!(path = %path.display(), "cache pages kept on disk too");
+        IsrStore::Disk(path) => {
+            match SqliteLevel::open_bounded(path, Some(config.isr.store_max_bytes)).await {
+                Ok(level) => {
+                    let level = Arc::new(level);
+                    isr.attach_second_level(level.clone());
+                    prune_every_minute(level);
+                    tracing::info!(path = %path.display(), "cache pages kept on disk too");
+                }
+                Err(error) => tracing::warn!(
+                    path = %path.display(),
+                    %error,
+                    "cannot open the cache's file: pages kept in memory only"
+                ),
             }
-            Err(error) => tracing::warn!(
-                path = %path.display(),
-                %error,
-                "cannot open the cache's file: pages kept in memory only"
-            ),
-        },
+        }
         IsrStore::Redis(url) => {
             let namespace = &config.isr.store_namespace;
             if let Err(error) = connect_redis(url, namespace, isr).await {
@@ -120,12 +122,13 @@ async fn connect_redis(
     Ok(())
 }
 
-/// Drops the disk store's expired pages, purge markers and leases hourly.
-fn prune_every_hour(level: Arc<SqliteLevel>) {
+/// Drops the disk store's expired pages, purge markers and leases every
+/// minute: short-lived pages (a 404, a search) leave room at once.
+fn prune_every_minute(level: Arc<SqliteLevel>) {
     tokio::spawn(async move {
-        let mut hours = tokio::time::interval(Duration::from_secs(3600));
+        let mut minutes = tokio::time::interval(Duration::from_secs(60));
         loop {
-            hours.tick().await;
+            minutes.tick().await;
             if let Err(error) = level.prune().await {
                 tracing::warn!(%error, "cannot prune the cache's file");
             }

@@ -49,6 +49,32 @@ async fn a_database_made_afresh_never_gets_the_old_ones_pages() {
     assert_eq!(x_cache(&fresh.get("/blog/hello-isr").await), "MISS");
 }
 
+/// A store file at its bound (`ISR_STORE_MAX_MB`, as a full disk) costs
+/// the sharing, not the pages.
+#[tokio::test]
+async fn a_full_store_file_costs_only_the_sharing() {
+    let (app, fixture) = Fixture::start_with(policy(), &[("ISR_STORE_MAX_MB", "1".into())]).await;
+    for i in 0..400 {
+        let page = app.get(&format!("/fixture/page-{i}")).await;
+        assert_eq!(page.status, StatusCode::OK, "page {i}");
+    }
+    let metrics = app.isr.metrics();
+    assert!(metrics.level2_errors.get() > 0, "the full file is noticed");
+    assert!(metrics.level2_writes.get() < 400, "{} pages written", metrics.level2_writes.get());
+    assert_eq!(x_cache(&app.get("/fixture/page-399").await), "HIT", "memory keeps serving");
+    assert_eq!(fixture.renders(), 400);
+}
+
+/// Pages that were not found stay in memory: any URL can be one.
+#[tokio::test]
+async fn not_found_pages_are_not_written_to_the_second_level() {
+    let app = TestApp::start(Backend::Sqlite).await.expect("SQLite");
+    assert_eq!(app.get("/blog/no-such-post").await.status, StatusCode::NOT_FOUND);
+    assert_eq!(app.isr.metrics().level2_writes.get(), 0);
+    app.get("/blog/hello-isr").await;
+    assert_eq!(app.isr.metrics().level2_writes.get(), 1);
+}
+
 /// A store file that cannot be opened leaves the cache in memory.
 #[tokio::test]
 async fn a_store_file_that_cannot_be_opened_leaves_the_cache_in_memory() {

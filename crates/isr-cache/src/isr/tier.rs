@@ -166,7 +166,13 @@ impl IsrCache {
 
     /// Writes `entry` (stored in memory at `key`, under `primary`) to the
     /// second level, with the purge `generation` its render began at.
+    /// Not-found pages are not written: any URL can be one, so they are
+    /// what a crawler or an attacker floods a cache with, and each costs a
+    /// cheap render; memory (bounded) keeps them.
     pub(super) async fn save(&self, primary: &str, key: &str, entry: &Entry, generation: u64) {
+        if entry.status == http::StatusCode::NOT_FOUND {
+            return;
+        }
         let ttl = entry.lifetime().min(PURGE_MEMORY);
         let tags: Vec<String> = entry.tags.iter().cloned().collect();
         let record =

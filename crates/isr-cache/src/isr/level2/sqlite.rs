@@ -218,10 +218,24 @@ impl SqliteLevel {
     /// Opens the cache file at `path` (`data/isr-cache.db`), making its
     /// folder, the file and its tables as needed.
     pub async fn open(path: &Path) -> LevelResult<Self> {
+        Self::open_bounded(path, None).await
+    }
+
+    /// [`open`](Self::open), with the file bounded to about `max_bytes`
+    /// (SQLite's `max_page_count`, on every connection): a flood of new
+    /// pages (a crawler walking every `?page=`) fills it to the bound, then
+    /// writes fail as on a full disk (the cache logs it and serves from
+    /// memory) until [`prune`](Self::prune) frees the expired ones.
+    pub async fn open_bounded(path: &Path, max_bytes: Option<u64>) -> LevelResult<Self> {
         if let Some(folder) = path.parent().filter(|folder| !folder.as_os_str().is_empty()) {
             std::fs::create_dir_all(folder).map_err(|error| LevelError(Box::new(error)))?;
         }
-        Self::open_with(Self::options(path), Arc::new(UnixClock)).await
+        let mut options = Self::options(path);
+        if let Some(max_bytes) = max_bytes {
+            // The default page size, 4 KiB.
+            options = options.pragma("max_page_count", (max_bytes / 4096).max(16).to_string());
+        }
+        Self::open_with(options, Arc::new(UnixClock)).await
     }
 
     fn options(path: &Path) -> SqliteConnectOptions {
