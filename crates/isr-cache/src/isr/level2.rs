@@ -339,11 +339,10 @@ impl SecondLevel for MemoryLevel {
     }
 }
 
-/// What every [`SecondLevel`] must do, as one test each implementation runs
-/// (`ns`: a prefix unique to the run, for keys, paths, tags and pages, so
-/// runs can share a store). Expiry is each implementation's own test.
-#[cfg(test)]
-pub(crate) mod conformance {
+/// What every [`SecondLevel`] must do, as one test each implementation runs:
+/// [`check`](conformance::check) panics, saying what, where a level falls
+/// short. Public so that a level of your own can be held to it too.
+pub mod conformance {
     use std::time::Duration;
 
     use bytes::Bytes;
@@ -365,7 +364,11 @@ pub(crate) mod conformance {
         level.get(key).await.expect("get")
     }
 
-    pub(crate) async fn check(level: &dyn SecondLevel, ns: &str) {
+    /// Runs every check on `level`. `ns`: a prefix unique to the run, for
+    /// keys, paths, tags and pages, so runs can share a store. Expiry is each
+    /// implementation's own test.
+    #[expect(clippy::missing_panics_doc, reason = "a test: it panics where the level fails")]
+    pub async fn check(level: &dyn SecondLevel, ns: &str) {
         let key = |name: &str| format!("{ns}|{name}");
 
         // Records: written, read back whole, replaced; none where none was written.
