@@ -18,6 +18,7 @@
 //! | `ISR_WARM_LIMIT` | `50` | pages warmed in all, following links from those (the number of paths: no crawl) |
 //! | `ISR_STORE_URL` | `sqlite://data/isr/cache.db` | the cache's second level, which outlives restarts and deploys: a SQLite file of its own (`sqlite://path`), `redis://…` (`rediss://` for TLS) shared by every instance, or `memory` for none |
 //! | `ISR_STORE_MAX_MB` | `1024` | bound on the second level's file: when full, pages stay in memory until expired ones are pruned (every minute) |
+//! | `ISR_STORE_TIMEOUT_MS` | `50` | bound on each read of the second level: past it, the page is rendered here (and the level left alone for a second) |
 //! | `ISR_STORE_NAMESPACE` | `isr:` | the prefix of every key the cache writes in Redis: several sites can share one Redis |
 //! | `ISR_BUILD_ID` | a hash of the server binary and the `/pkg` bundle | the build's namespace in the second level: a new build never serves a page an old one rendered |
 //! | `ISR_WARM_TOP` | `200` | with a second level, the most requested pages (of any build) rendered at start-up before `/healthz/ready` answers 200 |
@@ -88,6 +89,8 @@ pub struct IsrSettings {
     pub store_namespace: String,
     /// Bound on the second level's file, in bytes.
     pub store_max_bytes: u64,
+    /// Bound on each read of the second level (`ISR_STORE_TIMEOUT_MS`).
+    pub store_timeout: Duration,
     /// `ISR_BUILD_ID`; `None`: computed from the binary and the bundle.
     pub build_id: Option<String>,
     pub warm_top: usize,
@@ -237,6 +240,7 @@ impl Config {
             store: IsrStore::parse(get("ISR_STORE_URL").as_deref())?,
             store_namespace: get("ISR_STORE_NAMESPACE").unwrap_or_else(|| "isr:".to_owned()),
             store_max_bytes: parse_number(&get, "ISR_STORE_MAX_MB", 1024)?.saturating_mul(1 << 20),
+            store_timeout: Duration::from_millis(parse_number(&get, "ISR_STORE_TIMEOUT_MS", 50)?),
             build_id: get("ISR_BUILD_ID")
                 .map(|id| id.trim().to_owned())
                 .filter(|id| !id.is_empty()),

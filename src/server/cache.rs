@@ -175,6 +175,7 @@ pub fn build_id(config: &Config, leptos_options: &LeptosOptions) -> String {
 pub fn isr_config(config: &Config, leptos_options: &LeptosOptions, data_id: &str) -> IsrConfig {
     IsrConfig::new()
         .build(format!("{}.{data_id}", build_id(config, leptos_options)))
+        .level2_timeout(config.isr.store_timeout)
         .enabled(config.isr.enabled)
         .max_bytes(config.isr.max_bytes)
         .max_entry_bytes(config.isr.max_entry_bytes)

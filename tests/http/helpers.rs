@@ -201,6 +201,9 @@ impl TestApp {
                 "DATABASE_URL" => Some(url.clone()),
                 "ISR_STORE_URL" => Some(store_url.clone()),
                 "ISR_BUILD_ID" => Some("test".to_owned()),
+                // Seconds, not 50 ms: a test machine busy building must not
+                // turn a slow read into a miss the test did not expect.
+                "ISR_STORE_TIMEOUT_MS" => Some("2000".to_owned()),
                 "REVALIDATE_TOKEN" => Some(REVALIDATE_TOKEN.to_owned()),
                 "ISR_WARM_PATHS" => Some("/,/blog".to_owned()),
                 "ISR_WARM_LIMIT" => Some("5".to_owned()),

@@ -26,6 +26,7 @@ async fn a_restart_serves_pages_stored_before_it_as_hits_counting_their_age() {
     let before = TestApp::start(Backend::Sqlite).await.expect("SQLite");
     let miss = before.get("/blog/hello-isr").await;
     assert_eq!(x_cache(&miss), "MISS");
+    before.isr.idle().await; // written to the second level after the response
     before.clock.advance(Duration::from_secs(42));
     let after = before.another_instance().await;
     let hit = after.get("/blog/hello-isr").await;
@@ -41,6 +42,7 @@ async fn a_restart_serves_pages_stored_before_it_as_hits_counting_their_age() {
 async fn a_database_made_afresh_never_gets_the_old_ones_pages() {
     let old = TestApp::start(Backend::Sqlite).await.expect("SQLite");
     old.get("/blog/hello-isr").await;
+    old.isr.idle().await;
     let store = old.config.isr.store.clone();
     let leptos_isr_starter::config::IsrStore::Disk(path) = store else { panic!("a file") };
     let url = format!("sqlite://{}", path.display());
@@ -58,6 +60,7 @@ async fn a_full_store_file_costs_only_the_sharing() {
         let page = app.get(&format!("/fixture/page-{i}")).await;
         assert_eq!(page.status, StatusCode::OK, "page {i}");
     }
+    app.isr.idle().await;
     let metrics = app.isr.metrics();
     assert!(metrics.level2_errors.get() > 0, "the full file is noticed");
     assert!(metrics.level2_writes.get() < 400, "{} pages written", metrics.level2_writes.get());
@@ -70,8 +73,10 @@ async fn a_full_store_file_costs_only_the_sharing() {
 async fn not_found_pages_are_not_written_to_the_second_level() {
     let app = TestApp::start(Backend::Sqlite).await.expect("SQLite");
     assert_eq!(app.get("/blog/no-such-post").await.status, StatusCode::NOT_FOUND);
+    app.isr.idle().await;
     assert_eq!(app.isr.metrics().level2_writes.get(), 0);
     app.get("/blog/hello-isr").await;
+    app.isr.idle().await;
     assert_eq!(app.isr.metrics().level2_writes.get(), 1);
 }
 
@@ -104,6 +109,7 @@ async fn a_new_build_never_serves_an_old_ones_pages_and_warms_its_top_pages_firs
             assert_eq!(old.get(page).await.status, StatusCode::OK, "{page}");
         }
     }
+    old.isr.idle().await;
     old.isr.flush_requests().await;
 
     let peek = old.another_build("two").await;
@@ -216,6 +222,7 @@ async fn an_edit_on_one_instance_is_a_miss_then_fresh_on_the_other_on_redis() {
     let second = first.another_instance().await;
     for app in [&first, &second] {
         app.get("/blog/hello-isr").await;
+        app.isr.idle().await;
         assert_eq!(x_cache(&app.get("/blog/hello-isr").await), "HIT");
     }
     assert_eq!(
@@ -306,6 +313,7 @@ async fn redis_dying_mid_traffic_costs_no_errors_and_is_shared_again_once_back()
     let url = format!("redis://127.0.0.1:{}", redis.port);
     let (app, _fixture) = Fixture::start_with(policy(), &[("ISR_STORE_URL", url)]).await;
     assert_eq!(x_cache(&app.get("/fixture/steady").await), "MISS");
+    app.isr.idle().await;
     assert_eq!(app.isr.metrics().level2_writes.get(), 1, "shared while Redis is up");
 
     // Traffic throughout: a page in memory, and new pages.
@@ -343,6 +351,7 @@ async fn redis_dying_mid_traffic_costs_no_errors_and_is_shared_again_once_back()
     let shared_again = tokio::time::timeout(Duration::from_secs(20), async {
         for i in 0.. {
             app.get(&format!("/fixture/after-{i}")).await;
+            app.isr.idle().await;
             if app.isr.metrics().level2_writes.get() > writes {
                 break;
             }

@@ -206,7 +206,7 @@ where
     ResBody::Error: Send,
 {
     if !cache.has_second_level() {
-        return render(cache, key, job, service, reply, epoch, None).await;
+        return render(cache, key, job, service, reply, epoch).await;
     }
     let metrics = &cache.shared.metrics;
     let have = have.map(|entry| entry.stored_at);
@@ -245,9 +245,23 @@ where
             }
         }
     };
-    let outcome = render(cache.clone(), key.clone(), job, service, reply, epoch, generation).await;
-    if generation.is_some() {
-        cache.release(&key).await;
+    let (primary, headers) = (job.primary.clone(), job.template.headers.clone());
+    let outcome = render(cache.clone(), key.clone(), job, service, reply, epoch).await;
+    if let Some(generation) = generation {
+        // After the response: nobody waits for the write but the other
+        // instances, which poll for it. The lease goes back once it is done.
+        let stored = match &outcome {
+            Outcome::Stored(entry) => Some(entry.clone()),
+            _ => None,
+        };
+        let writer = cache.clone();
+        cache.write_behind(async move {
+            if let Some(entry) = stored {
+                let full = key::full(&primary, &entry.vary, &headers);
+                writer.save(&primary, &full, &entry, generation).await;
+            }
+            writer.release(&key).await;
+        });
     }
     outcome
 }
@@ -276,9 +290,8 @@ fn store_here(
     entry
 }
 
-/// Renders `template` through `service`, stores the result if it may be
-/// stored (in the second level too when the render holds its lease, at
-/// purge `generation`), and hands the response to the leader when it may not.
+/// Renders `template` through `service`, stores the result in memory if it
+/// may be stored, and hands the response to the leader when it may not.
 async fn render<S, ReqBody, ResBody>(
     cache: IsrCache,
     key: String,
@@ -286,7 +299,6 @@ async fn render<S, ReqBody, ResBody>(
     mut service: S,
     reply: Option<LeaderReply<BufferedBody<ResBody>, S::Error>>,
     epoch: u64,
-    generation: Option<u64>,
 ) -> Outcome
 where
     S: Service<Request<ReqBody>, Response = Response<ResBody>> + Clone + Send + 'static,
@@ -358,10 +370,5 @@ where
     } else {
         build()
     };
-    let entry = store_here(&cache, &primary, &template.headers, entry, epoch);
-    if let Some(generation) = generation {
-        let key = key::full(&primary, &entry.vary, &template.headers);
-        cache.save(&primary, &key, &entry, generation).await;
-    }
-    Outcome::Stored(entry)
+    Outcome::Stored(store_here(&cache, &primary, &template.headers, entry, epoch))
 }

@@ -46,6 +46,8 @@ pub(super) struct SharedState {
     pub(super) recent: Mutex<VecDeque<PurgeRecord>>,
     pub(super) history: Mutex<history::History>,
     pub(super) renderer: Option<RenderRuntime>,
+    /// Writes to the second level under way (see `IsrCache::write_behind`).
+    pub(super) writes: (std::sync::atomic::AtomicUsize, tokio::sync::Notify),
     /// The second level, when configured (or attached later).
     pub(super) tier: std::sync::OnceLock<Tier>,
 }
@@ -120,6 +122,7 @@ impl IsrCache {
         Self {
             shared: Arc::new(SharedState {
                 tier,
+                writes: Default::default(),
                 renderer,
                 store,
                 vary: moka::sync::Cache::builder().max_capacity(100_000).build(),
@@ -183,8 +186,21 @@ impl IsrCache {
     }
 
     /// Resolves when every render in flight (background regenerations
-    /// included) has finished: for tests, and for a shutdown that lets them land.
+    /// included) has finished, and every write to the second level: for
+    /// tests, and for a shutdown that lets them land.
     pub async fn idle(&self) {
+        self.idle_renders().await;
+        let (pending, done) = &self.shared.writes;
+        loop {
+            let notified = done.notified();
+            if pending.load(Ordering::Acquire) == 0 {
+                return;
+            }
+            notified.await;
+        }
+    }
+
+    async fn idle_renders(&self) {
         loop {
             let flights: Vec<Flight> = self
                 .shared

@@ -24,6 +24,9 @@ use super::level2::{LevelResult, PURGE_MEMORY, Record, SecondLevel};
 use super::wire::{self, Decoded};
 use super::{IsrCache, Purge, PurgeMode, key};
 
+/// The bound on a write to the second level (see [`IsrCache::save`]).
+const WRITE_TIMEOUT: Duration = Duration::from_secs(1);
+
 /// The second level as the cache holds it.
 pub(super) struct Tier {
     pub(super) level: Arc<dyn SecondLevel>,
@@ -83,10 +86,50 @@ impl IsrCache {
         self.tier().is_some()
     }
 
-    /// Runs one call on the second level, bounded; `None` when there is
-    /// none, it is paused after a failure, or this call failed.
+    /// Runs `write` (a write to the second level, and the lease's release)
+    /// in the background: after the response, but before [`idle`](Self::idle)
+    /// resolves.
+    pub(super) fn write_behind(&self, write: impl Future<Output = ()> + Send + 'static) {
+        let (pending, _) = &self.shared.writes;
+        pending.fetch_add(1, Ordering::AcqRel);
+        let cache = self.clone();
+        let task = async move {
+            write.await;
+            let (pending, done) = &cache.shared.writes;
+            pending.fetch_sub(1, Ordering::AcqRel);
+            done.notify_waiters();
+        };
+        match self.shared.renderer.as_ref().and_then(|r| r.0.as_ref()) {
+            Some(runtime) => drop(runtime.spawn(task)),
+            None => drop(tokio::spawn(task)),
+        }
+    }
+
+    /// Whether the second level may be called (it is not paused after a failure).
+    fn level_available(&self) -> bool {
+        self.tier().is_some_and(|tier| {
+            let paused = tier.paused_until.lock().unwrap_or_else(PoisonError::into_inner);
+            paused.is_none_or(|until| Instant::now() >= until)
+        })
+    }
+
+    /// Runs one call on the second level, bounded by the configured timeout;
+    /// `None` when there is none, it is paused after a failure, or this call
+    /// failed.
     async fn level_call<'a, T, F>(
         &'a self,
+        call: impl FnOnce(&'a dyn SecondLevel) -> F,
+    ) -> Option<T>
+    where
+        F: Future<Output = LevelResult<T>>,
+    {
+        self.level_call_within(self.shared.config.level2_timeout, call).await
+    }
+
+    /// [`level_call`](Self::level_call), bounded by `timeout`.
+    async fn level_call_within<'a, T, F>(
+        &'a self,
+        timeout: Duration,
         call: impl FnOnce(&'a dyn SecondLevel) -> F,
     ) -> Option<T>
     where
@@ -102,7 +145,7 @@ impl IsrCache {
             }
         }
         let config = &self.shared.config;
-        let error = match tokio::time::timeout(config.level2_timeout, call(&*tier.level)).await {
+        let error = match tokio::time::timeout(timeout, call(&*tier.level)).await {
             Ok(Ok(value)) => {
                 if tier.down.swap(false, Ordering::AcqRel) {
                     tracing::info!(level = tier.level.kind(), "second cache level answers again");
@@ -110,7 +153,7 @@ impl IsrCache {
                 return Some(value);
             }
             Ok(Err(error)) => error.to_string(),
-            Err(_) => format!("no answer within {:?}", config.level2_timeout),
+            Err(_) => format!("no answer within {timeout:?}"),
         };
         self.shared.metrics.level2_errors.inc();
         if !tier.down.swap(true, Ordering::AcqRel) {
@@ -165,7 +208,10 @@ impl IsrCache {
     }
 
     /// Writes `entry` (stored in memory at `key`, under `primary`) to the
-    /// second level, with the purge `generation` its render began at.
+    /// second level, with the purge `generation` its render began at. Off the
+    /// response path ([`write_behind`](Self::write_behind)), so bounded by
+    /// [`WRITE_TIMEOUT`] rather than the configured timeout: a write that
+    /// waits for another process's is not a level that is down.
     /// Not-found pages are not written: any URL can be one, so they are
     /// what a crawler or an attacker floods a cache with, and each costs a
     /// cheap render; memory (bounded) keeps them.
@@ -180,11 +226,14 @@ impl IsrCache {
         if !entry.vary.is_empty() {
             let pointer_key = self.record_key(primary);
             let pointer = record(wire::vary(&pointer_key, &entry.vary));
-            self.level_call(|level| level.put(&pointer_key, pointer)).await;
+            self.level_call_within(WRITE_TIMEOUT, |level| level.put(&pointer_key, pointer)).await;
         }
         let record_key = self.record_key(key);
         let bytes = wire::entry(&record_key, entry);
-        if self.level_call(|level| level.put(&record_key, record(bytes))).await.is_some() {
+        let written = self
+            .level_call_within(WRITE_TIMEOUT, |level| level.put(&record_key, record(bytes)))
+            .await;
+        if written.is_some() {
             self.shared.metrics.level2_writes.inc();
         }
     }
@@ -261,7 +310,8 @@ impl IsrCache {
         self.shared.metrics.lease_waits.inc();
         let deadline = tokio::time::Instant::now() + self.shared.config.lease;
         let mut pause = Duration::from_millis(2);
-        while tokio::time::Instant::now() < deadline {
+        // A level that fails meanwhile will not bring the page either.
+        while tokio::time::Instant::now() < deadline && self.level_available() {
             tokio::time::sleep(pause).await;
             pause = (pause * 2).min(Duration::from_millis(50));
             if let Some(entry) = self.load(primary, headers).await {

@@ -48,6 +48,7 @@ async fn a_page_one_instance_rendered_is_a_hit_on_another() {
     let (a, b) = (fleet.instance("1"), fleet.instance("1"));
     let miss = a.get("/blog/a").await;
     assert_eq!(miss.x_cache(), "MISS");
+    a.cache.idle().await; // the write to the second level comes after the response
     fleet.clock.advance(10 * SECOND);
     let hit = b.get("/blog/a").await;
     assert_eq!((hit.x_cache(), hit.cache_status()), ("HIT", "isr; hit; ttl=50; detail=shared"));
@@ -66,6 +67,7 @@ async fn a_restart_serves_the_page_stored_before_it_as_a_hit_with_its_age() {
     let fleet = Fleet::new();
     let before = fleet.instance("1");
     let miss = before.get("/blog/a").await;
+    before.cache.idle().await;
     drop(before);
     fleet.clock.advance(42 * SECOND);
     let after = fleet.instance("1");
@@ -78,11 +80,14 @@ async fn a_restart_serves_the_page_stored_before_it_as_a_hit_with_its_age() {
 #[tokio::test]
 async fn a_new_build_never_serves_a_page_an_old_one_rendered() {
     let fleet = Fleet::new();
-    fleet.instance("old").get("/blog/a").await;
+    let old = fleet.instance("old");
+    old.get("/blog/a").await;
+    old.cache.idle().await;
     let new = fleet.instance("new");
     let got = new.get("/blog/a").await;
     assert_eq!(got.x_cache(), "MISS");
     assert!(got.body.starts_with("body-2"), "rendered by the new build");
+    new.cache.idle().await;
     assert_eq!(fleet.instance("new").get("/blog/a").await.x_cache(), "HIT", "and shared in it");
 }
 
@@ -126,6 +131,7 @@ async fn a_hundred_requests_across_two_instances_regenerate_a_stale_key_once() {
     let fleet = Fleet::new();
     let (a, b) = (fleet.instance("1"), fleet.instance("1"));
     a.get("/blog/a").await;
+    a.cache.idle().await;
     b.get("/blog/a").await;
     fleet.clock.advance(61 * SECOND);
     let requests = (0..100).map(|i| if i % 2 == 0 { a.get("/blog/a") } else { b.get("/blog/a") });
@@ -174,6 +180,7 @@ async fn purges_reach_the_second_level_soft_and_hard() {
     let a = fleet.instance("1");
     a.get("/blog/a").await;
     a.get("/blog/b").await;
+    a.cache.idle().await;
     a.cache.purge(&Purge { paths: vec!["/blog/a".into()], ..Purge::default() }).await;
     let c = fleet.instance("1");
     let soft = c.get("/blog/a").await;
@@ -197,6 +204,7 @@ async fn varied_pages_are_shared_per_variant() {
     let (a, b) = (fleet.instance("1"), fleet.instance("1"));
     let en = a.get_with("/blog/a", &[("accept-language", "en")]).await;
     let fr = a.get_with("/blog/a", &[("accept-language", "fr")]).await;
+    a.cache.idle().await;
     let shared_en = b.get_with("/blog/a", &[("accept-language", "en")]).await;
     let shared_fr = b.get_with("/blog/a", &[("accept-language", "fr")]).await;
     assert_eq!((shared_en.x_cache(), shared_fr.x_cache()), ("HIT", "HIT"));
@@ -224,6 +232,7 @@ async fn a_lease_holder_that_died_is_waited_for_a_bounded_time_then_replaced() {
     fleet.clock.advance(SECOND);
     let b = harness_on(config, fleet.origin.clone(), fleet.clock.clone());
     b.get("/blog/a").await;
+    b.cache.idle().await;
     assert_eq!(b.cache.metrics().level2_writes.get(), 1);
     assert_eq!(fleet.instance("1").get("/blog/a").await.x_cache(), "HIT");
 }
@@ -244,6 +253,7 @@ async fn corrupt_records_are_skipped_and_overwritten() {
     assert_eq!(got.x_cache(), "MISS");
     assert!(got.body.starts_with("body-1"), "rendered, not the corrupt record");
     assert_eq!(a.cache.metrics().level2_skipped.get(), 1);
+    a.cache.idle().await;
     assert_eq!(fleet.instance("1").get("/blog/a").await.x_cache(), "HIT", "overwritten");
 }
 
@@ -342,6 +352,7 @@ async fn a_second_level_that_fails_or_hangs_costs_only_the_sharing() {
         .level2_pause(Duration::ZERO);
     let a = harness_on(config, fleet.origin.clone(), fleet.clock.clone());
     a.get("/blog/a").await;
+    a.cache.idle().await;
 
     flaky.down.store(true, Ordering::SeqCst);
     assert_eq!(a.get("/blog/a").await.x_cache(), "HIT", "memory keeps serving");
@@ -349,7 +360,9 @@ async fn a_second_level_that_fails_or_hangs_costs_only_the_sharing() {
     assert_eq!((miss.status, miss.x_cache()), (StatusCode::OK, "MISS"), "rendered alone");
     flaky.down.store(false, Ordering::SeqCst);
     flaky.slow.store(true, Ordering::SeqCst);
+    a.cache.idle().await;
     let slow = a.get("/blog/c").await;
+    a.cache.idle().await;
     assert_eq!(
         (slow.status, slow.x_cache()),
         (StatusCode::OK, "MISS"),
@@ -360,6 +373,7 @@ async fn a_second_level_that_fails_or_hangs_costs_only_the_sharing() {
 
     flaky.slow.store(false, Ordering::SeqCst);
     a.get("/blog/d").await;
+    a.cache.idle().await;
     assert_eq!(a.cache.metrics().level2_writes.get(), 2, "back to sharing once it answers");
     assert_eq!(fleet.instance("1").get("/blog/d").await.x_cache(), "HIT");
 }
