@@ -23,6 +23,8 @@
 //! - With the `serde` feature: [`Purge`] and [`PurgeMode`] are `Serialize`
 //!   and `Deserialize`, for a purge endpoint and for messages between
 //!   instances.
+//! - With the `sqlite` or `redis` feature: a second level under the ISR
+//!   cache's memory, in a file or in Redis (see [`isr`], "Two levels").
 //!
 //! Settings a user builds ([`IsrConfig`], [`isr::WarmUpConfig`]) are
 //! `#[non_exhaustive]`: start from `new()` and chain the setters named after

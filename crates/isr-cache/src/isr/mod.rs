@@ -64,12 +64,27 @@
 //! Regeneration runs on tokio (`tokio::spawn`), so a render outlives a client
 //! that hung up, and a panicking render becomes a failure, not a lost worker.
 //!
+//! # Two levels
+//!
+//! Memory is the first level. With [`IsrConfig::second_level`] (a file:
+//! [`level2::SqliteLevel`]; Redis: [`level2::RedisLevel`]; your own: a
+//! [`SecondLevel`]), every stored page is written there too (after the
+//! response), and a miss in memory reads it before rendering: pages outlive
+//! the process, and a fleet shares them. A render takes the key's lease there
+//! first, so a fleet renders each page once per stale window; purges reach
+//! it as generations ([`level2`]); records are namespaced by
+//! [`IsrConfig::build`]. A level that fails or hangs costs the sharing, never
+//! a page (`tier`).
+//!
 //! # Layout
 //!
 //! [`IsrConfig`] (config), [`Purge`] and its matching (purge), [`IsrCache`]
 //! and the store's bookkeeping (store), [`IsrLayer`] and the request path
 //! (service), one render per key and the render job (flights); stored
-//! entries and their encodings (entry), keys (key), [`warm_up`] (warm).
+//! entries and their encodings (entry), keys (key), [`warm_up`] and
+//! [`warm_pages`] (warm); the second level's contract and implementations
+//! ([`level2`]), the cache's side of it (tier) and its records on the wire
+//! (wire).
 
 pub mod clock;
 mod config;
