@@ -36,6 +36,103 @@ async fn a_restart_serves_pages_stored_before_it_as_hits_counting_their_age() {
     assert_eq!(after.isr.metrics().regenerations.get(), 0, "no render after the restart");
 }
 
+/// The server binary itself, on a free port, a database and a store file
+/// of the test's own; stopped (SIGTERM, as systemd and `docker stop` do) on drop.
+struct Process {
+    child: std::process::Child,
+    base: String,
+}
+
+impl Process {
+    async fn start(dir: &std::path::Path) -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .expect("a port")
+            .local_addr()
+            .expect("addr")
+            .port();
+        let child = std::process::Command::new(env!("CARGO_BIN_EXE_leptos-isr-starter"))
+            .env("DATABASE_URL", format!("sqlite://{}/app.db?mode=rwc", dir.display()))
+            .env("ISR_STORE_URL", format!("sqlite://{}/isr/cache.db", dir.display()))
+            .env("LEPTOS_SITE_ADDR", format!("127.0.0.1:{port}"))
+            .env("LEPTOS_SITE_ROOT", "target/site")
+            .env("LEPTOS_OUTPUT_NAME", "leptos-isr-starter")
+            .env("ISR_WARM_PATHS", "/")
+            .env("ISR_WARM_LIMIT", "1")
+            .env("RUST_LOG", "warn")
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .expect("the server binary starts");
+        let process = Self { child, base: format!("http://127.0.0.1:{port}") };
+        let ready = tokio::time::timeout(Duration::from_secs(60), async {
+            loop {
+                if let Ok(response) = reqwest::get(format!("{}/healthz/ready", process.base)).await
+                    && response.status() == StatusCode::OK
+                {
+                    return;
+                }
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        });
+        ready.await.expect("the server is ready within a minute");
+        process
+    }
+
+    async fn get(&self, path: &str) -> reqwest::Response {
+        reqwest::get(format!("{}{path}", self.base)).await.expect("the server answers")
+    }
+
+    /// A counter of `/metrics` (the test is a loopback peer).
+    async fn metric(&self, name: &str) -> u64 {
+        let text = self.get("/metrics").await.text().await.expect("metrics");
+        text.lines()
+            .find_map(|line| line.strip_prefix(name)?.strip_prefix(' ')?.parse::<f64>().ok())
+            .map_or(0, |value| value as u64)
+    }
+
+    fn stop(mut self) {
+        let _ = std::process::Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The real thing: the server binary stopped and started again on the
+/// default store (a file): the first request is a hit, and nothing renders.
+#[tokio::test]
+async fn the_server_restarted_serves_its_pages_from_disk_without_rendering() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let before = Process::start(dir.path()).await;
+    let miss = before.get("/blog/hello-isr").await;
+    assert_eq!(miss.headers()["x-cache"], "MISS");
+    let page = miss.text().await.expect("body");
+    // Written after the response: wait for it, not for a time.
+    let written = tokio::time::timeout(Duration::from_secs(10), async {
+        while before.metric("isr_cache_level2_writes_total").await < 2 {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    });
+    written.await.expect("the page (and the warm-up's) reached the file");
+    before.stop();
+
+    let after = Process::start(dir.path()).await;
+    let renders = after.metric("isr_cache_regenerations_total").await;
+    let hit = after.get("/blog/hello-isr").await;
+    assert_eq!(hit.headers()["x-cache"], "HIT");
+    let status = hit.headers()["cache-status"].to_str().expect("ascii").to_owned();
+    assert!(status.ends_with("detail=shared"), "{status}");
+    assert!(hit.headers().contains_key("age"));
+    assert_eq!(hit.text().await.expect("body"), page, "the page rendered before the restart");
+    assert_eq!(after.metric("isr_cache_regenerations_total").await, renders, "no render for it");
+}
+
 /// A database made afresh never gets the pages of the one it replaced, even
 /// from the same build and store file.
 #[tokio::test]
