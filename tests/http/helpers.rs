@@ -422,6 +422,27 @@ impl TestApp {
             .expect("edit");
     }
 
+    /// Saves `hello-isr` with a new title through the editor, as the admin:
+    /// the write and its purge, as the app makes them.
+    pub async fn edit_hello_isr_as_admin(&self, title: &str) {
+        let cookie = self.sign_in_admin().await;
+        let form = format!("slug=hello-isr&title={}&body=Text.", title.replace(' ', "+"));
+        let saved = self.post_form("/api/dashboard/update_post", &form, Some(&cookie)).await;
+        assert_eq!(saved.status, StatusCode::OK, "{}", saved.body);
+    }
+
+    /// Resolves once this instance has applied `count` purges in all (the
+    /// other instances' arrive through NOTIFY, asynchronously): waits for
+    /// them, not for a time, and fails after 10 s.
+    pub async fn heard_purges(&self, count: usize) {
+        let heard = tokio::time::timeout(std::time::Duration::from_secs(10), async {
+            while self.isr.recent_purges().len() < count {
+                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+            }
+        });
+        assert!(heard.await.is_ok(), "this instance never heard of purge {count}");
+    }
+
     /// Signs in as the demo admin.
     pub async fn sign_in_admin(&self) -> String {
         self.sign_in(DEMO_ADMIN_EMAIL, DEMO_ADMIN_PASSWORD).await

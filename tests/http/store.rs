@@ -327,18 +327,9 @@ async fn an_edit_on_one_instance_is_a_miss_then_fresh_on_the_other_on_redis() {
         1
     );
 
-    let cookie = first.sign_in_admin().await;
-    let form = "slug=hello-isr&title=Edited+on+the+first&body=Text.";
-    let saved = first.post_form("/api/dashboard/update_post", form, Some(&cookie)).await;
-    assert_eq!(saved.status, StatusCode::OK, "{}", saved.body);
-    // The second instance's memory hears of it through NOTIFY, asynchronously.
-    let heard = tokio::time::timeout(Duration::from_secs(10), async {
-        while second.isr.recent_purges().is_empty() {
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-    })
-    .await;
-    assert!(heard.is_ok(), "the second instance never heard of the purge");
+    first.edit_hello_isr_as_admin("Edited on the first").await;
+    // The second instance's memory hears of it through NOTIFY.
+    second.heard_purges(1).await;
 
     let miss = second.get("/blog/hello-isr").await;
     assert_eq!(x_cache(&miss), "MISS");
