@@ -454,3 +454,27 @@ async fn redis_dying_mid_traffic_costs_no_errors_and_is_shared_again_once_back()
     assert!(statuses.iter().all(|status| !status.is_server_error()), "no 5xx: {statuses:?}");
     assert!(hits > 0, "memory kept serving hits");
 }
+
+#[tokio::test]
+async fn a_redis_down_at_start_up_is_used_once_it_answers() {
+    // A free port with no Redis on it yet (`redis-server` must be installed,
+    // or the test is skipped, as `RedisServer::start` says).
+    let Some(probe) = RedisServer::start().await else { return };
+    let port = probe.port;
+    drop(probe);
+    let url = format!("redis://127.0.0.1:{port}");
+    let (app, _fixture) = Fixture::start_with(policy(), &[("ISR_STORE_URL", url)]).await;
+    assert!(!app.isr.has_second_level(), "nothing to share with yet");
+    assert_eq!(app.get("/fixture/early").await.status, StatusCode::OK, "served from memory");
+
+    let _redis = RedisServer::start_on(port).await.expect("started");
+    let attached = tokio::time::timeout(Duration::from_secs(20), async {
+        while !app.isr.has_second_level() {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    });
+    assert!(attached.await.is_ok(), "Redis is tried again until it answers");
+    app.get("/fixture/late").await;
+    app.isr.idle().await;
+    assert_eq!(app.isr.metrics().level2_writes.get(), 1, "and pages are shared from then on");
+}
