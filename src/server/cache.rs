@@ -79,6 +79,15 @@ pub async fn open_second_level(config: &Config, isr: &IsrCache) {
         IsrStore::Disk(path) => {
             match SqliteLevel::open_bounded(path, Some(config.isr.store_max_bytes)).await {
                 Ok(level) => {
+                    // One host, builds one after the other (`cargo leptos
+                    // watch` makes one per save): earlier builds' pages go at
+                    // once rather than when they expire.
+                    let namespace = format!("{}|", isr.config().build);
+                    match level.retain_prefix(&namespace).await {
+                        Ok(0) => {}
+                        Ok(dropped) => tracing::info!(dropped, "earlier builds' pages dropped"),
+                        Err(error) => tracing::warn!(%error, "cannot drop earlier builds' pages"),
+                    }
                     let level = Arc::new(level);
                     isr.attach_second_level(level.clone());
                     prune_every_minute(level);

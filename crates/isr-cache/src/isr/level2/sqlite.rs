@@ -283,6 +283,21 @@ impl SqliteLevel {
         to_i64(self.clock.now_millis())
     }
 
+    /// Deletes every record whose key does not start with `prefix`: a new
+    /// build (the cache's keys start with its namespace) drops the pages of
+    /// the builds before it at once, rather than keeping them on disk until
+    /// they expire. For a file on one host, where builds follow each other;
+    /// returns how many records it deleted.
+    pub async fn retain_prefix(&self, prefix: &str) -> LevelResult<u64> {
+        // `substr` rather than `LIKE`: a prefix may hold `%` or `_`.
+        let deleted = sqlx::query("DELETE FROM records WHERE substr(key, 1, length($1)) != $1")
+            .bind(prefix)
+            .execute(&self.pool)
+            .await
+            .map_err(failed)?;
+        Ok(deleted.rows_affected())
+    }
+
     /// Deletes expired records, markers and leases, and all but the 10,000
     /// most requested pages; gives the space back to the file system.
     pub async fn prune(&self) -> LevelResult<()> {
@@ -533,6 +548,18 @@ mod tests {
             _ => "SELECT count(*) FROM requests",
         };
         sqlx::query_scalar(sql).fetch_one(&level.pool).await.expect("count")
+    }
+
+    #[tokio::test]
+    async fn a_new_build_keeps_only_its_own_records() {
+        let folder = tempfile::tempdir().expect("temp folder");
+        let level = SqliteLevel::open(&file(&folder)).await.expect("open");
+        for key in ["old|a", "old|b", "new|a", "new%|c", "newer|a"] {
+            level.put(key, record("/a", &[], Duration::from_secs(60))).await.expect("put");
+        }
+        assert_eq!(level.retain_prefix("new|").await.expect("retain"), 4, "`%` is no wildcard");
+        assert!(level.get("new|a").await.expect("get").is_some());
+        assert_eq!(rows(&level, "records").await, 1);
     }
 
     #[tokio::test]
