@@ -93,6 +93,12 @@ ensure_varnish() { ensure_debian varnish varnishd "for the CDN tests"; }
 # wrk, for the benchmarks (scripts/bench-isr, scripts/soak).
 ensure_wrk() { ensure_debian wrk wrk "for the benchmarks"; }
 
+# redis-cli, for scripts/bench-isr (is a Redis there; deleting its keys).
+ensure_redis_cli() { ensure_debian redis-tools redis-cli "for the benchmarks"; }
+
+# psql, for scripts/bench-isr (creating and dropping its database).
+ensure_psql() { ensure_debian postgresql-client psql "for the benchmarks"; }
+
 # Playwright's own Chromium where it is installed; otherwise Debian's (the
 # Playwright config picks whichever exists).
 ensure_chromium() {
