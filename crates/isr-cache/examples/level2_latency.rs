@@ -164,7 +164,10 @@ async fn measure(args: &Args, level: Arc<dyn SecondLevel>) -> Result<Vec<Duratio
     }
     let renders = cache.metrics().regenerations.get();
     if renders != 1 {
-        return Err(format!("{renders} renders: every timed request must come from the second level").into());
+        return Err(format!(
+            "{renders} renders: every timed request must come from the second level"
+        )
+        .into());
     }
     took.sort();
     Ok(took)
@@ -189,7 +192,8 @@ fn millis(duration: Duration) -> f64 {
 
 fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, Failure> {
     let (mut path, mut body, mut headers) = (None, None, None);
-    let (mut requests, mut namespace, mut stores) = (2000, "level2-latency:".to_owned(), Vec::new());
+    let (mut requests, mut namespace, mut stores) =
+        (2000, "level2-latency:".to_owned(), Vec::new());
     while let Some(arg) = args.next() {
         let mut value = || args.next().ok_or_else(|| format!("{arg} needs a value"));
         match arg.as_str() {
