@@ -141,6 +141,8 @@ async fn measure(args: &Args, level: Arc<dyn SecondLevel>) -> Result<Vec<Duratio
     if !status.contains("stored") {
         return Err(format!("the page was not stored ({status:?}): check its headers").into());
     }
+    // Writes to the second level land after the response: wait for them.
+    cache.idle().await;
     let hard = Purge { paths: vec![args.path.clone()], mode: PurgeMode::Hard, ..Purge::default() };
     let mut took = Vec::with_capacity(args.requests);
     for n in 0..args.requests {
