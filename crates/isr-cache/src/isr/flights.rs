@@ -213,6 +213,9 @@ where
     let newer = |entry: &Entry| have.is_none_or(|stored_at| entry.stored_at > stored_at);
     let headers = &job.template.headers;
     let loaded = cache.load(&job.primary, headers).await;
+    // A page was there, older than wanted: another instance may be
+    // regenerating it right now (see the check after the lease).
+    let contended = loaded.is_some() || have.is_some();
     let now = cache.now();
     if let Some(entry) = loaded.filter(|entry| newer(entry)) {
         match entry.freshness(now) {
@@ -231,7 +234,24 @@ where
     }
     metrics.level2_misses.inc();
     let generation = match cache.lease(&key).await {
-        Lease::Taken(generation) => Some(generation),
+        Lease::Taken(generation) => {
+            // The holder before us may have written its page and let go of
+            // the lease between our read and our lease: look again before
+            // rendering the page a second time. (A cold key's window is a
+            // render's length too, but it costs a read on every first
+            // render of every page, the long tail's whole traffic.)
+            let fresh =
+                |entry: &Entry| newer(entry) && entry.freshness(cache.now()) == Freshness::Fresh;
+            if contended
+                && let Some(entry) = cache.load(&job.primary, headers).await.filter(|e| fresh(e))
+            {
+                let releaser = cache.clone();
+                cache.write_behind(async move { releaser.release(&key).await });
+                metrics.level2_hits.inc();
+                return Outcome::Loaded(store_here(&cache, &job.primary, headers, entry, epoch));
+            }
+            Some(generation)
+        }
         Lease::Unavailable => None,
         Lease::Held => {
             if let Some(entry) = cache.await_holder(&job.primary, headers, have).await {
@@ -256,11 +276,13 @@ where
         };
         let writer = cache.clone();
         cache.write_behind(async move {
-            if let Some(entry) = stored {
-                let full = key::full(&primary, &entry.vary, &headers);
-                writer.save(&primary, &full, &entry, generation).await;
+            match stored {
+                Some(entry) => {
+                    let full = key::full(&primary, &entry.vary, &headers);
+                    writer.save(&primary, &full, &entry, generation, &key).await;
+                }
+                None => writer.release(&key).await,
             }
-            writer.release(&key).await;
         });
     }
     outcome

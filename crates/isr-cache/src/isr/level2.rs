@@ -154,6 +154,23 @@ pub trait SecondLevel: Send + Sync + 'static {
     /// Gives the lease of `key` back, if `holder` still holds it.
     fn release<'a>(&'a self, key: &'a str, holder: &'a str) -> BoxFuture<'a, LevelResult<()>>;
 
+    /// [`put`](Self::put) `record` at `key`, then [`release`](Self::release)
+    /// `holder`'s lease of `lease`: what a render that took a lease does when
+    /// it is done, on every miss. One call, so that an implementation can make
+    /// it one transaction or round trip; by default the two calls.
+    fn put_releasing<'a>(
+        &'a self,
+        key: &'a str,
+        record: Record,
+        lease: &'a str,
+        holder: &'a str,
+    ) -> BoxFuture<'a, LevelResult<()>> {
+        Box::pin(async move {
+            self.put(key, record).await?;
+            self.release(lease, holder).await
+        })
+    }
+
     /// The current purge generation.
     fn generation(&self) -> BoxFuture<'_, LevelResult<u64>>;
 
@@ -397,6 +414,19 @@ pub mod conformance {
         let freed = level.lease(&key("a"), "two", Duration::from_secs(30)).await.expect("lease");
         assert_eq!(freed, Some(start));
         level.release(&key("a"), "two").await.expect("release");
+
+        // A render's write gives its lease back with it, and only its own.
+        let taken = level.lease(&key("w"), "one", Duration::from_secs(30)).await.expect("lease");
+        assert_eq!(taken, Some(start));
+        let written = record(ns, "w", &[], start);
+        level.put_releasing(&key("w"), written.clone(), &key("w"), "two").await.expect("put");
+        let other = level.lease(&key("w"), "two", Duration::from_secs(30)).await.expect("lease");
+        assert_eq!(other, None, "another holder's write leaves one's lease alone");
+        level.put_releasing(&key("w"), written, &key("w"), "one").await.expect("put");
+        assert!(get(level, &key("w")).await.is_some(), "written");
+        let freed = level.lease(&key("w"), "two", Duration::from_secs(30)).await.expect("lease");
+        assert_eq!(freed, Some(start), "and the lease is free");
+        level.release(&key("w"), "two").await.expect("release");
 
         // Purges: a generation each; each matches by tag, path or prefix,
         // soft or hard; a record rendered after a purge is not purged by it.

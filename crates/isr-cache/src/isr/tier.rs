@@ -215,8 +215,17 @@ impl IsrCache {
     /// Not-found pages are not written: any URL can be one, so they are
     /// what a crawler or an attacker floods a cache with, and each costs a
     /// cheap render; memory (bounded) keeps them.
-    pub(super) async fn save(&self, primary: &str, key: &str, entry: &Entry, generation: u64) {
+    /// Gives back the lease of `lease` with the write.
+    pub(super) async fn save(
+        &self,
+        primary: &str,
+        key: &str,
+        entry: &Entry,
+        generation: u64,
+        lease: &str,
+    ) {
         if entry.status == http::StatusCode::NOT_FOUND {
+            self.release(lease).await;
             return;
         }
         let ttl = entry.lifetime().min(PURGE_MEMORY);
@@ -230,8 +239,11 @@ impl IsrCache {
         }
         let record_key = self.record_key(key);
         let bytes = wire::entry(&record_key, entry);
+        let (lease_key, holder) = (self.record_key(lease), self.holder());
         let written = self
-            .level_call_within(WRITE_TIMEOUT, |level| level.put(&record_key, record(bytes)))
+            .level_call_within(WRITE_TIMEOUT, |level| {
+                level.put_releasing(&record_key, record(bytes), &lease_key, holder)
+            })
             .await;
         if written.is_some() {
             self.shared.metrics.level2_writes.inc();
@@ -251,6 +263,12 @@ impl IsrCache {
             Some(None) => Lease::Held,
             None => Lease::Unavailable,
         }
+    }
+
+    /// This instance, as the holder of the leases it takes ("" without a
+    /// second level).
+    fn holder(&self) -> &str {
+        self.tier().map_or("", |tier| tier.holder.as_str())
     }
 
     /// Gives the lease of `key` back.

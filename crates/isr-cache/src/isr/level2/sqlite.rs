@@ -338,6 +338,16 @@ impl SqliteLevel {
     }
 
     async fn put_record(&self, key: &str, record: Record) -> LevelResult<()> {
+        let mut connection = self.pool.acquire().await.map_err(failed)?;
+        self.put_in(&mut connection, key, record).await
+    }
+
+    async fn put_in(
+        &self,
+        connection: &mut SqliteConnection,
+        key: &str,
+        record: Record,
+    ) -> LevelResult<()> {
         let tags = serde_json::to_string(&record.tags).map_err(|error| LevelError(error.into()))?;
         let expires_at = self.now().saturating_add(to_i64(millis(record.ttl.min(PURGE_MEMORY))));
         sqlx::query(PUT)
@@ -347,10 +357,31 @@ impl SqliteLevel {
             .bind(tags)
             .bind(to_i64(record.generation))
             .bind(expires_at)
-            .execute(&self.pool)
+            .execute(connection)
             .await
             .map_err(failed)?;
         Ok(())
+    }
+
+    /// The write and the release in one transaction: one commit per render,
+    /// not two (SQLite has one writer at a time, so commits are what a
+    /// burst of misses queues on).
+    async fn put_and_release(
+        &self,
+        key: &str,
+        record: Record,
+        lease: &str,
+        holder: &str,
+    ) -> LevelResult<()> {
+        let mut transaction = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(failed)?;
+        self.put_in(&mut transaction, key, record).await?;
+        sqlx::query("DELETE FROM leases WHERE key = ?1 AND holder = ?2")
+            .bind(lease)
+            .bind(holder)
+            .execute(&mut *transaction)
+            .await
+            .map_err(failed)?;
+        transaction.commit().await.map_err(failed)
     }
 
     async fn take_lease(&self, key: &str, holder: &str, ttl: Duration) -> LevelResult<Option<u64>> {
@@ -485,6 +516,16 @@ impl SecondLevel for SqliteLevel {
 
     fn release<'a>(&'a self, key: &'a str, holder: &'a str) -> BoxFuture<'a, LevelResult<()>> {
         Box::pin(self.release_lease(key, holder))
+    }
+
+    fn put_releasing<'a>(
+        &'a self,
+        key: &'a str,
+        record: Record,
+        lease: &'a str,
+        holder: &'a str,
+    ) -> BoxFuture<'a, LevelResult<()>> {
+        Box::pin(self.put_and_release(key, record, lease, holder))
     }
 
     fn generation(&self) -> BoxFuture<'_, LevelResult<u64>> {
