@@ -188,6 +188,12 @@ ON CONFLICT (page) DO UPDATE SET count = count + excluded.count
 pub struct SqliteLevel {
     pool: SqlitePool,
     clock: Arc<dyn Clock>,
+    /// This process's writers queue here rather than in SQLite: a writer
+    /// SQLite turns away (one writer at a time) sleeps in its busy handler
+    /// for milliseconds before it tries again, which a burst of misses (each
+    /// a lease and a write) turned into 50 ms waits. Other processes on the
+    /// file still meet the busy handler.
+    writes: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl std::fmt::Debug for SqliteLevel {
@@ -276,7 +282,7 @@ impl SqliteLevel {
         }
         sqlx::raw_sql(SCHEMA).execute(&mut *transaction).await.map_err(failed)?;
         transaction.commit().await.map_err(failed)?;
-        Ok(Self { pool, clock })
+        Ok(Self { pool, clock, writes: Arc::default() })
     }
 
     fn now(&self) -> i64 {
@@ -289,6 +295,7 @@ impl SqliteLevel {
     /// they expire. For a file on one host, where builds follow each other;
     /// returns how many records it deleted.
     pub async fn retain_prefix(&self, prefix: &str) -> LevelResult<u64> {
+        let _writing = self.writes.lock().await;
         // `substr` rather than `LIKE`: a prefix may hold `%` or `_`.
         let deleted = sqlx::query("DELETE FROM records WHERE substr(key, 1, length($1)) != $1")
             .bind(prefix)
@@ -301,6 +308,7 @@ impl SqliteLevel {
     /// Deletes expired records, markers and leases, and all but the 10,000
     /// most requested pages; gives the space back to the file system.
     pub async fn prune(&self) -> LevelResult<()> {
+        let _writing = self.writes.lock().await;
         let now = self.now();
         let mut transaction = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(failed)?;
         prune_in(&mut transaction, now).await.map_err(failed)?;
@@ -338,6 +346,7 @@ impl SqliteLevel {
     }
 
     async fn put_record(&self, key: &str, record: Record) -> LevelResult<()> {
+        let _writing = self.writes.lock().await;
         let mut connection = self.pool.acquire().await.map_err(failed)?;
         self.put_in(&mut connection, key, record).await
     }
@@ -373,6 +382,7 @@ impl SqliteLevel {
         lease: &str,
         holder: &str,
     ) -> LevelResult<()> {
+        let _writing = self.writes.lock().await;
         let mut transaction = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(failed)?;
         self.put_in(&mut transaction, key, record).await?;
         sqlx::query("DELETE FROM leases WHERE key = ?1 AND holder = ?2")
@@ -385,6 +395,7 @@ impl SqliteLevel {
     }
 
     async fn take_lease(&self, key: &str, holder: &str, ttl: Duration) -> LevelResult<Option<u64>> {
+        let _writing = self.writes.lock().await;
         let now = self.now();
         let generation: Option<i64> = sqlx::query_scalar(LEASE)
             .bind(key)
@@ -403,6 +414,7 @@ impl SqliteLevel {
     }
 
     async fn release_lease(&self, key: &str, holder: &str) -> LevelResult<()> {
+        let _writing = self.writes.lock().await;
         sqlx::query("DELETE FROM leases WHERE key = ?1 AND holder = ?2")
             .bind(key)
             .bind(holder)
@@ -421,6 +433,7 @@ impl SqliteLevel {
     }
 
     async fn record_purge(&self, purge: &Purge) -> LevelResult<u64> {
+        let _writing = self.writes.lock().await;
         let items: Vec<(&str, &str)> = [("path", &purge.paths), ("prefix", &purge.prefixes)]
             .into_iter()
             .chain([("tag", &purge.tags)])
@@ -453,6 +466,7 @@ impl SqliteLevel {
     }
 
     async fn add_requests(&self, counts: &[(String, u64)]) -> LevelResult<()> {
+        let _writing = self.writes.lock().await;
         if counts.is_empty() {
             return Ok(());
         }
