@@ -3,9 +3,8 @@
 //! moment, records checked before use, leases, request counts.
 //!
 //! A second level that is down or slow costs the site nothing but the
-//! sharing: each call gives up after [`IsrConfig::level2_timeout`], the
-//! first failure is logged (once, until it answers again) and every one is
-//! counted, and for [`IsrConfig::level2_pause`] after a failure the cache
+//! sharing: each call gives up after [`IsrConfig::level2_timeout`], a
+//! failure is logged (at most once a minute) and every one is counted, and for [`IsrConfig::level2_pause`] after a failure the cache
 //! does not call it at all, serving from memory and rendering on its own.
 //!
 //! [`IsrConfig::level2_timeout`]: super::IsrConfig::level2_timeout
@@ -32,8 +31,11 @@ pub(super) struct Tier {
     pub(super) level: Arc<dyn SecondLevel>,
     /// This instance, as the holder of the leases it takes.
     holder: String,
-    /// Whether the last call failed (so only the first failure is logged).
+    /// Whether the last call failed.
     down: AtomicBool,
+    /// When a failure was last logged: a level that flaps (timeouts under
+    /// load) is logged once a minute, with the failures counted meanwhile.
+    warned_at: Mutex<Option<Instant>>,
     /// Until when the level is left alone after a failure.
     paused_until: Mutex<Option<Instant>>,
 }
@@ -41,7 +43,13 @@ pub(super) struct Tier {
 impl Tier {
     pub(super) fn new(level: Arc<dyn SecondLevel>) -> Self {
         let holder = format!("{:016x}", rand_u64());
-        Self { level, holder, down: AtomicBool::new(false), paused_until: Mutex::new(None) }
+        Self {
+            level,
+            holder,
+            down: AtomicBool::new(false),
+            warned_at: Mutex::new(None),
+            paused_until: Mutex::new(None),
+        }
     }
 }
 
@@ -147,22 +155,27 @@ impl IsrCache {
         let config = &self.shared.config;
         let error = match tokio::time::timeout(timeout, call(&*tier.level)).await {
             Ok(Ok(value)) => {
-                if tier.down.swap(false, Ordering::AcqRel) {
-                    tracing::info!(level = tier.level.kind(), "second cache level answers again");
-                }
+                tier.down.store(false, Ordering::Release);
                 return Some(value);
             }
             Ok(Err(error)) => error.to_string(),
             Err(_) => format!("no answer within {timeout:?}"),
         };
         self.shared.metrics.level2_errors.inc();
-        if !tier.down.swap(true, Ordering::AcqRel) {
+        let newly_down = !tier.down.swap(true, Ordering::AcqRel);
+        let mut warned_at = tier.warned_at.lock().unwrap_or_else(PoisonError::into_inner);
+        let quiet = warned_at.is_some_and(|at| at.elapsed() < Duration::from_secs(60));
+        if newly_down && !quiet {
+            *warned_at = Some(Instant::now());
             tracing::warn!(
                 level = tier.level.kind(),
                 %error,
-                "second cache level unavailable: serving from memory and rendering alone until it answers"
+                errors = self.shared.metrics.level2_errors.get(),
+                "second cache level unavailable: serving from memory and rendering alone until it \
+                 answers (logged at most once a minute; isr_cache_level2_errors counts them all)"
             );
         }
+        drop(warned_at);
         let until = Instant::now() + config.level2_pause;
         *tier.paused_until.lock().unwrap_or_else(PoisonError::into_inner) = Some(until);
         None
