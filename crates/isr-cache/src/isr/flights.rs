@@ -218,18 +218,12 @@ where
     let contended = loaded.is_some() || have.is_some();
     let now = cache.now();
     if let Some(entry) = loaded.filter(|entry| newer(entry)) {
-        match entry.freshness(now) {
-            Freshness::Fresh => {
-                metrics.level2_hits.inc();
-                return Outcome::Loaded(store_here(&cache, &job.primary, headers, entry, epoch));
-            }
-            // The fleet's page, stale: served at once, and regenerated in
-            // the background (by whichever instance takes the lease).
-            Freshness::StaleWhileRevalidate => {
-                metrics.level2_hits.inc();
-                return Outcome::Loaded(store_here(&cache, &job.primary, headers, entry, epoch));
-            }
-            Freshness::StaleIfError | Freshness::Expired => {}
+        // Fresh, or stale but servable: the caller serves a stale one at once
+        // and regenerates it in the background (by whichever instance takes
+        // the lease).
+        if matches!(entry.freshness(now), Freshness::Fresh | Freshness::StaleWhileRevalidate) {
+            metrics.level2_hits.inc();
+            return Outcome::Loaded(store_here(&cache, &job.primary, headers, entry, epoch));
         }
     }
     metrics.level2_misses.inc();
