@@ -194,6 +194,85 @@ pub struct SqliteLevel {
     /// a lease and a write) turned into 50 ms waits. Other processes on the
     /// file still meet the busy handler.
     writes: Arc<tokio::sync::Mutex<()>>,
+    /// Pages to write, to the task that writes them in batches ([`Batches`]).
+    batches: tokio::sync::mpsc::UnboundedSender<Write>,
+}
+
+/// A page to write, and a lease to give back with it.
+struct Page {
+    key: String,
+    record: Record,
+    /// (lease key, holder)
+    release: Option<(String, String)>,
+}
+
+/// A page queued for [`Batches`], and who waits for it.
+struct Write {
+    page: Page,
+    done: tokio::sync::oneshot::Sender<LevelResult<()>>,
+}
+
+/// Group commit: one task writes the pages, every page queued meanwhile
+/// (up to [`BATCH`]) in one transaction. A burst of misses, each a page to
+/// write, then costs one commit per batch rather than one per page, and
+/// the file's one writer (SQLite has one at a time) is held once.
+struct Batches {
+    pool: SqlitePool,
+    clock: Arc<dyn Clock>,
+    writes: Arc<tokio::sync::Mutex<()>>,
+}
+
+/// The most pages one transaction writes.
+const BATCH: usize = 64;
+
+impl Batches {
+    async fn run(self, mut queue: tokio::sync::mpsc::UnboundedReceiver<Write>) {
+        while let Some(first) = queue.recv().await {
+            let mut batch = vec![first];
+            while batch.len() < BATCH {
+                match queue.try_recv() {
+                    Ok(write) => batch.push(write),
+                    Err(_) => break,
+                }
+            }
+            let (replies, pages): (Vec<_>, Vec<_>) =
+                batch.into_iter().map(|write| (write.done, write.page)).unzip();
+            let outcome = self.write(pages).await.map_err(|error| error.to_string());
+            for reply in replies {
+                let _ = reply.send(outcome.clone().map_err(LevelError::msg));
+            }
+        }
+    }
+
+    async fn write(&self, pages: Vec<Page>) -> LevelResult<()> {
+        let _writing = self.writes.lock().await;
+        let now = to_i64(self.clock.now_millis());
+        let mut transaction = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(failed)?;
+        for Page { key, record, release } in pages {
+            let tags =
+                serde_json::to_string(&record.tags).map_err(|error| LevelError(error.into()))?;
+            let expires_at = now.saturating_add(to_i64(millis(record.ttl.min(PURGE_MEMORY))));
+            sqlx::query(PUT)
+                .bind(&key)
+                .bind(record.bytes.as_ref())
+                .bind(&record.path)
+                .bind(tags)
+                .bind(to_i64(record.generation))
+                .bind(expires_at)
+                .execute(&mut *transaction)
+                .await
+                .map_err(failed)?;
+            if let Some((lease, holder)) = release {
+                sqlx::query("DELETE FROM leases WHERE key = ?1 AND holder = ?2")
+                    .bind(lease)
+                    .bind(holder)
+                    .execute(&mut *transaction)
+                    .await
+                    .map_err(failed)?;
+            }
+        }
+        transaction.commit().await.map_err(failed)
+    }
 }
 
 impl std::fmt::Debug for SqliteLevel {
@@ -282,7 +361,11 @@ impl SqliteLevel {
         }
         sqlx::raw_sql(SCHEMA).execute(&mut *transaction).await.map_err(failed)?;
         transaction.commit().await.map_err(failed)?;
-        Ok(Self { pool, clock, writes: Arc::default() })
+        let writes: Arc<tokio::sync::Mutex<()>> = Arc::default();
+        let (batches, queue) = tokio::sync::mpsc::unbounded_channel();
+        let writer = Batches { pool: pool.clone(), clock: clock.clone(), writes: writes.clone() };
+        tokio::spawn(writer.run(queue));
+        Ok(Self { pool, clock, writes, batches })
     }
 
     fn now(&self) -> i64 {
@@ -346,35 +429,10 @@ impl SqliteLevel {
     }
 
     async fn put_record(&self, key: &str, record: Record) -> LevelResult<()> {
-        let _writing = self.writes.lock().await;
-        let mut connection = self.pool.acquire().await.map_err(failed)?;
-        self.put_in(&mut connection, key, record).await
+        self.queue_write(key, record, None).await
     }
 
-    async fn put_in(
-        &self,
-        connection: &mut SqliteConnection,
-        key: &str,
-        record: Record,
-    ) -> LevelResult<()> {
-        let tags = serde_json::to_string(&record.tags).map_err(|error| LevelError(error.into()))?;
-        let expires_at = self.now().saturating_add(to_i64(millis(record.ttl.min(PURGE_MEMORY))));
-        sqlx::query(PUT)
-            .bind(key)
-            .bind(record.bytes.as_ref())
-            .bind(&record.path)
-            .bind(tags)
-            .bind(to_i64(record.generation))
-            .bind(expires_at)
-            .execute(connection)
-            .await
-            .map_err(failed)?;
-        Ok(())
-    }
-
-    /// The write and the release in one transaction: one commit per render,
-    /// not two (SQLite has one writer at a time, so commits are what a
-    /// burst of misses queues on).
+    /// The write and the release in one transaction (see [`Batches`]).
     async fn put_and_release(
         &self,
         key: &str,
@@ -382,16 +440,19 @@ impl SqliteLevel {
         lease: &str,
         holder: &str,
     ) -> LevelResult<()> {
-        let _writing = self.writes.lock().await;
-        let mut transaction = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(failed)?;
-        self.put_in(&mut transaction, key, record).await?;
-        sqlx::query("DELETE FROM leases WHERE key = ?1 AND holder = ?2")
-            .bind(lease)
-            .bind(holder)
-            .execute(&mut *transaction)
-            .await
-            .map_err(failed)?;
-        transaction.commit().await.map_err(failed)
+        self.queue_write(key, record, Some((lease.to_owned(), holder.to_owned()))).await
+    }
+
+    async fn queue_write(
+        &self,
+        key: &str,
+        record: Record,
+        release: Option<(String, String)>,
+    ) -> LevelResult<()> {
+        let (done, outcome) = tokio::sync::oneshot::channel();
+        let write = Write { page: Page { key: key.to_owned(), record, release }, done };
+        self.batches.send(write).map_err(|_| LevelError::msg("the cache file's writer stopped"))?;
+        outcome.await.map_err(|_| LevelError::msg("the cache file's writer stopped"))?
     }
 
     async fn take_lease(&self, key: &str, holder: &str, ttl: Duration) -> LevelResult<Option<u64>> {
@@ -603,6 +664,26 @@ mod tests {
             _ => "SELECT count(*) FROM requests",
         };
         sqlx::query_scalar(sql).fetch_one(&level.pool).await.expect("count")
+    }
+
+    #[tokio::test]
+    async fn a_burst_of_writes_lands_whole_and_gives_every_lease_back() {
+        let folder = tempfile::tempdir().expect("temp folder");
+        let level = SqliteLevel::open(&file(&folder)).await.expect("open");
+        let keys: Vec<String> = (0..100).map(|n| format!("burst|{n}")).collect();
+        for key in &keys {
+            let taken = level.lease(key, "one", Duration::from_secs(30)).await.expect("lease");
+            assert_eq!(taken, Some(0));
+        }
+        // Queued at once: written in a few transactions, each reply its own.
+        let writes = keys.iter().map(|key| {
+            level.put_releasing(key, record("/burst", &[], Duration::from_secs(60)), key, "one")
+        });
+        for written in futures_util::future::join_all(writes).await {
+            written.expect("written");
+        }
+        assert_eq!(rows(&level, "records").await, 100);
+        assert_eq!(rows(&level, "leases").await, 0, "every lease given back with its page");
     }
 
     #[tokio::test]
