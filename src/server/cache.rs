@@ -233,7 +233,7 @@ pub fn routes() -> Router<AppState> {
 /// Samples the cache's hit rate once a minute, for the dashboard's graph,
 /// and sends its request counts to the second level every 10 s, for the
 /// next build's warm-up.
-pub fn sample_every_minute(isr: IsrCache) {
+pub fn sample_and_count_requests(isr: IsrCache) {
     tokio::spawn({
         let isr = isr.clone();
         async move {

@@ -57,7 +57,7 @@ pub async fn run() -> anyhow::Result<()> {
     seed::seed_if_configured(&db, &config).await.context("seeding the demo content")?;
 
     let isr = cache::build(&config, &leptos_options, &db).await?;
-    cache::sample_every_minute(isr.clone());
+    cache::sample_and_count_requests(isr.clone());
     let fanout = fanout::Fanout::new(&config.database_url, &db);
     let purger = Purger::new(isr).cdn(cdn::Cdn::new(config.cdn.clone())).others(fanout.clone());
     if fanout.listen(&config.database_url, purger.clone()).await?.is_some() {

@@ -19,7 +19,7 @@ use tokio::sync::oneshot;
 use tower_service::Service;
 
 use super::entry::{self, Encoding, Entry, Freshness};
-use super::tier::Lease;
+use super::tier::{Lease, fresher};
 use super::{IsrCache, key};
 use crate::body::{BufferedBody, Collected, collect};
 
@@ -174,10 +174,7 @@ where
             outcome
         }
     };
-    let task = match cache.shared.renderer.as_ref().and_then(|r| r.0.as_ref()) {
-        Some(runtime) => runtime.spawn(task),
-        None => tokio::spawn(task),
-    };
+    let task = cache.spawn(task);
     let flight = async move { task.await.unwrap_or(Outcome::Failed) }.boxed().shared();
     flights.insert(key.to_owned(), flight.clone());
     (flight, true)
@@ -210,10 +207,10 @@ where
     }
     let metrics = &cache.shared.metrics;
     let have = have.map(|entry| entry.stored_at);
-    let newer = |entry: &Entry| have.is_none_or(|stored_at| entry.stored_at > stored_at);
     let headers = &job.template.headers;
     let loaded = cache.load(&job.primary, headers).await;
     let now = cache.now();
+    let newer = |entry: &Entry| have.is_none_or(|stored_at| entry.stored_at > stored_at);
     if let Some(entry) = loaded.filter(|entry| newer(entry)) {
         // Fresh, or stale but servable: the caller serves a stale one at once
         // and regenerates it in the background (by whichever instance takes
@@ -231,9 +228,8 @@ where
             // busy machine): look again before rendering the page a second
             // time. A read more per render; a render more per page without it
             // (seen: two instances, 100 requests, two renders).
-            let fresh =
-                |entry: &Entry| newer(entry) && entry.freshness(cache.now()) == Freshness::Fresh;
-            if let Some(entry) = cache.load(&job.primary, headers).await.filter(|e| fresh(e)) {
+            let again = cache.load(&job.primary, headers).await;
+            if let Some(entry) = again.filter(|entry| fresher(entry, have, cache.now())) {
                 let releaser = cache.clone();
                 cache.write_behind(async move { releaser.release(&key).await });
                 metrics.level2_hits.inc();

@@ -287,7 +287,8 @@ where
                 // Stale: served as it is, and regenerated in the background.
                 shared.metrics.stale.inc();
                 let key = key::full(&primary, &entry.vary, request.headers());
-                let job = Job { primary, template: template(&request), prepare: Vec::new() };
+                let prepare = entry.encodings_made();
+                let job = Job { primary, template: template(&request), prepare };
                 drop(join_flight(&cache, &key, job, ready.clone(), None, Some(entry.clone())));
                 Status::Stale { ttl, error: None }
             };

@@ -235,6 +235,19 @@ impl IsrCache {
         self.shared.history.lock().unwrap_or_else(PoisonError::into_inner).samples()
     }
 
+    /// Runs `task` on the render runtime ([`IsrConfig::render_threads`]),
+    /// or on the caller's when there is none: renders, and the writes to the
+    /// second level that follow them.
+    pub(super) fn spawn<T: Send + 'static>(
+        &self,
+        task: impl std::future::Future<Output = T> + Send + 'static,
+    ) -> tokio::task::JoinHandle<T> {
+        match self.shared.renderer.as_ref().and_then(|r| r.0.as_ref()) {
+            Some(runtime) => runtime.spawn(task),
+            None => tokio::spawn(task),
+        }
+    }
+
     /// The cache's clock, in milliseconds (what [`PurgeRecord::at`] counts in).
     pub fn now_millis(&self) -> u64 {
         self.shared.clock.now_millis()

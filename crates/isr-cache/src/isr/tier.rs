@@ -4,8 +4,9 @@
 //!
 //! A second level that is down or slow costs the site nothing but the
 //! sharing: each call gives up after [`IsrConfig::level2_timeout`], a
-//! failure is logged (at most once a minute) and every one is counted, and for [`IsrConfig::level2_pause`] after a failure the cache
-//! does not call it at all, serving from memory and rendering on its own.
+//! failure is logged (at most once a minute) and every one is counted, and
+//! for [`IsrConfig::level2_pause`] after a failure the cache does not call it
+//! at all, serving from memory and rendering on its own.
 //!
 //! [`IsrConfig::level2_timeout`]: super::IsrConfig::level2_timeout
 //! [`IsrConfig::level2_pause`]: super::IsrConfig::level2_pause
@@ -18,7 +19,7 @@ use std::time::{Duration, Instant};
 
 use http::HeaderMap;
 
-use super::entry::Entry;
+use super::entry::{Entry, Freshness};
 use super::level2::{LevelResult, PURGE_MEMORY, Record, SecondLevel};
 use super::wire::{self, Decoded};
 use super::{IsrCache, Purge, PurgeMode, key};
@@ -51,6 +52,21 @@ impl Tier {
             paused_until: Mutex::new(None),
         }
     }
+}
+
+impl Tier {
+    /// Whether the level is left alone after a failure, for a moment still.
+    fn paused(&self) -> bool {
+        let paused = self.paused_until.lock().unwrap_or_else(PoisonError::into_inner);
+        paused.is_some_and(|until| Instant::now() < until)
+    }
+}
+
+/// Whether `entry`, from the second level, is what a fill waits for: a
+/// render newer than the one memory holds (stored at `have`), still fresh.
+pub(super) fn fresher(entry: &Entry, have: Option<u64>, now: u64) -> bool {
+    have.is_none_or(|stored_at| entry.stored_at > stored_at)
+        && entry.freshness(now) == Freshness::Fresh
 }
 
 /// A random id for this instance: the std hasher's per-process random keys,
@@ -107,18 +123,12 @@ impl IsrCache {
             pending.fetch_sub(1, Ordering::AcqRel);
             done.notify_waiters();
         };
-        match self.shared.renderer.as_ref().and_then(|r| r.0.as_ref()) {
-            Some(runtime) => drop(runtime.spawn(task)),
-            None => drop(tokio::spawn(task)),
-        }
+        drop(self.spawn(task));
     }
 
     /// Whether the second level may be called (it is not paused after a failure).
     fn level_available(&self) -> bool {
-        self.tier().is_some_and(|tier| {
-            let paused = tier.paused_until.lock().unwrap_or_else(PoisonError::into_inner);
-            paused.is_none_or(|until| Instant::now() >= until)
-        })
+        self.tier().is_some_and(|tier| !tier.paused())
     }
 
     /// Runs one call on the second level, bounded by the configured timeout;
@@ -143,15 +153,7 @@ impl IsrCache {
     where
         F: Future<Output = LevelResult<T>>,
     {
-        let tier = self.tier()?;
-        {
-            let mut paused = tier.paused_until.lock().unwrap_or_else(PoisonError::into_inner);
-            match *paused {
-                Some(until) if Instant::now() < until => return None,
-                Some(_) => *paused = None,
-                None => {}
-            }
-        }
+        let tier = self.tier().filter(|tier| !tier.paused())?;
         let config = &self.shared.config;
         let error = match tokio::time::timeout(timeout, call(&*tier.level)).await {
             Ok(Ok(value)) => {
@@ -221,14 +223,16 @@ impl IsrCache {
     }
 
     /// Writes `entry` (stored in memory at `key`, under `primary`) to the
-    /// second level, with the purge `generation` its render began at. Off the
-    /// response path ([`write_behind`](Self::write_behind)), so bounded by
-    /// [`WRITE_TIMEOUT`] rather than the configured timeout: a write that
-    /// waits for another process's is not a level that is down.
+    /// second level, with the purge `generation` its render began at, and
+    /// gives back the lease of `lease` with the write.
+    ///
+    /// Off the response path ([`write_behind`](Self::write_behind)), so
+    /// bounded by [`WRITE_TIMEOUT`] rather than the configured timeout: a
+    /// write that waits for another process's is not a level that is down.
+    ///
     /// Not-found pages are not written: any URL can be one, so they are
     /// what a crawler or an attacker floods a cache with, and each costs a
     /// cheap render; memory (bounded) keeps them.
-    /// Gives back the lease of `lease` with the write.
     pub(super) async fn save(
         &self,
         primary: &str,
@@ -345,11 +349,9 @@ impl IsrCache {
         while tokio::time::Instant::now() < deadline && self.level_available() {
             tokio::time::sleep(pause).await;
             pause = (pause * 2).min(Duration::from_millis(50));
-            if let Some(entry) = self.load(primary, headers).await {
-                let newer = have.is_none_or(|stored_at| entry.stored_at > stored_at);
-                if newer && entry.freshness(self.now()) == super::entry::Freshness::Fresh {
-                    return Some(entry);
-                }
+            let loaded = self.load(primary, headers).await;
+            if let Some(entry) = loaded.filter(|entry| fresher(entry, have, self.now())) {
+                return Some(entry);
             }
         }
         None
