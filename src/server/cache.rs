@@ -31,6 +31,8 @@
 //! so in those headers.
 
 use std::net::SocketAddr;
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
 
 use axum::Router;
 use axum::body::Bytes;
@@ -39,9 +41,6 @@ use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use http::header::{CONTENT_TYPE, FORWARDED, VIA};
 use http::{HeaderMap, HeaderName};
-use std::sync::{Arc, OnceLock};
-use std::time::Duration;
-
 use isr_cache::isr::level2::{RedisLevel, SqliteLevel};
 use isr_cache::isr::{WarmUp, WarmUpConfig, warm_pages, warm_up};
 use isr_cache::{IsrCache, IsrConfig, Purge, Visitor, Visitors};

@@ -56,7 +56,7 @@ pub struct TestApp {
     _guard: Guard,
     /// The folder of the cache's second level (its default, a file), shared
     /// with [`another_instance`](Self::another_instance)s.
-    _store: Option<Arc<tempfile::TempDir>>,
+    store: Option<Arc<tempfile::TempDir>>,
     /// What the instance serves beyond the app, for its other instances.
     routes: Routes,
 }
@@ -214,7 +214,7 @@ impl TestApp {
         let db = db::connect(&config.database_url).await.expect("connect and migrate");
         seed::seed_if_configured(&db, &config).await.expect("seed");
         let mut app = Self::instance(Arc::new(config), db, leptos_options, guard, routes).await;
-        app._store = Some(store);
+        app.store = Some(store);
         Some(app)
     }
 
@@ -271,7 +271,7 @@ impl TestApp {
             state,
             listener,
             _guard: guard,
-            _store: None,
+            store: None,
             routes,
         }
     }
@@ -304,7 +304,7 @@ impl TestApp {
             ready,
         )
         .await;
-        other._store = self._store.clone();
+        other.store = self.store.clone();
         other
     }
 

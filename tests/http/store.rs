@@ -43,13 +43,15 @@ struct Process {
     base: String,
 }
 
+/// A port nothing listens on now, for a server the test starts.
+fn free_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
+    listener.local_addr().expect("its address").port()
+}
+
 impl Process {
     async fn start(dir: &std::path::Path) -> Self {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .expect("a port")
-            .local_addr()
-            .expect("addr")
-            .port();
+        let port = free_port();
         let child = std::process::Command::new(env!("CARGO_BIN_EXE_leptos-isr-starter"))
             .env("DATABASE_URL", format!("sqlite://{}/app.db?mode=rwc", dir.display()))
             .env("ISR_STORE_URL", format!("sqlite://{}/isr/cache.db", dir.display()))
@@ -364,8 +366,7 @@ impl RedisServer {
     /// Started and answering; `None` (the test skipped) where `redis-server`
     /// is not installed, except under CI.
     async fn start() -> Option<Self> {
-        let port = std::net::TcpListener::bind("127.0.0.1:0").ok()?.local_addr().ok()?.port();
-        Self::start_on(port).await
+        Self::start_on(free_port()).await
     }
 
     async fn start_on(port: u16) -> Option<Self> {
