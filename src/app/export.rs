@@ -16,6 +16,10 @@
 //!   app's same-origin GETs under `/api/` there. A script, not a server_fn
 //!   client of our own: it costs pages served by the app nothing (not a byte
 //!   of wasm), and the data functions stay plain `#[server]` functions.
+//! - A link to a route that is never exported (`/dashboard`) is a full page
+//!   load on an exported page, not client-side navigation: the static host
+//!   then answers it (its 404 page, or the app behind a `_redirects` proxy)
+//!   rather than the page asking for data that was never exported.
 //! - Every page of one export stamps its data with the export's time (the
 //!   `loaded_at` of [`crate::app::query::Loaded`]), so the browser still knows
 //!   how old the data is, and two exports of the same data are the same bytes.
@@ -30,6 +34,9 @@ use leptos::prelude::*;
 pub struct Export {
     /// The time every exported page's data is stamped with, in Unix millis.
     pub loaded_at: i64,
+    /// A JavaScript regular expression matching the paths of the exported
+    /// routes: links elsewhere load the page from the host.
+    pub routes: std::sync::Arc<str>,
     /// The GET data calls renders made, as `(path, query)`: the answers
     /// client-side navigation between exported pages needs.
     pub calls: std::sync::Arc<std::sync::Mutex<std::collections::BTreeSet<(String, String)>>>,
@@ -37,9 +44,10 @@ pub struct Export {
 
 #[cfg(feature = "ssr")]
 impl Export {
-    /// A marker stamping data with `loaded_at`, with no calls yet.
-    pub fn new(loaded_at: i64) -> Self {
-        Self { loaded_at, calls: Default::default() }
+    /// A marker stamping data with `loaded_at`, for an export of the routes
+    /// `routes` matches, with no calls yet.
+    pub fn new(loaded_at: i64, routes: &str) -> Self {
+        Self { loaded_at, routes: routes.into(), calls: Default::default() }
     }
 
     /// The calls recorded so far, sorted.
@@ -112,25 +120,30 @@ pub fn file_name(text: &str) -> String {
     name
 }
 
-/// The browser's half of [`data_file`]: replaces `fetch` so that a GET of
-/// this origin's `/api/…` reads the exported answer instead. `URL.search` is
-/// ASCII (the URL parser percent-encodes the rest), so escaping its UTF-16
-/// code units is escaping its bytes, as [`file_name`] does.
-pub const FETCH_TO_FILES: &str = r#"(()=>{const f=window.fetch,n=q=>q?q.replace(/[^A-Za-z0-9.=-]/g,c=>"~"+c.charCodeAt(0).toString(16).padStart(2,"0")):"_";window.fetch=(i,o)=>{const r=new Request(i,o),u=new URL(r.url);return r.method==="GET"&&u.origin===location.origin&&u.pathname.startsWith("/api/")?f("/_data"+u.pathname+"/"+n(u.search.slice(1))+".json",{headers:r.headers,signal:r.signal}):f(i,o)}})()"#;
+/// The script of an exported page, `ROUTES` standing for [`Export::routes`]:
+///
+/// - The browser's half of [`data_file`]: `fetch` is replaced so that a GET
+///   of this origin's `/api/…` reads the exported answer instead. `URL.search`
+///   is ASCII (the URL parser percent-encodes the rest), so escaping its
+///   UTF-16 code units is escaping its bytes, as [`file_name`] does.
+/// - A click on a same-origin link whose path no exported route matches is
+///   kept from the router (caught first, on the way down, and stopped there),
+///   so the browser loads it as a page.
+pub const SCRIPT: &str = r#"(()=>{const f=window.fetch,R=ROUTES,n=q=>q?q.replace(/[^A-Za-z0-9.=-]/g,c=>"~"+c.charCodeAt(0).toString(16).padStart(2,"0")):"_";window.fetch=(i,o)=>{const r=new Request(i,o),u=new URL(r.url);return r.method==="GET"&&u.origin===location.origin&&u.pathname.startsWith("/api/")?f("/_data"+u.pathname+"/"+n(u.search.slice(1))+".json",{headers:r.headers,signal:r.signal}):f(i,o)};document.addEventListener("click",e=>{const a=e.target.closest&&e.target.closest("a[href]");if(!a)return;const u=new URL(a.href,location.href);if(u.origin===location.origin&&!R.test(u.pathname))e.stopPropagation()},true)})()"#;
 
-/// In an exported page's `<head>`: the export's time, and the script that
-/// sends data requests to the exported answers ([`FETCH_TO_FILES`]), before
-/// the app's own scripts. Nothing in a page the app serves.
+/// In an exported page's `<head>`: the export's time, and its [`SCRIPT`],
+/// before the app's own scripts. Nothing in a page the app serves.
 #[component]
 pub fn ExportHead() -> impl IntoView {
     #[cfg(feature = "ssr")]
-    let export = current().map(|export| export.loaded_at);
+    let export =
+        current().map(|export| (export.loaded_at, SCRIPT.replace("ROUTES", &export.routes)));
     #[cfg(not(feature = "ssr"))]
-    let export: Option<i64> = None;
-    export.map(|loaded_at| {
+    let export: Option<(i64, String)> = None;
+    export.map(|(loaded_at, script)| {
         view! {
             <meta name="static-export" content=loaded_at.to_string() />
-            <script>{FETCH_TO_FILES}</script>
+            <script inner_html=script></script>
         }
     })
 }

@@ -196,7 +196,7 @@ pub async fn export(state: AppState, options: &Options) -> anyhow::Result<Summar
 
     let out = prepare(&options.out)?;
     let loaded_at = options.timestamp.unwrap_or_else(|| chrono::Utc::now().timestamp_millis());
-    let export = Export::new(loaded_at);
+    let export = Export::new(loaded_at, &route_regex(table.prerendered()));
     let mut files = Files::new(out.clone());
 
     // The pages: those of routes without parameters, and what features list.
@@ -656,6 +656,40 @@ fn redirects(
     text
 }
 
+/// A JavaScript regular expression literal matching the paths of
+/// `patterns` (`/blog/{slug}` → `[^/]+` for the parameter), with or without
+/// a trailing slash.
+fn route_regex<'a>(patterns: impl Iterator<Item = &'a str>) -> String {
+    let alternatives: Vec<String> = patterns
+        .map(|pattern| {
+            pattern
+                .trim_end_matches('/')
+                .split('/')
+                .map(|segment| {
+                    if segment.starts_with("{*") {
+                        ".*".to_owned()
+                    } else if segment.starts_with('{') {
+                        "[^/]+".to_owned()
+                    } else {
+                        segment
+                            .chars()
+                            .map(|c| {
+                                if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                                    c.to_string()
+                                } else {
+                                    format!("\\{c}")
+                                }
+                            })
+                            .collect()
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join("\\/")
+        })
+        .collect();
+    format!("/^(?:{})\\/?$/", alternatives.join("|"))
+}
+
 /// A path that matches `pattern` (`/blog/{slug}` → `/blog/x`).
 fn sample(pattern: &str) -> String {
     pattern
@@ -747,6 +781,12 @@ mod tests {
             ("/dashboard/posts/:slug".into(), "/dashboard/posts/:slug".into())
         );
         assert_eq!(netlify_pattern("/pkg/{*file}"), ("/pkg/*".into(), "/pkg/:splat".into()));
+    }
+
+    #[test]
+    fn exported_routes_are_one_regular_expression() {
+        let regex = route_regex(["/", "/blog", "/blog/{slug}", "/files/{*rest}"].into_iter());
+        assert_eq!(regex, r"/^(?:|\/blog|\/blog\/[^/]+|\/files\/.*)\/?$/");
     }
 
     #[test]
