@@ -381,10 +381,18 @@ mod tests {
 
     /// One row per entry of the route table.
     fn route_table_markdown() -> String {
-        let mut rows = String::from("| route | default policy | tags |\n|---|---|---|\n");
+        let table = route_table();
+        let mut rows =
+            String::from("| route | default policy | tags | prerendered |\n|---|---|---|---|\n");
         for sample in route_samples() {
             let tags = sample.tags.join(" ");
-            rows.push_str(&format!("| `{}` | `{}` | {tags} |\n", sample.route, sample.policy));
+            let pattern = sample.route.split('?').next().unwrap_or_default();
+            let prerendered = table.prerendered().any(|p| p.replace("{*", "{") == pattern);
+            let prerendered = if prerendered { "yes" } else { "" };
+            rows.push_str(&format!(
+                "| `{}` | `{}` | {tags} | {prerendered} |\n",
+                sample.route, sample.policy
+            ));
         }
         rows
     }
