@@ -101,9 +101,11 @@ pub struct Summary {
 pub async fn main(args: impl IntoIterator<Item = std::ffi::OsString>) -> anyhow::Result<()> {
     let options = parse(args)?;
     let _ = dotenvy::dotenv();
+    // Read before logging starts: its warnings are the server's (sessions
+    // signed with a random key), not an export's, which signs nothing.
+    let config = crate::config::Config::from_env()?;
     // Not a line per request: thousands of pages would bury the summary.
     super::init_tracing("warn,leptos_isr_starter=info");
-    let config = crate::config::Config::from_env()?;
     let leptos_options = super::leptos_options()?;
     let db = crate::db::connect(&config.database_url).await?;
     super::seed::seed_if_configured(&db, &config).await.context("seeding the demo content")?;
