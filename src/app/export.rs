@@ -123,13 +123,15 @@ pub fn file_name(text: &str) -> String {
 /// The script of an exported page, `ROUTES` standing for [`Export::routes`]:
 ///
 /// - The browser's half of [`data_file`]: `fetch` is replaced so that a GET
-///   of this origin's `/api/…` reads the exported answer instead. `URL.search`
+///   of this origin's `/api/…` reads the exported answer instead. Other
+///   requests pass untouched (a `Request` is copied only for a GET: copying
+///   one with a body would use the body up). `URL.search`
 ///   is ASCII (the URL parser percent-encodes the rest), so escaping its
 ///   UTF-16 code units is escaping its bytes, as [`file_name`] does.
 /// - A click on a same-origin link whose path no exported route matches is
 ///   kept from the router (caught first, on the way down, and stopped there),
 ///   so the browser loads it as a page.
-pub const SCRIPT: &str = r#"(()=>{const f=window.fetch,R=ROUTES,n=q=>q?q.replace(/[^A-Za-z0-9.=-]/g,c=>"~"+c.charCodeAt(0).toString(16).padStart(2,"0")):"_";window.fetch=(i,o)=>{const r=new Request(i,o),u=new URL(r.url);return r.method==="GET"&&u.origin===location.origin&&u.pathname.startsWith("/api/")?f("/_data"+u.pathname+"/"+n(u.search.slice(1))+".json",{headers:r.headers,signal:r.signal}):f(i,o)};document.addEventListener("click",e=>{const a=e.target.closest&&e.target.closest("a[href]");if(!a)return;const u=new URL(a.href,location.href);if(u.origin===location.origin&&!R.test(u.pathname))e.stopPropagation()},true)})()"#;
+pub const SCRIPT: &str = r#"(()=>{const f=window.fetch,R=ROUTES,n=q=>q?q.replace(/[^A-Za-z0-9.=-]/g,c=>"~"+c.charCodeAt(0).toString(16).padStart(2,"0")):"_";window.fetch=(i,o)=>{const m=(o&&o.method)||(i instanceof Request?i.method:"GET");if(m.toUpperCase()!=="GET")return f(i,o);const r=new Request(i,o),u=new URL(r.url);return u.origin===location.origin&&u.pathname.startsWith("/api/")?f("/_data"+u.pathname+"/"+n(u.search.slice(1))+".json",{headers:r.headers,signal:r.signal}):f(i,o)};document.addEventListener("click",e=>{const a=e.target.closest&&e.target.closest("a[href]");if(!a)return;const u=new URL(a.href,location.href);if(u.origin===location.origin&&!R.test(u.pathname))e.stopPropagation()},true)})()"#;
 
 /// In an exported page's `<head>`: the export's time, and its [`SCRIPT`],
 /// before the app's own scripts. Nothing in a page the app serves.
