@@ -86,10 +86,12 @@ pub fn record<A: serde::Serialize>(path: &str, arguments: &A) {
 }
 
 /// Where the export keeps the answer to `GET path?query`: under `/_data`,
-/// the path, then the query made safe as a file name ([`file_name`]), `_`
-/// when empty. [`FETCH_TO_FILES`] computes the same in the browser.
+/// the path, then the query without empty pairs (`page=1&` is `page=1`)
+/// made safe as a file name ([`file_name`]), `_` when empty. [`SCRIPT`]
+/// computes the same in the browser.
 pub fn data_file(path: &str, query: &str) -> String {
-    let name = if query.is_empty() { "_".to_owned() } else { file_name(query) };
+    let query = query.split('&').filter(|pair| !pair.is_empty()).collect::<Vec<_>>().join("&");
+    let name = if query.is_empty() { "_".to_owned() } else { file_name(&query) };
     format!("/_data{path}/{name}.json")
 }
 
@@ -123,7 +125,8 @@ pub fn file_name(text: &str) -> String {
 /// The script of an exported page, `ROUTES` standing for [`Export::routes`]:
 ///
 /// - The browser's half of [`data_file`]: `fetch` is replaced so that a GET
-///   of this origin's `/api/…` reads the exported answer instead. Other
+///   of this origin's `/api/…` reads the exported answer instead, its query
+///   without empty pairs (the browser's client ends it with `&`). Other
 ///   requests pass untouched (a `Request` is copied only for a GET: copying
 ///   one with a body would use the body up). `URL.search`
 ///   is ASCII (the URL parser percent-encodes the rest), so escaping its
@@ -131,7 +134,7 @@ pub fn file_name(text: &str) -> String {
 /// - A click on a same-origin link whose path no exported route matches is
 ///   kept from the router (caught first, on the way down, and stopped there),
 ///   so the browser loads it as a page.
-pub const SCRIPT: &str = r#"(()=>{const f=window.fetch,R=ROUTES,n=q=>q?q.replace(/[^A-Za-z0-9.=-]/g,c=>"~"+c.charCodeAt(0).toString(16).padStart(2,"0")):"_";window.fetch=(i,o)=>{const m=(o&&o.method)||(i instanceof Request?i.method:"GET");if(m.toUpperCase()!=="GET")return f(i,o);const r=new Request(i,o),u=new URL(r.url);return u.origin===location.origin&&u.pathname.startsWith("/api/")?f("/_data"+u.pathname+"/"+n(u.search.slice(1))+".json",{headers:r.headers,signal:r.signal}):f(i,o)};document.addEventListener("click",e=>{const a=e.target.closest&&e.target.closest("a[href]");if(!a)return;const u=new URL(a.href,location.href);if(u.origin===location.origin&&!R.test(u.pathname))e.stopPropagation()},true)})()"#;
+pub const SCRIPT: &str = r#"(()=>{const f=window.fetch,R=ROUTES,n=q=>(q=q.split("&").filter(Boolean).join("&"))?q.replace(/[^A-Za-z0-9.=-]/g,c=>"~"+c.charCodeAt(0).toString(16).padStart(2,"0")):"_";window.fetch=(i,o)=>{const m=(o&&o.method)||(i instanceof Request?i.method:"GET");if(m.toUpperCase()!=="GET")return f(i,o);const r=new Request(i,o),u=new URL(r.url);return u.origin===location.origin&&u.pathname.startsWith("/api/")?f("/_data"+u.pathname+"/"+n(u.search.slice(1))+".json",{headers:r.headers,signal:r.signal}):f(i,o)};document.addEventListener("click",e=>{const a=e.target.closest&&e.target.closest("a[href]");if(!a)return;const u=new URL(a.href,location.href);if(u.origin===location.origin&&!R.test(u.pathname))e.stopPropagation()},true)})()"#;
 
 /// In an exported page's `<head>`: the export's time, and its [`SCRIPT`],
 /// before the app's own scripts. Nothing in a page the app serves.
@@ -170,6 +173,9 @@ mod tests {
             "/_data/api/blog/get_post/slug=hello-isr.json"
         );
         assert_eq!(data_file("/api/blog/latest_posts", ""), "/_data/api/blog/latest_posts/_.json");
+        // The browser's client ends its queries with `&`.
+        assert_eq!(data_file("/api/x", "page=1&"), data_file("/api/x", "page=1"));
+        assert_eq!(data_file("/api/x", "&"), data_file("/api/x", ""));
         // Separators, escapes and the escape character itself, one-to-one.
         assert_eq!(file_name("q=a%20b&x=/~_"), "q=a~2520b~26x=~2f~7e~5f");
         assert_ne!(file_name("a_b"), file_name("a~5fb"));
