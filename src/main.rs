@@ -3,6 +3,11 @@
 #[cfg(feature = "ssr")]
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    let mut args = std::env::args_os().skip(1).peekable();
+    if args.peek().is_some_and(|first| first == "prerender") {
+        // Static generation: `leptos-isr-starter prerender [OUT] …`.
+        return leptos_isr_starter::server::prerender::main(args.skip(1)).await;
+    }
     leptos_isr_starter::server::run().await
 }
 

@@ -282,6 +282,32 @@ mod tests {
         }
     }
 
+    /// Static generation writes out the public pages, never the signed-in
+    /// area, search or data endpoints; and only pages every visitor shares:
+    /// a page on a static host is served to everyone.
+    #[test]
+    fn public_pages_are_prerendered_and_no_other() {
+        let table = route_table();
+        for path in ["/", "/blog", "/blog/x", "/products", "/products/7", "/landing/x"] {
+            assert!(table.is_prerendered(path), "{path} is prerendered");
+        }
+        for path in ["/dashboard", "/dashboard/posts/x", "/login", "/search", "/api/blog/get_post"]
+        {
+            assert!(!table.is_prerendered(path), "{path} is never prerendered");
+        }
+        for sample in route_samples() {
+            let path = sample.route.split('?').next().unwrap_or_default().replace(['{', '}'], "");
+            if table.is_prerendered(&path) {
+                assert!(
+                    sample.policy.is_shared(),
+                    "{} is prerendered but {}",
+                    sample.route,
+                    sample.policy
+                );
+            }
+        }
+    }
+
     /// Headers a loader sets reach the page only when the response head waits
     /// for the data (leptos issue #3147), and `SsrMode::Static` routes send
     /// their headers once: every page must render with `SsrMode::Async`.

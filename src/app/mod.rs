@@ -12,6 +12,7 @@ pub mod blog;
 pub mod cache;
 pub mod components;
 pub mod dashboard;
+pub mod export;
 pub mod home;
 pub mod landing;
 pub mod paging;
@@ -69,7 +70,21 @@ pub struct Feature {
     /// that seeds every feature's.
     #[cfg(feature = "ssr")]
     pub seed: Option<SeedFn>,
+    /// The pages of its prerendered routes with parameters, listed from the
+    /// database for static generation (Next.js's `generateStaticParams`):
+    /// every post, every product. Next to its routes' policies, in its
+    /// `cache.rs`; pages only linked to are found by crawling anyway.
+    #[cfg(feature = "ssr")]
+    pub prerender: Option<PathsFn>,
 }
+
+/// A feature's prerendered pages, as paths (`/blog/hello-isr`).
+#[cfg(feature = "ssr")]
+pub type PathsFn = for<'a> fn(
+    &'a crate::db::Db,
+) -> std::pin::Pin<
+    Box<dyn Future<Output = crate::AppResult<Vec<String>>> + Send + 'a>,
+>;
 
 /// A feature's demo seed: inserts its rows on the seeding connection.
 #[cfg(feature = "ssr")]
@@ -94,6 +109,8 @@ impl Feature {
         stats: None,
         #[cfg(feature = "ssr")]
         seed: None,
+        #[cfg(feature = "ssr")]
+        prerender: None,
     };
 }
 
@@ -120,6 +137,8 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <link rel="icon" href="/favicon.svg" type="image/svg+xml" />
                 <HashedStylesheet options=options.clone() id="leptos" />
                 <AutoReload options=options.clone() />
+                // Before the app's scripts: an exported page's data requests go to files.
+                <export::ExportHead />
                 <HydrationScripts options />
                 <query::ClientCacheCap />
                 <MetaTags />

@@ -57,8 +57,14 @@ pub struct Loaded<T> {
 }
 
 impl<T> Loaded<T> {
+    /// Loaded now; in a static export's render, at the export's time (every
+    /// page of one export shares it, see [`crate::app::export`]).
     fn now(result: Result<T, AppError>) -> Self {
-        Self { result, loaded_at: now_millis(), rendered: cfg!(feature = "ssr") }
+        #[cfg(feature = "ssr")]
+        let loaded_at = crate::app::export::current().map_or_else(now_millis, |e| e.loaded_at);
+        #[cfg(not(feature = "ssr"))]
+        let loaded_at = now_millis();
+        Self { result, loaded_at, rendered: cfg!(feature = "ssr") }
     }
 
     /// How old the data is by this machine's clock (zero if it seems to come
@@ -177,6 +183,24 @@ where
             });
         });
     }
+}
+
+/// Calls the GET data function whose arguments are `arguments`
+/// (`GetPost { slug }` for `get_post(slug)`): its body on the server, a
+/// request from the browser, as calling the function itself does. Queries
+/// load through this rather than the function, so that a static export
+/// knows which answers its pages need ([`crate::app::export::record`]).
+pub async fn call<F>(arguments: F) -> Result<F::Output, AppError>
+where
+    F: server_fn::ServerFn<Error = AppError> + Serialize,
+{
+    #[cfg(feature = "ssr")]
+    {
+        crate::app::export::record(F::PATH, &arguments);
+        arguments.run_body().await
+    }
+    #[cfg(not(feature = "ssr"))]
+    arguments.run_on_client().await
 }
 
 /// Every query used so far, by data function, with how to invalidate its

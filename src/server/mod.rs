@@ -9,6 +9,7 @@ pub mod cache;
 pub mod cdn;
 pub mod fanout;
 pub mod guard;
+pub mod prerender;
 pub mod seed;
 
 use std::sync::Arc;
@@ -37,15 +38,10 @@ pub use crate::state::AppState;
 pub async fn run() -> anyhow::Result<()> {
     // A `.env` file is optional; real environment variables win over it.
     let _ = dotenvy::dotenv();
-    init_tracing();
+    init_tracing("info,leptos_isr_starter=debug,tower_http=info");
 
     let config = Config::from_env()?;
-    let mut leptos_options =
-        get_configuration(None).context("reading Leptos settings")?.leptos_options;
-    if leptos_options.output_name.is_empty() {
-        // Built without cargo-leptos (plain `cargo build`, as the test script does).
-        leptos_options.output_name = env!("CARGO_PKG_NAME").into();
-    }
+    let leptos_options = leptos_options()?;
     let addr = leptos_options.site_addr;
     tracing::info!(?config, "starting");
 
@@ -177,10 +173,21 @@ fn shared_render_context() {
     provide_context(leptos::nonce::Nonce::from_value(""));
 }
 
-fn init_tracing() {
+/// Leptos' settings (`Cargo.toml`'s `[package.metadata.leptos]`, `LEPTOS_*`).
+fn leptos_options() -> anyhow::Result<LeptosOptions> {
+    let mut leptos_options =
+        get_configuration(None).context("reading Leptos settings")?.leptos_options;
+    if leptos_options.output_name.is_empty() {
+        // Built without cargo-leptos (plain `cargo build`, as the test script does).
+        leptos_options.output_name = env!("CARGO_PKG_NAME").into();
+    }
+    Ok(leptos_options)
+}
+
+/// Logs as `RUST_LOG` says, else as `default` does.
+fn init_tracing(default: &str) {
     use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| EnvFilter::new("info,leptos_isr_starter=debug,tower_http=info"));
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
     // `try_init`: a second call (as in tests) keeps the first subscriber.
     let _ = tracing_subscriber::fmt().with_env_filter(filter).try_init();
 }

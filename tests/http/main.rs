@@ -11,6 +11,7 @@
 //! - `isr`: the built-in ISR cache: hits, purges, the editor, failures, metrics.
 //! - `cdn`: a real Varnish in front, driven by the app's headers and purges.
 //! - `orders`: placing orders: stock, overselling, purges.
+//! - `prerender`: static generation: pages, data, `_headers`, crawling, failures.
 //! - `store`: the cache's second level: restarts, Redis fleets, builds, faults.
 //! - `demo`: the seeded demo content: every table filled, links between
 //!   features, a campaign without its product, no second seeding.
@@ -29,4 +30,5 @@ mod hardening;
 mod isr;
 mod orders;
 mod pages;
+mod prerender;
 mod store;

@@ -21,6 +21,10 @@
 //!   so no stored page can depend on a parameter a client made up
 //!   (`?x=1`, `?x=2`, … would otherwise each be a new entry and a new render).
 //!   A path no route matches keeps no parameters.
+//! - Each route says whether static generation writes its pages out
+//!   ([`RouteTable::prerender`]); none does unless it says so, so a new route
+//!   is never exported by accident (a signed-in page written to a static host
+//!   would be served to everyone).
 //! - The table only states defaults. What a response finally gets (merged with
 //!   what the handler says, tightened for errors and signed-in visitors) is
 //!   decided by [`crate::CachePolicyLayer`].
@@ -55,6 +59,8 @@ struct Entry {
     policy: PolicyFn,
     /// The query parameters the route reads, sorted.
     query: Arc<[Box<str>]>,
+    /// Whether static generation writes its pages out.
+    prerender: bool,
 }
 
 /// Every route with its default [`CachePolicy`]. Build it once at start-up.
@@ -133,6 +139,7 @@ impl RouteTable {
             scope: Scope::Dynamic,
             policy: Arc::new(policy),
             query: Arc::from([]),
+            prerender: false,
         });
         self
     }
@@ -163,6 +170,35 @@ impl RouteTable {
         self
     }
 
+    /// Marks the route added last as prerendered: static generation writes
+    /// its pages out (the path itself for a route without parameters; for
+    /// one with, the paths its site lists and the links its pages follow).
+    /// Only for pages the same for every visitor: never a signed-in one.
+    ///
+    /// # Panics
+    ///
+    /// If no route was added yet, as [`query`](Self::query).
+    #[must_use]
+    pub fn prerender(mut self) -> Self {
+        let Some(entry) = self.entries.last_mut() else {
+            panic!("cache route table: prerender declared before any route");
+        };
+        entry.prerender = true;
+        self
+    }
+
+    /// Whether static generation writes out the page at `path`: its route
+    /// says so ([`prerender`](Self::prerender)). A path no route matches is
+    /// never prerendered.
+    pub fn is_prerendered(&self, path: &str) -> bool {
+        self.router.at(path).is_ok_and(|found| self.entries[*found.value].prerender)
+    }
+
+    /// The patterns of the prerendered routes, in the order they were added.
+    pub fn prerendered(&self) -> impl Iterator<Item = &str> {
+        self.entries.iter().filter(|entry| entry.prerender).map(|entry| &*entry.pattern)
+    }
+
     /// The query parameters the route of `path` reads (sorted), and none for a
     /// path no route matches.
     pub fn declared_query(&self, path: &str) -> &[Box<str>] {
@@ -178,6 +214,7 @@ impl RouteTable {
             scope,
             policy,
             query: Arc::from([]),
+            prerender: false,
         });
         self
     }
@@ -313,6 +350,21 @@ mod tests {
         assert_eq!(declared, ["lang", "slug"], "sorted, once each");
         assert!(table.declared_query("/blog/hello").is_empty(), "none declared: none kept");
         assert!(table.declared_query("/nowhere").is_empty(), "unmatched: none kept");
+    }
+
+    #[test]
+    fn only_routes_that_say_so_are_prerendered() {
+        let table = RouteTable::new()
+            .route("/", |_| CachePolicy::static_content())
+            .prerender()
+            .route("/blog/{slug}", |_| CachePolicy::static_content())
+            .prerender()
+            .route("/dashboard", |_| CachePolicy::private());
+        assert!(table.is_prerendered("/"));
+        assert!(table.is_prerendered("/blog/hello"));
+        assert!(!table.is_prerendered("/dashboard"), "not said: not exported");
+        assert!(!table.is_prerendered("/nowhere"), "unmatched: never");
+        assert_eq!(table.prerendered().collect::<Vec<_>>(), ["/", "/blog/{slug}"]);
     }
 
     #[test]

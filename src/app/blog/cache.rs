@@ -41,7 +41,9 @@ pub fn routes(table: isr_cache::RouteTable) -> isr_cache::RouteTable {
     table
         .route("/blog", |_| posts())
         .query(["page"])
+        .prerender()
         .route("/blog/{slug}", |r| post(r.param("slug")))
+        .prerender()
         .data::<super::ListPosts>(|_| posts())
         .data::<super::GetPost>(|args| post(&args.slug))
         .data::<super::LatestPosts>(|_| posts())
@@ -53,6 +55,14 @@ pub fn routes(table: isr_cache::RouteTable) -> isr_cache::RouteTable {
         .data::<super::admin::GetPostForEdit>(|_| CachePolicy::private())
         .data::<super::admin::PostsForAdmin>(|_| CachePolicy::private())
         .write::<super::admin::UpdatePost>()
+}
+
+/// The blog's pages for static generation: every post (the index and its
+/// pages are found from there by crawling).
+#[cfg(feature = "ssr")]
+pub async fn prerender(db: &crate::db::Db) -> crate::AppResult<Vec<String>> {
+    let slugs = super::db::post_slugs(db).await?;
+    Ok(slugs.into_iter().map(|slug| format!("/blog/{slug}")).collect())
 }
 
 #[cfg(all(test, feature = "ssr"))]

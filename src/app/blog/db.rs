@@ -123,3 +123,13 @@ pub async fn update_post(db: &Db, slug: &str, title: &str, body: &str) -> AppRes
             .await?;
     Ok(result.rows_affected() == 1)
 }
+
+/// Every post's slug, in publication order: the posts' pages for static
+/// generation.
+pub async fn post_slugs(db: &Db) -> AppResult<Vec<String>> {
+    let rows: Vec<(String,)> =
+        sqlx::query_as("SELECT slug FROM posts ORDER BY published_at DESC, slug")
+            .fetch_all(db)
+            .await?;
+    Ok(rows.into_iter().map(|(slug,)| slug).collect())
+}

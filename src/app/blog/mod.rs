@@ -24,7 +24,7 @@ use server_fn::codec::GetUrl;
 use crate::AppError;
 use crate::app::components::{ErrorPage, Loading, NotFound, Pagination, Paragraphs};
 use crate::app::paging::{Paged, paged_query};
-use crate::app::query::{Query, tags_of};
+use crate::app::query::{Query, call, tags_of};
 use crate::app::{Feature, HomeSection};
 
 /// The blog in the site (see `app::FEATURES`).
@@ -56,6 +56,8 @@ pub const FEATURE: Feature = Feature {
     api: Some(api::routes),
     #[cfg(feature = "ssr")]
     stats: Some(|pool| Box::pin(async move { Ok(vec![(db::count_posts(&pool).await?, "posts")]) })),
+    #[cfg(feature = "ssr")]
+    prerender: Some(|db| Box::pin(cache::prerender(db))),
 };
 
 /// The blog's pages.
@@ -123,22 +125,24 @@ pub async fn search_posts(q: String) -> Result<Vec<PostSummary>, AppError> {
 
 /// Pages of posts, by the raw `?page=` (checked before any request).
 pub fn posts_query() -> Query<Option<String>, Paged<PostSummary>> {
-    paged_query(list_posts, cache::CLIENT).tagged(|_| tags_of(cache::posts()))
+    paged_query(|page| call(ListPosts { page }), cache::CLIENT).tagged(|_| tags_of(cache::posts()))
 }
 
 /// Posts by slug.
 pub fn post_query() -> Query<String, Option<Post>> {
-    Query::new(get_post, cache::CLIENT).tagged(|slug| tags_of(cache::post(slug)))
+    Query::new(|slug| call(GetPost { slug }), cache::CLIENT)
+        .tagged(|slug| tags_of(cache::post(slug)))
 }
 
 /// The newest posts.
 pub fn latest_posts_query() -> Query<(), Vec<PostSummary>> {
-    Query::new(|()| latest_posts(), cache::CLIENT).tagged(|()| tags_of(cache::posts()))
+    Query::new(|()| call(LatestPosts {}), cache::CLIENT).tagged(|()| tags_of(cache::posts()))
 }
 
 /// Posts found by query text; kept as long as the posts they show.
 pub fn search_posts_query() -> Query<String, Vec<PostSummary>> {
-    Query::new(search_posts, cache::CLIENT).tagged(|_| tags_of(crate::app::search::cache::search()))
+    Query::new(|q| call(SearchPosts { q }), cache::CLIENT)
+        .tagged(|_| tags_of(crate::app::search::cache::search()))
 }
 
 /// `/blog`: every post, newest first, nine to a page.

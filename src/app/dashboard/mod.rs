@@ -19,7 +19,7 @@ use crate::AppError;
 use crate::app::auth::{CurrentUser, SignOut};
 use crate::app::cache::{ClientCache, minutes};
 use crate::app::components::{ErrorPage, Loading, set_status};
-use crate::app::query::Query;
+use crate::app::query::{Query, call};
 use crate::app::{FEATURES, Feature};
 
 /// The dashboard in the site (see `app::FEATURES`).
@@ -97,7 +97,7 @@ pub async fn get_dashboard() -> Result<Dashboard, AppError> {
 /// The signed-in visitor's dashboard. Its numbers count what any write may
 /// change and its cache panel shows purges, so both invalidate it.
 pub fn dashboard_query() -> Query<(), Dashboard> {
-    Query::new(|()| get_dashboard(), CLIENT)
+    Query::new(|()| call(GetDashboard {}), CLIENT)
         .tagged(|()| vec![crate::tags::ANY_WRITE.into(), cache_panel::PURGED.into()])
 }
 

@@ -29,7 +29,7 @@ pub fn home() -> CachePolicy {
 /// The home page's routes in the site's route table.
 #[cfg(feature = "ssr")]
 pub fn routes(table: isr_cache::RouteTable) -> isr_cache::RouteTable {
-    table.route("/", |_| home())
+    table.route("/", |_| home()).prerender()
 }
 
 #[cfg(all(test, feature = "ssr"))]

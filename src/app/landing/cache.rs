@@ -29,7 +29,15 @@ pub fn routes(table: isr_cache::RouteTable) -> isr_cache::RouteTable {
     use crate::app::cache::DataFunctions as _;
     table
         .route("/landing/{campaign}", |r| campaign(r.param("campaign")))
+        .prerender()
         .data::<super::GetCampaign>(|args| campaign(&args.slug))
+}
+
+/// The landing pages for static generation: every campaign.
+#[cfg(feature = "ssr")]
+pub async fn prerender(db: &crate::db::Db) -> crate::AppResult<Vec<String>> {
+    let slugs = super::db::campaign_slugs(db).await?;
+    Ok(slugs.into_iter().map(|slug| format!("/landing/{slug}")).collect())
 }
 
 #[cfg(all(test, feature = "ssr"))]

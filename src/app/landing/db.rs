@@ -20,3 +20,10 @@ pub async fn find_campaign(db: &Db, slug: &str) -> AppResult<Option<Campaign>> {
         cta_href,
     }))
 }
+
+/// Every campaign's slug: the landing pages for static generation.
+pub async fn campaign_slugs(db: &Db) -> AppResult<Vec<String>> {
+    let rows: Vec<(String,)> =
+        sqlx::query_as("SELECT slug FROM campaigns ORDER BY slug").fetch_all(db).await?;
+    Ok(rows.into_iter().map(|(slug,)| slug).collect())
+}

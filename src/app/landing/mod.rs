@@ -19,7 +19,7 @@ use server_fn::codec::GetUrl;
 use crate::AppError;
 use crate::app::Feature;
 use crate::app::components::{ErrorPage, Loading, NotFound, Paragraphs};
-use crate::app::query::{Query, tags_of};
+use crate::app::query::{Query, call, tags_of};
 
 /// Landing pages in the site (see `app::FEATURES`).
 pub const FEATURE: Feature = Feature {
@@ -27,6 +27,8 @@ pub const FEATURE: Feature = Feature {
     cache: cache::routes,
     #[cfg(feature = "ssr")]
     seed: Some(|conn| Box::pin(seed::seed(conn))),
+    #[cfg(feature = "ssr")]
+    prerender: Some(|db| Box::pin(cache::prerender(db))),
     ..Feature::NONE
 };
 
@@ -55,7 +57,8 @@ pub async fn get_campaign(slug: String) -> Result<Option<Campaign>, AppError> {
 
 /// Campaigns by slug.
 pub fn campaign_query() -> Query<String, Option<Campaign>> {
-    Query::new(get_campaign, cache::CLIENT).tagged(|slug| tags_of(cache::campaign(slug)))
+    Query::new(|slug| call(GetCampaign { slug }), cache::CLIENT)
+        .tagged(|slug| tags_of(cache::campaign(slug)))
 }
 
 /// `/landing/:campaign`; an unknown campaign is a 404.

@@ -66,7 +66,9 @@ pub fn routes(table: isr_cache::RouteTable) -> isr_cache::RouteTable {
     table
         .route("/products", |_| products())
         .query(["page"])
+        .prerender()
         .route("/products/{id}", |r| product(r.param("id")))
+        .prerender()
         .data::<super::ListProducts>(|_| products())
         .data::<super::GetProduct>(|args| product(&args.id.to_string()))
         .data::<super::FeaturedProducts>(|_| products())
@@ -79,6 +81,13 @@ pub fn routes(table: isr_cache::RouteTable) -> isr_cache::RouteTable {
         .data::<super::admin::GetProductForEdit>(|_| CachePolicy::private())
         .data::<super::admin::ProductsForAdmin>(|_| CachePolicy::private())
         .write::<super::admin::UpdateProduct>()
+}
+
+/// The shop's pages for static generation: every product.
+#[cfg(feature = "ssr")]
+pub async fn prerender(db: &crate::db::Db) -> crate::AppResult<Vec<String>> {
+    let ids = super::db::product_ids(db).await?;
+    Ok(ids.into_iter().map(|id| format!("/products/{id}")).collect())
 }
 
 #[cfg(all(test, feature = "ssr"))]

@@ -193,3 +193,11 @@ pub async fn orders_of(db: &Db, user_id: i64) -> AppResult<Vec<OrderSummary>> {
 pub async fn count_orders(db: &Db) -> AppResult<i64> {
     Ok(sqlx::query_scalar("SELECT COUNT(*) FROM orders").fetch_one(db).await?)
 }
+
+/// Every product's id, in catalogue order: the products' pages for static
+/// generation.
+pub async fn product_ids(db: &Db) -> AppResult<Vec<i64>> {
+    let rows: Vec<(i64,)> =
+        sqlx::query_as("SELECT id FROM products ORDER BY id").fetch_all(db).await?;
+    Ok(rows.into_iter().map(|(id,)| id).collect())
+}

@@ -26,7 +26,7 @@ use server_fn::codec::GetUrl;
 use crate::AppError;
 use crate::app::components::{ErrorPage, Loading, NotFound, Pagination, Paragraphs, format_price};
 use crate::app::paging::{Paged, paged_query};
-use crate::app::query::{Changed, Query, invalidate_after, tags_of};
+use crate::app::query::{Changed, Query, call, invalidate_after, tags_of};
 use crate::app::{Feature, HomeSection};
 
 /// The shop in the site (see `app::FEATURES`).
@@ -67,6 +67,8 @@ pub const FEATURE: Feature = Feature {
             ])
         })
     }),
+    #[cfg(feature = "ssr")]
+    prerender: Some(|db| Box::pin(cache::prerender(db))),
 };
 
 /// The shop's pages.
@@ -154,17 +156,19 @@ pub async fn search_products(q: String) -> Result<Vec<Product>, AppError> {
 
 /// Pages of products, by the raw `?page=` (checked before any request).
 pub fn products_query() -> Query<Option<String>, Paged<Product>> {
-    paged_query(list_products, cache::CLIENT).tagged(|_| tags_of(cache::products()))
+    paged_query(|page| call(ListProducts { page }), cache::CLIENT)
+        .tagged(|_| tags_of(cache::products()))
 }
 
 /// The products on the home page.
 pub fn featured_products_query() -> Query<(), Vec<Product>> {
-    Query::new(|()| featured_products(), cache::CLIENT).tagged(|()| tags_of(cache::products()))
+    Query::new(|()| call(FeaturedProducts {}), cache::CLIENT)
+        .tagged(|()| tags_of(cache::products()))
 }
 
 /// Products found by query text.
 pub fn search_products_query() -> Query<String, Vec<Product>> {
-    Query::new(search_products, cache::CLIENT)
+    Query::new(|q| call(SearchProducts { q }), cache::CLIENT)
         .tagged(|_| tags_of(crate::app::search::cache::search()))
 }
 
@@ -174,7 +178,7 @@ pub fn product_query() -> Query<String, Option<Product>> {
     Query::new(
         |id: String| async move {
             match id.parse::<i64>() {
-                Ok(id) => get_product(id).await,
+                Ok(id) => call(GetProduct { id }).await,
                 Err(_) => Ok(None),
             }
         },

@@ -108,7 +108,7 @@ pub use self::metrics::Metrics;
 pub use self::purge::{Purge, PurgeMode, PurgeRecord};
 pub use self::service::{CACHE_STATUS, IsrLayer, IsrService, X_CACHE};
 pub use self::store::IsrCache;
-pub use self::warm::{WarmUp, WarmUpConfig, warm_pages, warm_up};
+pub use self::warm::{WarmUp, WarmUpConfig, links, warm_pages, warm_up};
 
 #[cfg(test)]
 mod tests;

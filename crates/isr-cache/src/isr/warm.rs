@@ -153,8 +153,9 @@ where
 }
 
 /// The same-origin page links (`href="/…"`) in an HTML document, without
-/// fragments, in document order.
-fn links(html: &str) -> Vec<String> {
+/// fragments, in document order: what the warm-up crawl, and static
+/// generation, follow.
+pub fn links(html: &str) -> Vec<String> {
     html.split("href=\"")
         .skip(1)
         .filter_map(|rest| rest.split('"').next())
