@@ -2,17 +2,24 @@ import fs from "node:fs";
 import { chromium, defineConfig, devices, type LaunchOptions } from "@playwright/test";
 
 /**
- * Browser tests against the real server (SSR + hydration) on a fresh, seeded
- * SQLite database.
+ * Browser tests, two projects:
+ * - `chromium` (tests/): the real server (SSR + hydration) on a fresh, seeded
+ *   SQLite database;
+ * - `static` (static/): a static export of such a database served by nginx
+ *   alone (../scripts/e2e-static), as a static host would serve it.
  *
- *   npx playwright test                  # builds and starts ../scripts/e2e-server
- *   E2E_PORT=3100 npx playwright test    # the same on another port
+ *   npx playwright test                  # builds and starts both servers
+ *   npx playwright test --project static # only the static tests (both still start)
+ *   E2E_PORT=3100 E2E_STATIC_PORT=3201 npx playwright test
+ *                                        # the same on other ports
  *   CLIENT_CACHE_MAX_SECS=10 cargo leptos end-to-end
  *                                        # cargo-leptos serves on 3000; reused here
  *                                        # (client-cache.spec.ts needs the cap)
  */
 const port = Number(process.env.E2E_PORT ?? 3000);
 const baseURL = `http://127.0.0.1:${port}`;
+const staticPort = Number(process.env.E2E_STATIC_PORT ?? 3200);
+const staticURL = `http://127.0.0.1:${staticPort}`;
 
 /**
  * Playwright's own Chromium where `npx playwright install` has put it;
@@ -39,7 +46,6 @@ function chromiumLaunchOptions(): LaunchOptions {
 }
 
 export default defineConfig({
-  testDir: "./tests",
   fullyParallel: false,
   forbidOnly: !!process.env.CI,
   // Tests must be deterministic: a retry would hide a flaky one.
@@ -55,20 +61,44 @@ export default defineConfig({
   projects: [
     {
       name: "chromium",
+      testDir: "./tests",
       use: {
         ...devices["Desktop Chrome"],
         launchOptions: chromiumLaunchOptions(),
       },
     },
+    {
+      name: "static",
+      testDir: "./static",
+      use: {
+        ...devices["Desktop Chrome"],
+        launchOptions: chromiumLaunchOptions(),
+        baseURL: staticURL,
+      },
+    },
   ],
-  webServer: {
-    command: "../scripts/e2e-server",
-    url: `${baseURL}/`,
-    // `cargo leptos end-to-end` starts its own server first; use it when it is up.
-    reuseExistingServer: true,
-    // The first run compiles the server and the wasm bundle.
-    timeout: 15 * 60 * 1000,
-    stdout: "pipe",
-    stderr: "pipe",
-  },
+  // Started one after the other, in this order: the export is a copy of the
+  // built bundle, so the app server's own build cannot change it under nginx.
+  webServer: [
+    {
+      command: "../scripts/e2e-static",
+      url: `${staticURL}/`,
+      // Never another export: its content would not be this database's.
+      reuseExistingServer: false,
+      // The first run compiles the server and the wasm bundle.
+      timeout: 15 * 60 * 1000,
+      stdout: "pipe",
+      stderr: "pipe",
+    },
+    {
+      command: "../scripts/e2e-server",
+      url: `${baseURL}/`,
+      // `cargo leptos end-to-end` starts its own server first; use it when it is up.
+      reuseExistingServer: true,
+      // The first run compiles the server and the wasm bundle.
+      timeout: 15 * 60 * 1000,
+      stdout: "pipe",
+      stderr: "pipe",
+    },
+  ],
 });

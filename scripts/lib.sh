@@ -90,6 +90,17 @@ ensure_brotli() { ensure_debian brotli brotli "to precompress the bundle"; }
 # Varnish, for the CDN tests (tests/http/cdn.rs) and scripts/varnish.
 ensure_varnish() { ensure_debian varnish varnishd "for the CDN tests"; }
 
+# nginx, for the static export's browser tests and scripts/static-server,
+# with Debian's brotli_static module (serves the bundle's `.br` copies; it
+# loads itself from modules-enabled/, and scripts/static-server loads it).
+ensure_nginx() {
+  if [ ! -x /usr/sbin/nginx ] || [ ! -f /usr/lib/nginx/modules/ngx_http_brotli_static_module.so ]; then
+    say "installing Debian's nginx and its brotli_static module for the static export's tests"
+    as_root apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx libnginx-mod-http-brotli-static
+  fi
+}
+
 # wrk, for the benchmarks (scripts/bench-isr, scripts/soak).
 ensure_wrk() { ensure_debian wrk wrk "for the benchmarks"; }
 
