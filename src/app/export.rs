@@ -37,6 +37,10 @@ pub struct Export {
     /// A JavaScript regular expression matching the paths of the exported
     /// routes: links elsewhere load the page from the host.
     pub routes: std::sync::Arc<str>,
+    /// Whether the page hydrates. Not the 404 page: a static host serves it
+    /// at every URL it has no file for, where the router would render that
+    /// URL's route over it (`/dashboard`'s, say).
+    pub hydrate: bool,
     /// The GET data calls renders made, as `(path, query)`: the answers
     /// client-side navigation between exported pages needs.
     pub calls: std::sync::Arc<std::sync::Mutex<std::collections::BTreeSet<(String, String)>>>,
@@ -47,7 +51,7 @@ impl Export {
     /// A marker stamping data with `loaded_at`, for an export of the routes
     /// `routes` matches, with no calls yet.
     pub fn new(loaded_at: i64, routes: &str) -> Self {
-        Self { loaded_at, routes: routes.into(), calls: Default::default() }
+        Self { loaded_at, routes: routes.into(), hydrate: true, calls: Default::default() }
     }
 
     /// The calls recorded so far, sorted.
@@ -65,6 +69,15 @@ impl Export {
 #[cfg(feature = "ssr")]
 pub fn current() -> Option<Export> {
     use_context::<http::request::Parts>()?.extensions.get::<Export>().cloned()
+}
+
+/// Whether the page being rendered hydrates: every page but an export's
+/// 404 page ([`Export::hydrate`]).
+pub fn hydrates() -> bool {
+    #[cfg(feature = "ssr")]
+    return current().is_none_or(|export| export.hydrate);
+    #[cfg(not(feature = "ssr"))]
+    true
 }
 
 /// Notes that the render called the GET data function at `path` with

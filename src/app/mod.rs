@@ -139,7 +139,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <AutoReload options=options.clone() />
                 // Before the app's scripts: an exported page's data requests go to files.
                 <export::ExportHead />
-                <HydrationScripts options />
+                {export::hydrates().then(|| view! { <HydrationScripts options /> })}
                 <query::ClientCacheCap />
                 <MetaTags />
             </head>

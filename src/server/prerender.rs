@@ -271,8 +271,10 @@ pub async fn export(state: AppState, options: &Options) -> anyhow::Result<Summar
         progress.tick(summary.pages.len(), crawl.found_count());
     }
 
-    // The not-found page, at a path no route has.
-    let missing = fetch(router.clone(), "/404", "text/html", Some(export.clone())).await?;
+    // The not-found page, at a path no route has; served at any URL, so it
+    // does not hydrate (see `Export::hydrate`).
+    let not_found = Export { hydrate: false, ..export.clone() };
+    let missing = fetch(router.clone(), "/404", "text/html", Some(not_found)).await?;
     if missing.status != StatusCode::NOT_FOUND {
         bail!("the not-found page answered {}", missing.status);
     }
