@@ -7,6 +7,7 @@ import {
   expectNoReload,
   gotoHydrated,
   markDocument,
+  openFirstCard,
   pageTitle,
   siteNav,
 } from "./support";
@@ -63,13 +64,7 @@ test.describe("the static export in the browser", () => {
     await gotoHydrated(page, "/blog");
     await markDocument(page);
 
-    const post = page.locator(".post-list .card-title a").first();
-    const title = (await post.textContent())?.trim() ?? "";
-    const postHref = (await post.getAttribute("href")) ?? "";
-    expect(postHref).toMatch(/^\/blog\/[\w-]+$/);
-    await post.click();
-    await expect(page).toHaveURL(postHref);
-    await expect(page.getByRole("heading", { level: 1, name: title })).toBeVisible();
+    await openFirstCard(page, ".post-list", /^\/blog\/[\w-]+$/);
     await expect(page.locator("article.post .prose p").first()).not.toBeEmpty();
 
     await siteNav(page).getByRole("link", { name: "Shop", exact: true }).click();
@@ -77,12 +72,7 @@ test.describe("the static export in the browser", () => {
     await expect(page.getByRole("heading", { level: 1, name: "Shop" })).toBeVisible();
     await expect(page.locator(".product-grid > li")).toHaveCount(PER_PAGE);
 
-    const product = page.locator(".product-grid .card-title a").first();
-    const name = (await product.textContent())?.trim() ?? "";
-    const productHref = (await product.getAttribute("href")) ?? "";
-    await product.click();
-    await expect(page).toHaveURL(productHref);
-    await expect(page.getByRole("heading", { level: 1, name })).toBeVisible();
+    await openFirstCard(page, ".product-grid", /^\/products\/\d+$/);
     await expect(page.getByTestId("availability")).toHaveText(/^(In stock|Only \d+ left|Sold out)$/);
 
     await page.getByRole("banner").getByRole("link", { name: "Leptos ISR" }).click();

@@ -7,6 +7,7 @@ export {
   expectNoReload,
   gotoHydrated,
   markDocument,
+  openFirstCard,
   pageTitle,
   siteNav,
   waitForHydration,

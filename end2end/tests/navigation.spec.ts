@@ -4,6 +4,7 @@ import {
   expectNoReload,
   gotoHydrated,
   markDocument,
+  openFirstCard,
   pageTitle,
   siteNav,
 } from "./support";
@@ -56,14 +57,7 @@ test.describe("hydration and client-side navigation", () => {
     await gotoHydrated(page, "/blog");
     await markDocument(page);
 
-    const card = page.locator(".post-list .card-title a").first();
-    const title = (await card.textContent())?.trim() ?? "";
-    const href = (await card.getAttribute("href")) ?? "";
-    expect(href).toMatch(/^\/blog\/[\w-]+$/);
-
-    await card.click();
-    await expect(page).toHaveURL(href);
-    await expect(page.getByRole("heading", { level: 1, name: title })).toBeVisible();
+    const { title } = await openFirstCard(page, ".post-list", /^\/blog\/[\w-]+$/);
     await expect(page).toHaveTitle(pageTitle(title));
     await expectNoReload(page);
 
@@ -105,12 +99,7 @@ test.describe("hydration and client-side navigation", () => {
     await gotoHydrated(page, "/products");
     await markDocument(page);
 
-    const card = page.locator(".product-grid .card-title a").first();
-    const name = (await card.textContent())?.trim() ?? "";
-    const href = (await card.getAttribute("href")) ?? "";
-    await card.click();
-    await expect(page).toHaveURL(href);
-    await expect(page.getByRole("heading", { level: 1, name })).toBeVisible();
+    await openFirstCard(page, ".product-grid", /^\/products\/\d+$/);
     await expect(page.getByTestId("availability")).toHaveText(/^(In stock|Only \d+ left|Sold out)$/);
 
     await expectNoReload(page);

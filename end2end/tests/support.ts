@@ -77,3 +77,18 @@ export async function expectNoReload(page: Page): Promise<void> {
 export function siteNav(page: Page) {
   return page.getByRole("banner").getByRole("navigation");
 }
+
+/**
+ * Clicks the first card of the list `list` (`.post-list`, `.product-grid`), whose link must
+ * match `href`, and waits for its page: that URL, and a heading that is the card's title.
+ */
+export async function openFirstCard(page: Page, list: string, href: RegExp): Promise<{ title: string; href: string }> {
+  const card = page.locator(`${list} .card-title a`).first();
+  const title = (await card.textContent())?.trim() ?? "";
+  const link = (await card.getAttribute("href")) ?? "";
+  expect(link).toMatch(href);
+  await card.click();
+  await expect(page).toHaveURL(link);
+  await expect(page.getByRole("heading", { level: 1, name: title })).toBeVisible();
+  return { title, href: link };
+}
