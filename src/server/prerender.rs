@@ -454,8 +454,8 @@ struct Files {
     rules: BTreeMap<String, Vec<(&'static str, String)>>,
     /// File (as nginx's `$uri` names it) → headers, for `_headers.nginx`.
     by_file: BTreeMap<String, Vec<(&'static str, String)>>,
-    /// Pages with a query: (path, query, file), for `_redirects`.
-    query_pages: Vec<(String, String, String)>,
+    /// Pages with a query: (path, query), for `_redirects`.
+    query_pages: Vec<(String, String)>,
 }
 
 impl Files {
@@ -482,7 +482,7 @@ impl Files {
         if !query.is_empty() {
             // Static hosts match `_headers` on the path alone: the page's
             // rule is its path's, the same route and policy.
-            self.query_pages.push((path.to_owned(), query.to_owned(), file.to_owned()));
+            self.query_pages.push((path.to_owned(), query.to_owned()));
             self.save(file, body)?;
             self.by_file.insert(file.to_owned(), headers(policy.as_ref()));
             return Ok(());
@@ -622,22 +622,25 @@ fn nginx_maps(by_file: &BTreeMap<String, Vec<(&'static str, String)>>) -> String
     text
 }
 
-/// `_redirects` (Netlify's syntax): each page with a query rewritten to its
-/// file (`/blog page=2 /blog/index.page=2.html 200!`), and with an origin,
+/// `_redirects` (Netlify's syntax): the pages with a query rewritten to their
+/// files, and with an origin,
 /// every route never exported proxied to it. Empty when there is neither.
-fn redirects(
-    query_pages: &[(String, String, String)],
-    origin: Option<&str>,
-    table: &RouteTable,
-) -> String {
-    let mut lines = Vec::new();
-    let mut pages = query_pages.to_vec();
-    pages.sort();
-    for (path, query, file) in pages {
-        let params = query.replace('&', " ");
-        // `!`: the path's own index.html must not shadow the rule.
-        lines.push(format!("{path} {params} {file} 200!"));
-    }
+fn redirects(query_pages: &[(String, String)], origin: Option<&str>, table: &RouteTable) -> String {
+    // One rule per path and set of parameters, its values placeholders:
+    // `/blog page=:page /blog/index.page=:page.html 200!` (`!`: the path's
+    // own index.html must not shadow it).
+    let rules: BTreeSet<String> = query_pages
+        .iter()
+        .map(|(path, query)| {
+            let names: Vec<String> = form_urlencoded::parse(query.as_bytes())
+                .map(|(name, _)| name.into_owned())
+                .collect();
+            let matched = names.iter().map(|name| format!("{name}=:{name}")).collect::<Vec<_>>();
+            let file = page_file(path, &matched.join("&")).replace("~3a", ":");
+            format!("{path} {} {file} 200!", matched.join(" "))
+        })
+        .collect();
+    let mut lines: Vec<String> = rules.into_iter().collect();
     if let Some(origin) = origin {
         let dynamic = |pattern: &&str| {
             let path = sample(pattern);
