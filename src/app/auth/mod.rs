@@ -34,7 +34,7 @@ pub mod session;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::Route;
-use leptos_router::{MatchNestedRoutes, SsrMode, path};
+use leptos_router::{SsrMode, path};
 use serde::{Deserialize, Serialize};
 use server_fn::codec::GetUrl;
 
@@ -54,7 +54,7 @@ pub const FEATURE: Feature = Feature {
 
 /// The sign-in page.
 #[component(transparent)]
-pub fn Routes() -> impl MatchNestedRoutes + Clone {
+pub fn Routes() -> impl leptos_router::MatchNestedRoutes + Clone {
     view! { <Route path=path!("/login") view=LoginPage ssr=SsrMode::Async /> }.into_inner()
 }
 

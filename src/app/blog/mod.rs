@@ -15,9 +15,10 @@ pub use cache::tags;
 
 use leptos::prelude::*;
 use leptos_meta::{Meta, Title};
+use leptos_router::any_nested_route::IntoAnyNestedRoute as _;
 use leptos_router::components::{A, Route};
 use leptos_router::hooks::{use_params_map, use_query_map};
-use leptos_router::{MatchNestedRoutes, SsrMode, path};
+use leptos_router::{SsrMode, path};
 use serde::{Deserialize, Serialize};
 use server_fn::codec::GetUrl;
 
@@ -62,13 +63,16 @@ pub const FEATURE: Feature = Feature {
 
 /// The blog's pages.
 #[component(transparent)]
-pub fn Routes() -> impl MatchNestedRoutes + Clone {
+pub fn Routes() -> impl leptos_router::MatchNestedRoutes + Clone {
     view! {
         <Route path=path!("/blog") view=BlogIndex ssr=SsrMode::Async />
         <Route path=path!("/blog/:slug") view=PostPage ssr=SsrMode::Async />
         <Route path=path!("/dashboard/posts/:slug") view=admin::PostEditorPage ssr=SsrMode::Async />
     }
     .into_inner()
+    // One route, as `--cfg erase_components` (release builds) makes the
+    // return type: `AnyNestedRoute`, which several routes are not.
+    .into_any_nested_route()
 }
 
 /// A post as lists show it.

@@ -11,7 +11,7 @@ pub mod cache_panel;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::{Redirect, Route};
-use leptos_router::{MatchNestedRoutes, SsrMode, path};
+use leptos_router::{SsrMode, path};
 use serde::{Deserialize, Serialize};
 use server_fn::codec::GetUrl;
 
@@ -31,7 +31,7 @@ pub const FEATURE: Feature = Feature {
 
 /// The dashboard's page.
 #[component(transparent)]
-pub fn Routes() -> impl MatchNestedRoutes + Clone {
+pub fn Routes() -> impl leptos_router::MatchNestedRoutes + Clone {
     view! { <Route path=path!("/dashboard") view=DashboardPage ssr=SsrMode::Async /> }.into_inner()
 }
 

@@ -6,7 +6,7 @@ pub mod cache;
 use leptos::prelude::*;
 use leptos_meta::{Meta, Title};
 use leptos_router::components::{A, Route};
-use leptos_router::{MatchNestedRoutes, SsrMode, path};
+use leptos_router::{SsrMode, path};
 
 use crate::app::components::{ErrorPage, Loading};
 use crate::app::query::Query;
@@ -21,7 +21,7 @@ pub const FEATURE: Feature = Feature {
 
 /// The home page's route.
 #[component(transparent)]
-pub fn Routes() -> impl MatchNestedRoutes + Clone {
+pub fn Routes() -> impl leptos_router::MatchNestedRoutes + Clone {
     view! { <Route path=path!("/") view=HomePage ssr=SsrMode::Async /> }.into_inner()
 }
 

@@ -12,7 +12,7 @@ use leptos::prelude::*;
 use leptos_meta::{Meta, Title};
 use leptos_router::components::{A, Route};
 use leptos_router::hooks::use_params_map;
-use leptos_router::{MatchNestedRoutes, SsrMode, path};
+use leptos_router::{SsrMode, path};
 use serde::{Deserialize, Serialize};
 use server_fn::codec::GetUrl;
 
@@ -34,7 +34,7 @@ pub const FEATURE: Feature = Feature {
 
 /// The landing pages.
 #[component(transparent)]
-pub fn Routes() -> impl MatchNestedRoutes + Clone {
+pub fn Routes() -> impl leptos_router::MatchNestedRoutes + Clone {
     view! { <Route path=path!("/landing/:campaign") view=LandingPage ssr=SsrMode::Async /> }
         .into_inner()
 }

@@ -8,7 +8,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::Route;
 use leptos_router::hooks::{use_navigate, use_query_map};
-use leptos_router::{MatchNestedRoutes, SsrMode, path};
+use leptos_router::{SsrMode, path};
 
 use crate::AppError;
 use crate::app::components::{ErrorPage, Loading};
@@ -31,7 +31,7 @@ pub const FEATURE: Feature = Feature {
 
 /// The search page.
 #[component(transparent)]
-pub fn Routes() -> impl MatchNestedRoutes + Clone {
+pub fn Routes() -> impl leptos_router::MatchNestedRoutes + Clone {
     view! { <Route path=path!("/search") view=SearchPage ssr=SsrMode::Async /> }.into_inner()
 }
 

@@ -17,9 +17,10 @@ pub use cache::tags;
 
 use leptos::prelude::*;
 use leptos_meta::{Meta, Title};
+use leptos_router::any_nested_route::IntoAnyNestedRoute as _;
 use leptos_router::components::{A, Route};
 use leptos_router::hooks::{use_params_map, use_query_map};
-use leptos_router::{MatchNestedRoutes, SsrMode, path};
+use leptos_router::{SsrMode, path};
 use serde::{Deserialize, Serialize};
 use server_fn::codec::GetUrl;
 
@@ -73,13 +74,16 @@ pub const FEATURE: Feature = Feature {
 
 /// The shop's pages.
 #[component(transparent)]
-pub fn Routes() -> impl MatchNestedRoutes + Clone {
+pub fn Routes() -> impl leptos_router::MatchNestedRoutes + Clone {
     view! {
         <Route path=path!("/products") view=ProductIndex ssr=SsrMode::Async />
         <Route path=path!("/products/:id") view=ProductPage ssr=SsrMode::Async />
         <Route path=path!("/dashboard/products/:id") view=admin::ProductEditorPage ssr=SsrMode::Async />
     }
     .into_inner()
+    // One route, as `--cfg erase_components` (release builds) makes the
+    // return type: `AnyNestedRoute`, which several routes are not.
+    .into_any_nested_route()
 }
 
 /// Stock at or below this shows "only N left".
