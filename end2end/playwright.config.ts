@@ -2,15 +2,18 @@ import fs from "node:fs";
 import { chromium, defineConfig, devices, type LaunchOptions } from "@playwright/test";
 
 /**
- * Browser tests, two projects:
+ * Browser tests, three projects:
  * - `chromium` (tests/): the real server (SSR + hydration) on a fresh, seeded
  *   SQLite database;
+ * - `release` (release/, and tests/navigation and tests/editor again): the
+ *   release build (../scripts/e2e-release), as `cargo leptos build --release`
+ *   makes it, on its own database;
  * - `static` (static/): a static export of such a database served by nginx
  *   alone (../scripts/e2e-static), as a static host would serve it.
  *
- *   npx playwright test                  # builds and starts both servers
- *   npx playwright test --project static # only the static tests (both still start)
- *   E2E_PORT=3100 E2E_STATIC_PORT=3201 npx playwright test
+ *   npx playwright test                  # builds and starts the three servers
+ *   npx playwright test --project static # only the static tests (every server still starts)
+ *   E2E_PORT=3100 E2E_STATIC_PORT=3201 E2E_RELEASE_PORT=3301 npx playwright test
  *                                        # the same on other ports
  *   CLIENT_CACHE_MAX_SECS=10 cargo leptos end-to-end
  *                                        # cargo-leptos serves on 3000; reused here
@@ -18,6 +21,8 @@ import { chromium, defineConfig, devices, type LaunchOptions } from "@playwright
  */
 const port = Number(process.env.E2E_PORT ?? 3000);
 const baseURL = `http://127.0.0.1:${port}`;
+const releasePort = Number(process.env.E2E_RELEASE_PORT ?? 3300);
+const releaseURL = `http://127.0.0.1:${releasePort}`;
 const staticPort = Number(process.env.E2E_STATIC_PORT ?? 3200);
 const staticURL = `http://127.0.0.1:${staticPort}`;
 
@@ -68,6 +73,16 @@ export default defineConfig({
       },
     },
     {
+      name: "release",
+      testDir: ".",
+      testMatch: ["release/*.spec.ts", "tests/navigation.spec.ts", "tests/editor.spec.ts"],
+      use: {
+        ...devices["Desktop Chrome"],
+        launchOptions: chromiumLaunchOptions(),
+        baseURL: releaseURL,
+      },
+    },
+    {
       name: "static",
       testDir: "./static",
       use: {
@@ -97,6 +112,16 @@ export default defineConfig({
       reuseExistingServer: true,
       // The first run compiles the server and the wasm bundle.
       timeout: 15 * 60 * 1000,
+      stdout: "pipe",
+      stderr: "pipe",
+    },
+    {
+      command: "../scripts/e2e-release",
+      url: `${releaseURL}/`,
+      // Never a server of another build: this one is what the project tests.
+      reuseExistingServer: false,
+      // The first run compiles the release server and wasm (about 15 minutes on 2 cores).
+      timeout: 40 * 60 * 1000,
       stdout: "pipe",
       stderr: "pipe",
     },

@@ -91,7 +91,7 @@ async fn admin_sees_site_stats(app: TestApp) {
                 .await
                 .expect("count");
         let stat = format!("<span class=\"stat-value\">{count}</span> {label}");
-        assert!(dashboard.body.contains(&stat), "{stat}");
+        assert!(dashboard.html().contains(&stat), "{stat}");
     }
 }
 

@@ -533,6 +533,13 @@ pub struct TestResponse {
 }
 
 impl TestResponse {
+    /// The page's HTML without the `<!>` markers a render with
+    /// `--cfg erase_components` (every build, see `.cargo/config.toml`)
+    /// leaves after dynamic text for hydration: `<h1>Title</h1>`, as read.
+    pub fn html(&self) -> String {
+        self.body.replace("<!>", "")
+    }
+
     /// A response header as text.
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name).and_then(|v| v.to_str().ok())
