@@ -50,6 +50,28 @@ function chromiumLaunchOptions(): LaunchOptions {
   };
 }
 
+/** A project in Chromium: its tests, and the server they run against (`baseURL`). */
+function project(name: string, options: { testDir: string; testMatch?: string[]; baseURL?: string }) {
+  const { baseURL: projectURL, ...tests } = options;
+  return {
+    name,
+    ...tests,
+    use: { ...devices["Desktop Chrome"], launchOptions: chromiumLaunchOptions(), ...(projectURL ? { baseURL: projectURL } : {}) },
+  };
+}
+
+/** A server Playwright starts with `command` and waits for at `url` (the first run compiles). */
+function server(command: string, url: string, options: { reuse: boolean; minutes: number }) {
+  return {
+    command,
+    url: `${url}/`,
+    reuseExistingServer: options.reuse,
+    timeout: options.minutes * 60 * 1000,
+    stdout: "pipe" as const,
+    stderr: "pipe" as const,
+  };
+}
+
 export default defineConfig({
   fullyParallel: false,
   forbidOnly: !!process.env.CI,
@@ -64,66 +86,23 @@ export default defineConfig({
     trace: "retain-on-failure",
   },
   projects: [
-    {
-      name: "chromium",
-      testDir: "./tests",
-      use: {
-        ...devices["Desktop Chrome"],
-        launchOptions: chromiumLaunchOptions(),
-      },
-    },
-    {
-      name: "release",
+    project("chromium", { testDir: "./tests" }),
+    project("release", {
       testDir: ".",
       testMatch: ["release/*.spec.ts", "tests/navigation.spec.ts", "tests/editor.spec.ts"],
-      use: {
-        ...devices["Desktop Chrome"],
-        launchOptions: chromiumLaunchOptions(),
-        baseURL: releaseURL,
-      },
-    },
-    {
-      name: "static",
-      testDir: "./static",
-      use: {
-        ...devices["Desktop Chrome"],
-        launchOptions: chromiumLaunchOptions(),
-        baseURL: staticURL,
-      },
-    },
+      baseURL: releaseURL,
+    }),
+    project("static", { testDir: "./static", baseURL: staticURL }),
   ],
   // Started one after the other, in this order: the export is a copy of the
   // built bundle, so the app server's own build cannot change it under nginx.
   webServer: [
-    {
-      command: "../scripts/e2e-static",
-      url: `${staticURL}/`,
-      // Never another export: its content would not be this database's.
-      reuseExistingServer: false,
-      // The first run compiles the server and the wasm bundle.
-      timeout: 15 * 60 * 1000,
-      stdout: "pipe",
-      stderr: "pipe",
-    },
-    {
-      command: "../scripts/e2e-server",
-      url: `${baseURL}/`,
-      // `cargo leptos end-to-end` starts its own server first; use it when it is up.
-      reuseExistingServer: true,
-      // The first run compiles the server and the wasm bundle.
-      timeout: 15 * 60 * 1000,
-      stdout: "pipe",
-      stderr: "pipe",
-    },
-    {
-      command: "../scripts/e2e-release",
-      url: `${releaseURL}/`,
-      // Never a server of another build: this one is what the project tests.
-      reuseExistingServer: false,
-      // The first run compiles the release server and wasm (about 15 minutes on 2 cores).
-      timeout: 40 * 60 * 1000,
-      stdout: "pipe",
-      stderr: "pipe",
-    },
+    // Never another export: its content would not be this database's.
+    server("../scripts/e2e-static", staticURL, { reuse: false, minutes: 15 }),
+    // `cargo leptos end-to-end` starts its own server first; use it when it is up.
+    server("../scripts/e2e-server", baseURL, { reuse: true, minutes: 15 }),
+    // Never a server of another build; the first run compiles the release
+    // server and wasm (about 15 minutes on 2 cores).
+    server("../scripts/e2e-release", releaseURL, { reuse: false, minutes: 40 }),
   ],
 });
