@@ -305,7 +305,7 @@ pub async fn export(state: AppState, options: &Options) -> anyhow::Result<Summar
             continue;
         }
         let file = data_file(&path, &query);
-        files.write(&file, &file, answer.policy, &answer.body)?;
+        files.write(Some(&file), &file, answer.policy, &answer.body)?;
         summary.data += 1;
     }
 
@@ -479,28 +479,31 @@ impl Files {
         body: &[u8],
     ) -> anyhow::Result<()> {
         let (path, query) = split(url);
-        if !query.is_empty() {
+        let rule = if query.is_empty() {
+            Some(path)
+        } else {
             // Static hosts match `_headers` on the path alone: the page's
             // rule is its path's, the same route and policy.
             self.query_pages.push((path.to_owned(), query.to_owned()));
-            self.save(file, body)?;
-            self.by_file.insert(file.to_owned(), headers(policy.as_ref()));
-            return Ok(());
-        }
-        self.write(path, file, policy, body)
+            None
+        };
+        self.write(rule, file, policy, body)
     }
 
-    /// Writes `file`, served at `url` with `policy`'s headers.
+    /// Writes `file` with `policy`'s headers: for nginx by file, and in
+    /// `_headers` under the URL `rule`, if any.
     fn write(
         &mut self,
-        url: &str,
+        rule: Option<&str>,
         file: &str,
         policy: Option<CachePolicy>,
         body: &[u8],
     ) -> anyhow::Result<()> {
         self.save(file, body)?;
         let headers = headers(policy.as_ref());
-        self.rules.insert(url.to_owned(), headers.clone());
+        if let Some(url) = rule {
+            self.rules.insert(url.to_owned(), headers.clone());
+        }
         self.by_file.insert(file.to_owned(), headers);
         Ok(())
     }
@@ -542,7 +545,7 @@ impl Files {
                 self.save(&relative, &body)?;
             } else {
                 let url = format!("/{relative}");
-                self.write(&url, &url, Some(crate::app::cache::files()), &body)?;
+                self.write(Some(&url), &url, Some(crate::app::cache::files()), &body)?;
             }
         }
         let bundle = headers(Some(&crate::app::cache::bundle(hashed)));
