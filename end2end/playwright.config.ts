@@ -6,7 +6,7 @@ import { chromium, defineConfig, devices, type LaunchOptions } from "@playwright
  * - `chromium` (tests/): the real server (SSR + hydration) on a fresh, seeded
  *   SQLite database;
  * - `release` (release/, and tests/navigation and tests/editor again): the
- *   release build (../scripts/e2e-release), as `cargo leptos build --release`
+ *   release build (../scripts/e2e-server --release), as `cargo leptos build --release`
  *   makes it, on its own database;
  * - `static` (static/): a static export of such a database served by nginx
  *   alone (../scripts/e2e-static), as a static host would serve it.
@@ -103,6 +103,6 @@ export default defineConfig({
     server("../scripts/e2e-server", baseURL, { reuse: true, minutes: 15 }),
     // Never a server of another build; the first run compiles the release
     // server and wasm (about 15 minutes on 2 cores).
-    server("../scripts/e2e-release", releaseURL, { reuse: false, minutes: 40 }),
+    server("../scripts/e2e-server --release", releaseURL, { reuse: false, minutes: 40 }),
   ],
 });

@@ -3,7 +3,7 @@ import { collectPageErrors, expectNoReload, gotoHydrated, markDocument, siteNav 
 
 // The release build (scripts/build-site --release: what `cargo leptos build
 // --release` makes, wasm-opt included) in a real browser, served by the release
-// server (scripts/e2e-release). The `release` project also runs
+// server (scripts/e2e-server --release). The `release` project also runs
 // tests/navigation.spec.ts and tests/editor.spec.ts against it. A server and a
 // wasm built with different flags pass every debug test and fail here: the
 // wasm panics at hydration (`RuntimeError: unreachable`), and nothing hydrates.
