@@ -38,11 +38,14 @@ pub fn hydrate() {
     // abort on panic and save the formatting code.
     #[cfg(debug_assertions)]
     console_error_panic_hook::set_once();
-    leptos::mount::hydrate_body(app::App);
-    // A marker for the browser tests (and for anyone debugging): the page is live.
-    if let Some(root) = leptos::prelude::document().document_element() {
-        let _ = root.set_attribute("data-hydrated", "true");
-    }
+    wasm_bindgen_futures::spawn_local(async {
+        app::lazy::before_hydration().await;
+        leptos::mount::hydrate_body(app::App);
+        // A marker for the browser tests (and for anyone debugging): the page is live.
+        if let Some(root) = leptos::prelude::document().document_element() {
+            let _ = root.set_attribute("data-hydrated", "true");
+        }
+    });
 }
 
 #[cfg(test)]

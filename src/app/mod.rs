@@ -15,6 +15,7 @@ pub mod dashboard;
 pub mod export;
 pub mod home;
 pub mod landing;
+pub mod lazy;
 pub mod paging;
 pub mod query;
 pub mod search;
@@ -115,6 +116,7 @@ impl Feature {
 }
 
 /// A feature's section of the home page.
+#[derive(Clone, Copy)]
 pub struct HomeSection {
     /// A call to action in the hero: label, href.
     pub cta: (&'static str, &'static str),
@@ -124,6 +126,30 @@ pub struct HomeSection {
     /// The section, which loads its own data.
     pub view: fn() -> AnyView,
 }
+
+/// Each feature's `field` (an `Option`), as an iterator over the features
+/// that have one: `feature_parts!(nav: (&'static str, &'static str))`.
+///
+/// Read from [`FEATURES`] at compile time, into a constant of that field
+/// alone: code that iterates the table itself holds all its function
+/// pointers, which would keep every feature's home, search and dashboard
+/// views in the main wasm, out of the lazily loaded account area
+/// (`app::lazy`) that alone uses the dashboard's.
+macro_rules! feature_parts {
+    ($field:ident: $ty:ty) => {{
+        const PARTS: [Option<$ty>; $crate::app::FEATURES.len()] = {
+            let mut parts = [None; $crate::app::FEATURES.len()];
+            let mut i = 0;
+            while i < parts.len() {
+                parts[i] = $crate::app::FEATURES[i].$field;
+                i += 1;
+            }
+            parts
+        };
+        PARTS.iter().flatten()
+    }};
+}
+pub(crate) use feature_parts;
 
 /// The HTML document around the app, rendered on the server only.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -213,10 +239,8 @@ fn SiteHeader() -> impl IntoView {
                     " Leptos ISR"
                 </A>
                 <ul class="nav-links">
-                    {FEATURES
-                        .iter()
-                        .filter_map(|feature| feature.nav)
-                        .map(|(label, href)| view! { <li><A href=href>{label}</A></li> })
+                    {feature_parts!(nav: (&'static str, &'static str))
+                        .map(|&(label, href)| view! { <li><A href=href>{label}</A></li> })
                         .collect_view()}
                     <li><A href="/dashboard" attr:class="nav-cta">"Dashboard"</A></li>
                 </ul>

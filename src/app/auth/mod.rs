@@ -34,12 +34,13 @@ pub mod session;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::Route;
-use leptos_router::{SsrMode, path};
+use leptos_router::{Lazy, SsrMode, path};
 use serde::{Deserialize, Serialize};
 use server_fn::codec::GetUrl;
 
 use crate::AppError;
 use crate::app::Feature;
+use crate::app::lazy::LoginRoute;
 
 /// Signing in and previews in the site (see `app::FEATURES`).
 pub const FEATURE: Feature = Feature {
@@ -55,7 +56,8 @@ pub const FEATURE: Feature = Feature {
 /// The sign-in page.
 #[component(transparent)]
 pub fn Routes() -> impl leptos_router::MatchNestedRoutes + Clone {
-    view! { <Route path=path!("/login") view=LoginPage ssr=SsrMode::Async /> }.into_inner()
+    view! { <Route path=path!("/login") view={Lazy::<LoginRoute>::new()} ssr=SsrMode::Async /> }
+        .into_inner()
 }
 
 /// Sign-in's routes in the site's route table: nothing here is ever stored.

@@ -18,12 +18,13 @@ use leptos_meta::{Meta, Title};
 use leptos_router::any_nested_route::IntoAnyNestedRoute as _;
 use leptos_router::components::{A, Route};
 use leptos_router::hooks::{use_params_map, use_query_map};
-use leptos_router::{SsrMode, path};
+use leptos_router::{Lazy, SsrMode, path};
 use serde::{Deserialize, Serialize};
 use server_fn::codec::GetUrl;
 
 use crate::AppError;
 use crate::app::components::{ErrorPage, Loading, NotFound, Pagination, Paragraphs};
+use crate::app::lazy::PostEditorRoute;
 use crate::app::paging::{Paged, paged_query};
 use crate::app::query::{Query, call, tags_of};
 use crate::app::{Feature, HomeSection};
@@ -67,7 +68,7 @@ pub fn Routes() -> impl leptos_router::MatchNestedRoutes + Clone {
     view! {
         <Route path=path!("/blog") view=BlogIndex ssr=SsrMode::Async />
         <Route path=path!("/blog/:slug") view=PostPage ssr=SsrMode::Async />
-        <Route path=path!("/dashboard/posts/:slug") view=admin::PostEditorPage ssr=SsrMode::Async />
+        <Route path=path!("/dashboard/posts/:slug") view={Lazy::<PostEditorRoute>::new()} ssr=SsrMode::Async />
     }
     .into_inner()
     // One route, as `--cfg erase_components` (release builds) makes the

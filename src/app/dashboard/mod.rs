@@ -11,7 +11,7 @@ pub mod cache_panel;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::{Redirect, Route};
-use leptos_router::{SsrMode, path};
+use leptos_router::{Lazy, SsrMode, path};
 use serde::{Deserialize, Serialize};
 use server_fn::codec::GetUrl;
 
@@ -19,8 +19,9 @@ use crate::AppError;
 use crate::app::auth::{CurrentUser, SignOut};
 use crate::app::cache::{ClientCache, minutes};
 use crate::app::components::{ErrorPage, Loading, set_status};
+use crate::app::lazy::DashboardRoute;
 use crate::app::query::{Query, call};
-use crate::app::{FEATURES, Feature};
+use crate::app::{Feature, feature_parts};
 
 /// The dashboard in the site (see `app::FEATURES`).
 pub const FEATURE: Feature = Feature {
@@ -32,7 +33,7 @@ pub const FEATURE: Feature = Feature {
 /// The dashboard's page.
 #[component(transparent)]
 pub fn Routes() -> impl leptos_router::MatchNestedRoutes + Clone {
-    view! { <Route path=path!("/dashboard") view=DashboardPage ssr=SsrMode::Async /> }.into_inner()
+    view! { <Route path=path!("/dashboard") view={Lazy::<DashboardRoute>::new()} ssr=SsrMode::Async /> }.into_inner()
 }
 
 /// The dashboard's routes in the site's route table: the visitor's own,
@@ -86,7 +87,7 @@ pub async fn get_dashboard() -> Result<Dashboard, AppError> {
     }
     let state = crate::state::AppState::current();
     let mut stats = vec![];
-    for count in FEATURES.iter().filter_map(|feature| feature.stats) {
+    for count in crate::app::FEATURES.iter().filter_map(|feature| feature.stats) {
         let counted = count(state.db.clone()).await?;
         stats.extend(counted.into_iter().map(|(count, label)| Stat { count, label: label.into() }));
     }
@@ -185,9 +186,7 @@ pub fn save_error<T: Send + Sync + 'static>(
 #[component]
 fn DashboardView(dashboard: Dashboard) -> impl IntoView {
     let Dashboard { user, stats, cache } = dashboard;
-    let sections = FEATURES
-        .iter()
-        .filter_map(|feature| feature.dashboard)
+    let sections = feature_parts!(dashboard: fn(CurrentUser) -> AnyView)
         .map(|section| section(user.clone()))
         .collect_view();
     view! {

@@ -10,7 +10,7 @@ use leptos_router::{SsrMode, path};
 
 use crate::app::components::{ErrorPage, Loading};
 use crate::app::query::Query;
-use crate::app::{FEATURES, Feature};
+use crate::app::{Feature, HomeSection, feature_parts};
 
 /// The home page in the site (see `app::FEATURES`).
 pub const FEATURE: Feature = Feature {
@@ -62,7 +62,7 @@ where
 /// `/`.
 #[component]
 pub fn HomePage() -> impl IntoView {
-    let sections = || FEATURES.iter().filter_map(|feature| feature.home.as_ref());
+    let sections = || feature_parts!(home: HomeSection);
     let actions = sections().enumerate().map(|(i, section)| {
         let (label, href) = section.cta;
         let class = if i == 0 { "button" } else { "button secondary" };

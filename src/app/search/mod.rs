@@ -13,7 +13,7 @@ use leptos_router::{SsrMode, path};
 use crate::AppError;
 use crate::app::components::{ErrorPage, Loading};
 use crate::app::query::Query;
-use crate::app::{FEATURES, Feature};
+use crate::app::{Feature, feature_parts};
 
 /// Longest query accepted, in characters.
 pub const MAX_QUERY_CHARS: usize = 100;
@@ -118,9 +118,7 @@ pub fn SearchPage() -> impl IntoView {
         Ok(q) if q.is_empty() => {
             view! { <p class="muted">"Type a word, such as “cache” or “keyboard”."</p> }.into_any()
         }
-        Ok(q) => FEATURES
-            .iter()
-            .filter_map(|feature| feature.search)
+        Ok(q) => feature_parts!(search: fn(String) -> AnyView)
             .map(|section| section(q.clone()))
             .collect_view()
             .into_any(),

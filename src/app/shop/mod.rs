@@ -20,12 +20,13 @@ use leptos_meta::{Meta, Title};
 use leptos_router::any_nested_route::IntoAnyNestedRoute as _;
 use leptos_router::components::{A, Route};
 use leptos_router::hooks::{use_params_map, use_query_map};
-use leptos_router::{SsrMode, path};
+use leptos_router::{Lazy, SsrMode, path};
 use serde::{Deserialize, Serialize};
 use server_fn::codec::GetUrl;
 
 use crate::AppError;
 use crate::app::components::{ErrorPage, Loading, NotFound, Pagination, Paragraphs, format_price};
+use crate::app::lazy::ProductEditorRoute;
 use crate::app::paging::{Paged, paged_query};
 use crate::app::query::{Changed, Query, call, invalidate_after, tags_of};
 use crate::app::{Feature, HomeSection};
@@ -78,7 +79,7 @@ pub fn Routes() -> impl leptos_router::MatchNestedRoutes + Clone {
     view! {
         <Route path=path!("/products") view=ProductIndex ssr=SsrMode::Async />
         <Route path=path!("/products/:id") view=ProductPage ssr=SsrMode::Async />
-        <Route path=path!("/dashboard/products/:id") view=admin::ProductEditorPage ssr=SsrMode::Async />
+        <Route path=path!("/dashboard/products/:id") view={Lazy::<ProductEditorRoute>::new()} ssr=SsrMode::Async />
     }
     .into_inner()
     // One route, as `--cfg erase_components` (release builds) makes the
