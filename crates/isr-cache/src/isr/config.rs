@@ -53,6 +53,29 @@ pub struct IsrConfig {
     /// the query parameters its route declares ([`RouteTable::query`]).
     /// Without a table (the default) every parameter but tracking ones counts.
     pub routes: Option<Arc<RouteTable>>,
+    /// Renders are anonymous: a miss is rendered from a request stripped of
+    /// what one visitor sent (cookies, `Authorization`, `X-Forwarded-*`,
+    /// encodings, undeclared query parameters) for the canonical host, and a
+    /// response that may not be stored is asked for again as the client
+    /// sent it. Default: on (an app's pages are the same for everyone, and
+    /// nothing a visitor sends may reach a page stored for all). Off
+    /// ([`IsrConfig::http_cache`]): a miss forwards the client's request as it
+    /// came (conditionals and `Range` aside, which the cache answers), once,
+    /// and its response is stored when its headers allow, as RFC 9111
+    /// caches do.
+    pub anonymous_renders: bool,
+    /// Statuses stored: 200, 301, 308, 404 and 410 (false, the default: a
+    /// page, a permanent redirect, a page that is not there; never an
+    /// error, since a failed render keeps the last good page), or every
+    /// final status with an explicit freshness lifetime, errors included,
+    /// as RFC 9111 allows (true).
+    pub any_status: bool,
+    /// Read `CDN-Cache-Control` (RFC 9213) as a CDN does: when a response
+    /// has one, it replaces `Cache-Control` and `Expires` for this cache.
+    /// Default: off, since the cache in front of an app is the app's own,
+    /// and `CDN-Cache-Control` is what the app tells the CDN beyond it (a
+    /// longer TTL the app purges by tag).
+    pub cdn_cache_control: bool,
     /// Threads of a runtime of their own that renders run on, so a render
     /// never holds up a worker that serves hits; 0 (the default) renders on
     /// the caller's runtime.
@@ -162,6 +185,39 @@ impl IsrConfig {
         self
     }
 
+    /// Settings for a standalone HTTP cache in front of any origin (the
+    /// `reverse_proxy` example): what RFC 9111 asks of a shared cache where
+    /// the defaults, made for an app's own pages, deliberately differ.
+    pub fn http_cache() -> Self {
+        Self {
+            anonymous_renders: false,
+            any_status: true,
+            cdn_cache_control: true,
+            ..Self::default()
+        }
+    }
+
+    /// Which statuses are stored (see the field).
+    #[must_use]
+    pub fn any_status(mut self, any: bool) -> Self {
+        self.any_status = any;
+        self
+    }
+
+    /// Whether `CDN-Cache-Control` replaces `Cache-Control` here.
+    #[must_use]
+    pub fn cdn_cache_control(mut self, targeted: bool) -> Self {
+        self.cdn_cache_control = targeted;
+        self
+    }
+
+    /// Whether a miss is rendered anonymously (see the field).
+    #[must_use]
+    pub fn anonymous_renders(mut self, anonymous: bool) -> Self {
+        self.anonymous_renders = anonymous;
+        self
+    }
+
     /// Threads of the runtime renders run on; 0 for the caller's.
     #[must_use]
     pub fn render_threads(mut self, threads: usize) -> Self {
@@ -179,6 +235,9 @@ impl Default for IsrConfig {
             canonical_host: "localhost".to_owned(),
             visitors: Visitors::anonymous(),
             routes: None,
+            anonymous_renders: true,
+            any_status: false,
+            cdn_cache_control: false,
             render_threads: 0,
             second_level: None,
             build: String::new(),

@@ -21,7 +21,7 @@ use http::header::{
 };
 use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 
-use crate::CachePolicy;
+use super::storable::Storable;
 use crate::conditional::{etag_of, if_none_match};
 
 /// Bodies smaller than this are not worth compressing.
@@ -152,23 +152,6 @@ pub struct Entry {
     pub requests: AtomicU64,
 }
 
-/// What the cache stores ("What it stores" in the [`isr`](super) docs),
-/// judged from the response head: status 200, 301, 308, 404 or 410; shared
-/// (`public` or `s-maxage`/`max-age`, none of `private`, `no-store`,
-/// `no-cache`) with a TTL; no `Set-Cookie`; `Vary` not `*`. The policy, when
-/// the response may be stored.
-pub fn storable(status: StatusCode, headers: &HeaderMap) -> Option<CachePolicy> {
-    if !matches!(status.as_u16(), 200 | 301 | 308 | 404 | 410)
-        || headers.contains_key(http::header::SET_COOKIE)
-        || vary_names(headers).iter().any(|name| name.as_str() == "*")
-    {
-        return None;
-    }
-    CachePolicy::from_headers(headers).filter(|policy| {
-        policy.is_shared() && policy.shared_ttl().is_some_and(|ttl| !ttl.is_zero())
-    })
-}
-
 /// The names in the response's `Vary` headers, lower-cased; `*` kept.
 pub fn vary_names(headers: &HeaderMap) -> Vec<HeaderName> {
     headers
@@ -232,20 +215,13 @@ impl Entry {
         status: StatusCode,
         mut headers: HeaderMap,
         body: Bytes,
-        policy: &CachePolicy,
+        storable: &Storable,
         path: String,
         now: u64,
     ) -> Self {
         let vary =
             vary_names(&headers).into_iter().filter(|name| *name != ACCEPT_ENCODING).collect();
         let compress = compressible(&headers) && body.len() >= MIN_COMPRESS;
-        let explicitly_shared = headers
-            .get_all(http::header::CACHE_CONTROL)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(','))
-            .map(|d| d.trim().split('=').next().unwrap_or_default().to_ascii_lowercase())
-            .any(|d| d == "public" || d == "s-maxage");
         for name in
             [AGE, DATE, ETAG, CONTENT_LENGTH, CONTENT_ENCODING, TRANSFER_ENCODING, CONNECTION]
         {
@@ -259,14 +235,15 @@ impl Entry {
             gzip: OnceLock::new(),
             brotli: OnceLock::new(),
             vary,
-            explicitly_shared,
+            explicitly_shared: storable.explicitly_shared,
             target: path.clone(),
             path,
-            tags: policy.tag_set().clone(),
-            stored_at: now,
-            ttl: millis(policy.shared_ttl()),
-            swr: millis(policy.stale_while_revalidate_window()),
-            sie: millis(policy.stale_if_error_window()),
+            tags: storable.tags.clone(),
+            // When it was generated: it may have been some time upstream.
+            stored_at: now.saturating_sub(millis(Some(storable.age))),
+            ttl: millis(Some(storable.ttl)),
+            swr: millis(storable.stale_while_revalidate),
+            sie: millis(storable.stale_if_error),
             forced_stale: AtomicBool::new(false),
             retry_at: AtomicU64::new(0),
             failures: AtomicU32::new(0),
@@ -555,9 +532,14 @@ mod range {
 
 #[cfg(test)]
 mod tests {
-    use http::header::{CACHE_CONTROL, IF_NONE_MATCH, SET_COOKIE};
+    use http::header::{CACHE_CONTROL, IF_NONE_MATCH};
 
     use super::*;
+    use crate::isr::IsrConfig;
+
+    fn storable(status: StatusCode, headers: &HeaderMap) -> Option<Storable> {
+        super::super::storable::storable(status, headers, &IsrConfig::new(), 0)
+    }
 
     fn headers(pairs: &[(&str, &str)]) -> HeaderMap {
         pairs
@@ -579,32 +561,6 @@ mod tests {
             headers(&[(CACHE_CONTROL.as_str(), ISR), ("content-type", "text/html; charset=utf-8")]);
         let policy = storable(StatusCode::OK, &h).expect("storable");
         Entry::new(StatusCode::OK, h, Bytes::from(body.to_owned()), &policy, "/".into(), 1_000)
-    }
-
-    #[test]
-    fn storable_follows_the_rules() {
-        let ok = |status: u16, pairs: &[(&str, &str)]| {
-            storable(StatusCode::from_u16(status).expect("s"), &headers(pairs)).is_some()
-        };
-        assert!(ok(200, &[("cache-control", ISR)]));
-        assert!(ok(404, &[("cache-control", "public, max-age=0, s-maxage=60")]));
-        assert!(ok(301, &[("cache-control", "max-age=60")]));
-        for status in [204, 302, 400, 500, 503] {
-            assert!(!ok(status, &[("cache-control", ISR)]), "{status}");
-        }
-        for cc in [
-            "private, max-age=60",
-            "no-store",
-            "no-cache",
-            "public, max-age=0",
-            "private, no-store",
-        ] {
-            assert!(!ok(200, &[("cache-control", cc)]), "{cc}");
-        }
-        assert!(!ok(200, &[]), "no policy, no storing");
-        assert!(!ok(200, &[("cache-control", ISR), (SET_COOKIE.as_str(), "a=b")]));
-        assert!(!ok(200, &[("cache-control", ISR), ("vary", "*")]));
-        assert!(ok(200, &[("cache-control", ISR), ("vary", "accept-encoding")]));
     }
 
     #[test]

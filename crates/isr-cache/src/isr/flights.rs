@@ -18,7 +18,8 @@ use http_body::Body;
 use tokio::sync::oneshot;
 use tower_service::Service;
 
-use super::entry::{self, Encoding, Entry, Freshness};
+use super::entry::{Encoding, Entry, Freshness};
+use super::storable::storable;
 use super::tier::{Lease, fresher};
 use super::{IsrCache, key};
 use crate::body::{BufferedBody, Collected, collect};
@@ -65,17 +66,8 @@ impl Template {
         headers: &HeaderMap,
         extensions: &http::Extensions,
     ) -> Self {
-        let mut headers = headers.clone();
-        for name in [
-            COOKIE,
-            AUTHORIZATION,
-            IF_NONE_MATCH,
-            IF_MODIFIED_SINCE,
-            IF_MATCH,
-            IF_UNMODIFIED_SINCE,
-            IF_RANGE,
-            RANGE,
-        ] {
+        let mut headers = Self::unconditional(headers);
+        for name in [COOKIE, AUTHORIZATION] {
             headers.remove(name);
         }
         // What a client says about the host must not reach a page stored for
@@ -103,6 +95,24 @@ impl Template {
                 .unwrap_or_else(|| uri.clone())
         });
         Self { uri, headers, extensions: extensions.clone() }
+    }
+
+    /// The request as the client sent it (`IsrConfig::anonymous_renders`
+    /// off), but unconditional and whole: the cache answers conditionals and
+    /// ranges from what it stores.
+    pub(super) fn as_sent(uri: &Uri, headers: &HeaderMap, extensions: &http::Extensions) -> Self {
+        let headers = Self::unconditional(headers);
+        Self { uri: uri.clone(), headers, extensions: extensions.clone() }
+    }
+
+    fn unconditional(headers: &HeaderMap) -> HeaderMap {
+        let mut headers = headers.clone();
+        for name in
+            [IF_NONE_MATCH, IF_MODIFIED_SINCE, IF_MATCH, IF_UNMODIFIED_SINCE, IF_RANGE, RANGE]
+        {
+            headers.remove(name);
+        }
+        headers
     }
 
     fn request<B: Default>(&self) -> Request<B> {
@@ -335,20 +345,32 @@ where
         }
     };
     let (parts, body) = response.into_parts();
-    if parts.status.is_server_error() {
+    let now = cache.now();
+    let storable = storable(parts.status, &parts.headers, &shared.config, now);
+    // An error fails the render (the last good page is served instead),
+    // unless it is one the configuration stores.
+    if parts.status.is_server_error() && storable.is_none() {
         send(reply, Ok(Response::from_parts(parts, BufferedBody::inner(body))));
         return Outcome::Failed;
     }
     // Requests for a key that may not be stored go straight through for a
-    // while ("hit for pass"), each answered as it asked (see `handle`).
-    let Some(policy) = entry::storable(parts.status, &parts.headers) else {
+    // while ("hit for pass"), each answered as it asked (see `handle`); a
+    // render sent as the client asked is that client's answer.
+    let as_sent = !shared.config.anonymous_renders;
+    let Some(storable) = storable else {
         shared.passes.insert(key, ());
+        if as_sent {
+            send(reply, Ok(Response::from_parts(parts, BufferedBody::inner(body))));
+        }
         return Outcome::NotStored;
     };
     let body = match collect(Box::pin(body), shared.config.max_entry_bytes).await {
         Collected::Whole(bytes, _) => bytes,
-        Collected::TooLarge(..) => {
+        Collected::TooLarge(prefix, rest) => {
             shared.passes.insert(key, ());
+            if as_sent {
+                send(reply, Ok(Response::from_parts(parts, BufferedBody::prefixed(prefix, rest))));
+            }
             return Outcome::NotStored;
         }
         Collected::Failed(prefix, error) => {
@@ -358,11 +380,10 @@ where
     };
     let path = template.uri.path().to_owned();
     let target = template.uri.to_string();
-    let now = cache.now();
     let entry_needs_compressing = !prepare.is_empty();
     let build = move || {
         let entry =
-            Entry::new(parts.status, parts.headers, body, &policy, path, now).with_target(target);
+            Entry::new(parts.status, parts.headers, body, &storable, path, now).with_target(target);
         for encoding in prepare {
             entry.variant(encoding);
         }

@@ -96,6 +96,7 @@ pub mod level2;
 mod metrics;
 mod purge;
 mod service;
+mod storable;
 mod store;
 mod tier;
 mod warm;

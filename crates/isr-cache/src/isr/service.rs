@@ -198,6 +198,9 @@ where
     // Takes the request rather than borrowing it: the future must stay `Send`
     // without asking request bodies to be `Sync`.
     let template = |request: &Request<ReqBody>| {
+        if !shared.config.anonymous_renders {
+            return Template::as_sent(request.uri(), request.headers(), request.extensions());
+        }
         Template::new(
             &shared.config.canonical_host,
             request.uri(),
@@ -303,20 +306,13 @@ where
             if leader {
                 // The render was this request's own: answer with its error
                 // rather than render again for a backend that is failing.
-                return match replies.await {
-                    Ok(Ok(mut response)) => {
-                        mark(response.headers_mut(), Status::Miss { stored: false });
-                        if head {
-                            Ok(response.map(|_| BufferedBody::empty()))
-                        } else {
-                            Ok(response.map(|body| body))
-                        }
-                    }
-                    Ok(Err(error)) => Err(error),
-                    Err(_) => Ok(internal_error()),
-                };
+                return leader_reply(replies, head).await;
             }
             forward(ready, request, Status::Miss { stored: false }).await
+        }
+        // A render sent as this request came: its answer is this request's.
+        Outcome::NotStored if leader && !shared.config.anonymous_renders => {
+            leader_reply(replies, head).await
         }
         // Not storable (or stored, but not for a request with `Authorization`):
         // the render was anonymous, asked for the identity encoding and saw
@@ -327,6 +323,25 @@ where
         Outcome::Stored(_) | Outcome::Loaded(_) | Outcome::NotStored => {
             forward(ready, request, Status::Miss { stored: false }).await
         }
+    }
+}
+
+/// The response of the render this request started, handed over because it
+/// could not be shared through the store.
+async fn leader_reply<B, E>(
+    replies: oneshot::Receiver<Result<Response<BufferedBody<B>>, E>>,
+    head: bool,
+) -> Result<Response<BufferedBody<B>>, E>
+where
+    B: Body<Data = Bytes>,
+{
+    match replies.await {
+        Ok(Ok(mut response)) => {
+            mark(response.headers_mut(), Status::Miss { stored: false });
+            if head { Ok(response.map(|_| BufferedBody::empty())) } else { Ok(response) }
+        }
+        Ok(Err(error)) => Err(error),
+        Err(_) => Ok(internal_error()),
     }
 }
 

@@ -32,6 +32,8 @@ enum Behaviour {
     Large(usize),
     /// A status with the ISR policy.
     Status(u16),
+    /// A status with these headers and no `Cache-Control` of the test's own.
+    Respond(u16, &'static [(&'static str, &'static str)]),
     Panic,
 }
 
@@ -92,12 +94,15 @@ impl Origin {
                 Behaviour::PageWith(cc, extra) => (200, cc, extra, body),
                 Behaviour::Large(size) => (200, ISR, &[], "x".repeat(size)),
                 Behaviour::Status(status) => (status, ISR, &[], body),
+                Behaviour::Respond(status, headers) => (status, "", headers, body),
                 Behaviour::Panic => panic!("render failed"),
             };
         let mut response = Response::new(Full::new(Bytes::from(body)));
         *response.status_mut() = StatusCode::from_u16(status).expect("status");
         let headers = response.headers_mut();
-        headers.insert(CACHE_CONTROL, HeaderValue::from_str(cache_control).expect("cc"));
+        if !cache_control.is_empty() {
+            headers.insert(CACHE_CONTROL, HeaderValue::from_str(cache_control).expect("cc"));
+        }
         headers.insert(
             http::header::CONTENT_TYPE,
             HeaderValue::from_static("text/html; charset=utf-8"),
@@ -703,3 +708,4 @@ async fn encodings_are_made_when_first_asked_for() {
 
 /// Several instances over one second level (see `level2`).
 mod fleet;
+mod http_cache;

@@ -1,0 +1,77 @@
+//! The cache as RFC 9111 has it ([`IsrConfig::http_cache`], the
+//! `reverse_proxy` example): the settings where an app's cache and a general
+//! HTTP cache differ, and the rules both keep (freshness from `Expires` and
+//! the age a response arrives with).
+
+use super::*;
+
+fn http_cache() -> Harness {
+    harness_with(IsrConfig::http_cache().canonical_host("example.com"))
+}
+
+#[tokio::test]
+async fn a_miss_is_sent_as_it_came_and_its_answer_is_the_clients() {
+    let h = http_cache();
+    h.origin.set(Behaviour::Page("private, max-age=60"));
+    let got = h
+        .get_with("/a?utm_source=x", &[("cookie", "theme=dark"), ("if-none-match", "\"x\"")])
+        .await;
+    assert_eq!((got.status, got.x_cache()), (StatusCode::OK, "MISS"));
+    assert_eq!(h.origin.renders(), 1, "one request upstream, not a render and then the request");
+    assert_eq!(h.origin.last_header("cookie").as_deref(), Some("theme=dark"));
+    assert_eq!(h.origin.last_header("if-none-match"), None, "the cache answers conditionals");
+    assert!(got.body.contains("uri=/a?utm_source=x"), "the query as sent");
+
+    // The app's default: an anonymous render, then the request as it came.
+    let app = harness();
+    app.origin.set(Behaviour::Page("private, max-age=60"));
+    app.get_with("/a", &[("cookie", "theme=dark")]).await;
+    assert_eq!(app.origin.renders(), 2);
+}
+
+#[tokio::test]
+async fn the_age_a_response_arrives_with_counts_against_its_freshness() {
+    let h = http_cache();
+    h.clock.advance(3600 * SECOND); // a clock with a past to be 50 s old in
+    h.origin.set(Behaviour::Respond(200, &[("cache-control", "max-age=60"), ("age", "50")]));
+    assert_eq!(h.get("/a").await.headers[AGE], "50");
+    h.clock.advance(9 * SECOND);
+    let hit = h.get("/a").await;
+    assert_eq!((hit.x_cache(), &hit.headers[AGE]), ("HIT", &HeaderValue::from_static("59")));
+    h.clock.advance(SECOND);
+    assert_eq!(h.get("/a").await.x_cache(), "MISS", "stale after 10 s, not 60");
+    assert_eq!(h.origin.renders(), 2);
+}
+
+#[tokio::test]
+async fn expires_less_date_is_a_freshness_lifetime() {
+    // The manual clock starts at the Unix epoch.
+    let h = http_cache();
+    h.origin.set(Behaviour::Respond(
+        200,
+        &[("date", "Thu, 01 Jan 1970 00:00:00 GMT"), ("expires", "Thu, 01 Jan 1970 00:00:30 GMT")],
+    ));
+    h.get("/a").await;
+    h.clock.advance(29 * SECOND);
+    assert_eq!(h.get("/a").await.x_cache(), "HIT");
+    h.clock.advance(SECOND);
+    assert_eq!(h.get("/a").await.x_cache(), "MISS");
+
+    h.origin.set(Behaviour::Respond(200, &[("expires", "0")]));
+    h.get("/invalid").await;
+    assert_eq!(h.get("/invalid").await.x_cache(), "BYPASS", "an invalid Expires is stale");
+}
+
+#[tokio::test]
+async fn errors_that_state_a_freshness_are_stored_when_any_status_is() {
+    let h = http_cache();
+    h.origin.set(Behaviour::Respond(503, &[("cache-control", "max-age=60")]));
+    assert_eq!(h.get("/a").await.status, StatusCode::SERVICE_UNAVAILABLE);
+    let again = h.get("/a").await;
+    assert_eq!((again.status, again.x_cache()), (StatusCode::SERVICE_UNAVAILABLE, "HIT"));
+
+    let app = harness();
+    app.origin.set(Behaviour::Respond(503, &[("cache-control", "max-age=60")]));
+    app.get("/a").await;
+    assert_eq!(app.get("/a").await.x_cache(), "MISS", "an app's error is never stored");
+}
