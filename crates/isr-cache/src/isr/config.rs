@@ -76,6 +76,13 @@ pub struct IsrConfig {
     /// and `CDN-Cache-Control` is what the app tells the CDN beyond it (a
     /// longer TTL the app purges by tag).
     pub cdn_cache_control: bool,
+    /// After a successful request of an unsafe method (`POST`, `PUT`,
+    /// `DELETE`, …), drop what is stored for its URL and for its response's
+    /// same-origin `Location` and `Content-Location` (RFC 9111 section 4.4).
+    /// Default: off, since an app purges what its writes change by tag, and
+    /// an anonymous `POST` to a page must not be a way to make its next
+    /// request a render.
+    pub unsafe_methods_invalidate: bool,
     /// Threads of a runtime of their own that renders run on, so a render
     /// never holds up a worker that serves hits; 0 (the default) renders on
     /// the caller's runtime.
@@ -193,6 +200,7 @@ impl IsrConfig {
             anonymous_renders: false,
             any_status: true,
             cdn_cache_control: true,
+            unsafe_methods_invalidate: true,
             ..Self::default()
         }
     }
@@ -201,6 +209,13 @@ impl IsrConfig {
     #[must_use]
     pub fn any_status(mut self, any: bool) -> Self {
         self.any_status = any;
+        self
+    }
+
+    /// Whether successful unsafe requests drop what is stored for their URL.
+    #[must_use]
+    pub fn unsafe_methods_invalidate(mut self, invalidate: bool) -> Self {
+        self.unsafe_methods_invalidate = invalidate;
         self
     }
 
@@ -238,6 +253,7 @@ impl Default for IsrConfig {
             anonymous_renders: true,
             any_status: false,
             cdn_cache_control: false,
+            unsafe_methods_invalidate: false,
             render_threads: 0,
             second_level: None,
             build: String::new(),

@@ -17,11 +17,12 @@ use std::time::Duration;
 use bytes::Bytes;
 use http::header::{
     ACCEPT_ENCODING, ACCEPT_RANGES, AGE, CONNECTION, CONTENT_ENCODING, CONTENT_LENGTH,
-    CONTENT_RANGE, CONTENT_TYPE, DATE, ETAG, TRANSFER_ENCODING, VARY,
+    CONTENT_RANGE, CONTENT_TYPE, ETAG, IF_MODIFIED_SINCE, IF_NONE_MATCH, LAST_MODIFIED, VARY,
 };
 use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 
-use super::storable::Storable;
+use super::IsrConfig;
+use super::storable::{Storable, storable};
 use crate::conditional::{etag_of, if_none_match};
 
 /// Bodies smaller than this are not worth compressing.
@@ -36,7 +37,7 @@ const BROTLI_QUALITY: u32 = 5;
 const BROTLI_MIN_WINDOW: u32 = 17;
 
 /// One encoding of a stored body.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Variant {
     pub body: Bytes,
     pub etag: HeaderValue,
@@ -46,6 +47,15 @@ impl Variant {
     fn new(body: Bytes) -> Self {
         let etag = etag_of(&body);
         Self { body, etag }
+    }
+
+    /// The body as it was given, with the `ETag` it was given, if any: a
+    /// validator the origin made is the one its clients and it agree on.
+    fn given(body: Bytes, headers: &HeaderMap) -> Self {
+        match headers.get(ETAG) {
+            Some(etag) => Self { body, etag: etag.clone() },
+            None => Self::new(body),
+        }
     }
 }
 
@@ -165,6 +175,31 @@ pub fn vary_names(headers: &HeaderMap) -> Vec<HeaderName> {
         .collect()
 }
 
+/// Headers that describe one connection, not the response (RFC 9110 section
+/// 7.6.1): never stored, nor those a `Connection` header names.
+const HOP_BY_HOP: [&str; 7] = [
+    "connection",
+    "keep-alive",
+    "proxy-connection",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+];
+
+fn remove_hop_by_hop(headers: &mut HeaderMap) {
+    let named: Vec<HeaderName> = headers
+        .get_all(CONNECTION)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .filter_map(|name| HeaderName::from_bytes(name.trim().as_bytes()).ok())
+        .collect();
+    for name in named.iter().chain(&HOP_BY_HOP.map(HeaderName::from_static)) {
+        headers.remove(name);
+    }
+}
+
 fn millis(duration: Option<Duration>) -> u64 {
     duration.map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
@@ -219,18 +254,28 @@ impl Entry {
         path: String,
         now: u64,
     ) -> Self {
-        let vary =
-            vary_names(&headers).into_iter().filter(|name| *name != ACCEPT_ENCODING).collect();
-        let compress = compressible(&headers) && body.len() >= MIN_COMPRESS;
-        for name in
-            [AGE, DATE, ETAG, CONTENT_LENGTH, CONTENT_ENCODING, TRANSFER_ENCODING, CONNECTION]
-        {
+        // A body the origin encoded is stored as it came, varying on
+        // `Accept-Encoding` if the origin said so; otherwise the cache makes
+        // the encodings, and chooses among them per request.
+        let encoded = headers.get(CONTENT_ENCODING).is_some_and(|e| e != "identity");
+        let vary = vary_names(&headers)
+            .into_iter()
+            .filter(|name| encoded || *name != ACCEPT_ENCODING)
+            .collect();
+        let compress = !encoded && compressible(&headers) && body.len() >= MIN_COMPRESS;
+        remove_hop_by_hop(&mut headers);
+        if !encoded {
+            headers.remove(CONTENT_ENCODING);
+        }
+        // Written per response. `Date` and `ETag` stay as they were given
+        // (RFC 9111 section 3.1), and are served so.
+        for name in [AGE, CONTENT_LENGTH] {
             headers.remove(name);
         }
         Self {
             status,
+            identity: Variant::given(body, &headers),
             headers,
-            identity: Variant::new(body),
             compressible: compress,
             gzip: OnceLock::new(),
             brotli: OnceLock::new(),
@@ -272,6 +317,7 @@ impl Entry {
         (stored_at, ttl, swr, sie): (u64, u64, u64, u64),
     ) -> Option<Self> {
         let [identity, gzip, brotli] = bodies;
+        let identity = Variant::given(identity?, &headers);
         let made = |body: Option<Bytes>| {
             let lock = OnceLock::new();
             if let Some(body) = body {
@@ -282,7 +328,7 @@ impl Entry {
         Some(Self {
             status,
             headers,
-            identity: Variant::new(identity?),
+            identity,
             compressible,
             gzip: made(gzip),
             brotli: made(brotli),
@@ -300,6 +346,50 @@ impl Entry {
             failures: AtomicU32::new(0),
             requests: AtomicU64::new(0),
         })
+    }
+
+    /// The conditional headers that ask the origin whether this response
+    /// is still current: `If-None-Match` with the `ETag` and
+    /// `If-Modified-Since` with the `Last-Modified` it was given (never a
+    /// tag the cache made: the origin would not know it). Empty without.
+    pub fn validators(&self) -> HeaderMap {
+        let mut conditional = HeaderMap::new();
+        if let Some(etag) = self.headers.get(ETAG) {
+            conditional.insert(IF_NONE_MATCH, etag.clone());
+        }
+        if let Some(modified) = self.headers.get(LAST_MODIFIED) {
+            conditional.insert(IF_MODIFIED_SINCE, modified.clone());
+        }
+        conditional
+    }
+
+    /// This entry updated by a `304 Not Modified` with `headers`, arriving
+    /// at `now` (RFC 9111 section 4.3.4): the headers it sends replace the
+    /// stored ones, the body and its encodings stay. `None` when the updated
+    /// response may no longer be stored.
+    pub fn updated(&self, headers: &HeaderMap, config: &IsrConfig, now: u64) -> Option<Self> {
+        let mut merged = self.headers.clone();
+        let mut sent = headers.clone();
+        remove_hop_by_hop(&mut sent);
+        sent.remove(CONTENT_LENGTH);
+        for name in sent.keys() {
+            merged.remove(name);
+        }
+        for (name, value) in &sent {
+            merged.append(name, value.clone());
+        }
+        let storable = storable(self.status, &merged, config, now)?;
+        let body = self.identity.body.clone();
+        let entry = Self::new(self.status, merged, body, &storable, self.path.clone(), now)
+            .with_target(self.target.clone());
+        // The same body: the encodings made of it are still good.
+        if let Some(made) = self.gzip.get() {
+            let _ = entry.gzip.set(made.clone());
+        }
+        if let Some(made) = self.brotli.get() {
+            let _ = entry.brotli.set(made.clone());
+        }
+        Some(entry)
     }
 
     /// Whether the body is worth compressing.

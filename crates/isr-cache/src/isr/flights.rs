@@ -13,7 +13,7 @@ use http::header::{
     ACCEPT_ENCODING, AUTHORIZATION, COOKIE, FORWARDED, HOST, IF_MATCH, IF_MODIFIED_SINCE,
     IF_NONE_MATCH, IF_RANGE, IF_UNMODIFIED_SINCE, RANGE,
 };
-use http::{HeaderMap, HeaderName, HeaderValue, Request, Response, Uri};
+use http::{HeaderMap, HeaderName, HeaderValue, Request, Response, StatusCode, Uri};
 use http_body::Body;
 use tokio::sync::oneshot;
 use tower_service::Service;
@@ -213,9 +213,10 @@ where
     ResBody::Error: Send,
 {
     if !cache.has_second_level() {
-        return render(cache, key, job, service, reply, epoch).await;
+        return render(cache, key, job, service, reply, epoch, have).await;
     }
     let metrics = &cache.shared.metrics;
+    let stale = have.clone();
     let have = have.map(|entry| entry.stored_at);
     let headers = &job.template.headers;
     let loaded = cache.load(&job.primary, headers).await;
@@ -261,7 +262,7 @@ where
         }
     };
     let (primary, headers) = (job.primary.clone(), job.template.headers.clone());
-    let outcome = render(cache.clone(), key.clone(), job, service, reply, epoch).await;
+    let outcome = render(cache.clone(), key.clone(), job, service, reply, epoch, stale).await;
     if let Some(generation) = generation {
         // After the response: nobody waits for the write but the other
         // instances, which poll for it. The lease goes back once it is done.
@@ -281,6 +282,18 @@ where
         });
     }
     outcome
+}
+
+/// `request` through `service`, once it is ready.
+async fn call<S, ReqBody, ResBody>(
+    service: &mut S,
+    request: Request<ReqBody>,
+) -> Result<Response<ResBody>, S::Error>
+where
+    S: Service<Request<ReqBody>, Response = Response<ResBody>>,
+{
+    std::future::poll_fn(|cx| service.poll_ready(cx)).await?;
+    service.call(request).await
 }
 
 /// Stores `entry` in memory under the key its `Vary` asks for (which later
@@ -309,6 +322,10 @@ fn store_here(
 
 /// Renders `template` through `service`, stores the result in memory if it
 /// may be stored, and hands the response to the leader when it may not.
+/// With the entry held for the key (`have`), the render is conditional on
+/// its validators, and a `304` updates it rather than replacing it: a
+/// service that can tell "unchanged" sends no body, and the encodings made
+/// of it are kept.
 async fn render<S, ReqBody, ResBody>(
     cache: IsrCache,
     key: String,
@@ -316,6 +333,7 @@ async fn render<S, ReqBody, ResBody>(
     mut service: S,
     reply: Option<LeaderReply<BufferedBody<ResBody>, S::Error>>,
     epoch: u64,
+    have: Option<Arc<Entry>>,
 ) -> Outcome
 where
     S: Service<Request<ReqBody>, Response = Response<ResBody>> + Clone + Send + 'static,
@@ -333,11 +351,22 @@ where
             let _ = reply.send(response);
         }
     };
-    if let Err(error) = std::future::poll_fn(|cx| service.poll_ready(cx)).await {
-        send(reply, Err(error));
-        return Outcome::Failed;
+    let validators = have.as_deref().map(Entry::validators).filter(|v| !v.is_empty());
+    let mut request = template.request();
+    request.headers_mut().extend(validators.clone().unwrap_or_default());
+    let mut response = call(&mut service, request).await;
+    if let (Ok(not_modified), Some(entry)) = (&response, &have)
+        && not_modified.status() == StatusCode::NOT_MODIFIED
+        && validators.is_some()
+    {
+        if let Some(updated) = entry.updated(not_modified.headers(), &shared.config, cache.now()) {
+            let stored = store_here(&cache, &primary, &template.headers, Arc::new(updated), epoch);
+            return Outcome::Stored(stored);
+        }
+        // No longer storable as updated: the whole response, to answer with.
+        response = call(&mut service, template.request()).await;
     }
-    let response = match service.call(template.request()).await {
+    let response = match response {
         Ok(response) => response,
         Err(error) => {
             send(reply, Err(error));

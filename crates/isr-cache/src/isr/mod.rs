@@ -91,6 +91,7 @@ mod config;
 mod entry;
 mod flights;
 mod history;
+mod invalidation;
 mod key;
 pub mod level2;
 mod metrics;

@@ -15,7 +15,7 @@ use tower_service::Service;
 
 use super::entry::{Encoding, Entry, Freshness};
 use super::flights::{Job, Outcome, Template, join_flight};
-use super::{IsrCache, key};
+use super::{IsrCache, invalidation, key};
 use crate::body::BufferedBody;
 use crate::{CachePolicy, Visitor};
 
@@ -172,7 +172,15 @@ where
         Route::Cache { personal } => personal,
         Route::Bypass => {
             shared.metrics.bypasses.inc();
-            return forward(ready, request, Status::Bypass).await;
+            let invalidating = shared.config.unsafe_methods_invalidate;
+            let target = invalidating.then(|| (request.method().clone(), request.uri().clone()));
+            let response = forward(ready, request, Status::Bypass).await?;
+            if let Some((method, uri)) = target
+                && invalidation::invalidates(&method, response.status())
+            {
+                cache.invalidate_after_unsafe(&uri, response.headers());
+            }
+            return Ok(response);
         }
         Route::Preview => {
             shared.metrics.bypasses.inc();

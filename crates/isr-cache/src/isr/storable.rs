@@ -62,7 +62,7 @@ pub fn storable(
     {
         return None;
     }
-    let targeted = config.cdn_cache_control && headers.contains_key(&CDN_CACHE_CONTROL);
+    let targeted = config.cdn_cache_control && valid_targeted_field(headers);
     let field = if targeted { CDN_CACHE_CONTROL } else { CACHE_CONTROL };
     let directives = Directives::parse(headers, &field);
     if directives.no_store || directives.private || directives.no_cache {
@@ -86,6 +86,39 @@ pub fn storable(
             || directives.must_revalidate,
         tags: tags_of(headers),
     })
+}
+
+/// Whether the response has a `CDN-Cache-Control` that is valid: a
+/// Structured Field dictionary (RFC 8941) whose lifetimes are integers.
+/// An invalid one is ignored whole, as if absent (RFC 9213 section 2.1).
+/// Checked here rather than with a Structured Fields crate: the dictionary's
+/// keys and the types of four members are all a cache reads of it.
+fn valid_targeted_field(headers: &HeaderMap) -> bool {
+    let mut values = headers.get_all(&CDN_CACHE_CONTROL).iter().peekable();
+    values.peek().is_some()
+        && values.all(|value| {
+            value
+                .to_str()
+                .is_ok_and(|value| value.split(',').all(|member| valid_member(member.trim())))
+        })
+}
+
+fn valid_member(member: &str) -> bool {
+    let (key, value) = member.split_once('=').map_or((member, None), |(k, v)| (k, Some(v)));
+    let key_ok = key.bytes().next().is_some_and(|b| b.is_ascii_lowercase() || b == b'*')
+        && key.bytes().all(|b| {
+            b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'_' | b'-' | b'.' | b'*')
+        });
+    let integer = |v: &str| !v.is_empty() && v.len() <= 15 && v.bytes().all(|b| b.is_ascii_digit());
+    let value_ok = match (key, value) {
+        (_, None) => true,
+        ("max-age" | "s-maxage" | "stale-while-revalidate" | "stale-if-error", Some(v)) => {
+            integer(v)
+        }
+        // Another member's value: a token, a number or a quoted string.
+        (_, Some(v)) => v.starts_with('"') || (!v.is_empty() && !v.contains(char::is_whitespace)),
+    };
+    key_ok && value_ok
 }
 
 fn status_stored(status: StatusCode, config: &IsrConfig) -> bool {
@@ -295,5 +328,9 @@ mod tests {
         let cdn_only =
             headers(&[("cache-control", "no-store"), ("cdn-cache-control", "max-age=9")]);
         assert_eq!(read(&cdn_only, &targeted), Some(9));
+        // An invalid field is ignored whole: `Cache-Control` decides.
+        for invalid in ["max-age=10000, &&&&&", "max-age=\"10000\"", "MAX-AGE=5", "max-age=1.5"] {
+            assert_eq!(read(&pairs(invalid), &targeted), Some(60), "{invalid}");
+        }
     }
 }

@@ -75,3 +75,101 @@ async fn errors_that_state_a_freshness_are_stored_when_any_status_is() {
     app.get("/a").await;
     assert_eq!(app.get("/a").await.x_cache(), "MISS", "an app's error is never stored");
 }
+
+#[tokio::test]
+async fn a_successful_unsafe_request_invalidates_its_url_and_locations() {
+    let h = http_cache();
+    let post = |path: &str| Request::post(path).body(()).expect("request");
+    for path in ["/a", "/a?v=1", "/b", "/c"] {
+        h.get(path).await;
+    }
+    h.origin.set(Behaviour::PageWith(
+        ISR,
+        &[("location", "b"), ("content-location", "http://elsewhere.test/c")],
+    ));
+    h.send(post("/a")).await;
+    assert_eq!(h.get("/a").await.x_cache(), "MISS");
+    assert_eq!(h.get("/b").await.x_cache(), "MISS", "its Location");
+    assert_eq!(h.get("/a?v=1").await.x_cache(), "HIT", "another URL");
+    assert_eq!(h.get("/c").await.x_cache(), "HIT", "another origin's URL is not ours");
+
+    h.origin.set(Behaviour::Status(500));
+    h.send(post("/a")).await;
+    assert_eq!(h.get("/a").await.x_cache(), "HIT", "a failed request changes nothing");
+
+    let app = harness();
+    app.get("/a").await;
+    app.send(post("/a")).await;
+    assert_eq!(app.get("/a").await.x_cache(), "HIT", "an app purges by tag instead");
+}
+
+#[tokio::test]
+async fn the_etag_date_and_encoding_given_are_served_from_the_entry() {
+    let h = harness();
+    let given: &[(&str, &str)] = &[
+        ("etag", "\"v1\""),
+        ("date", "Thu, 01 Jan 1970 00:00:00 GMT"),
+        ("content-encoding", "gzip"),
+    ];
+    h.origin.set(Behaviour::PageWith(ISR, given));
+    h.get("/a").await;
+    let hit = h.get_with("/a", &[("accept-encoding", "br")]).await;
+    assert_eq!(hit.x_cache(), "HIT");
+    for (name, value) in given {
+        assert_eq!(hit.headers[*name], *value, "{name}");
+    }
+    let revalidated = h.get_with("/a", &[("if-none-match", "\"v1\"")]).await;
+    assert_eq!(revalidated.status, StatusCode::NOT_MODIFIED);
+}
+
+#[tokio::test]
+async fn headers_of_the_connection_are_not_stored() {
+    let h = harness();
+    h.origin.set(Behaviour::PageWith(
+        ISR,
+        &[
+            ("connection", "x-a, x-b"),
+            ("x-a", "1"),
+            ("x-b", "2"),
+            ("x-c", "3"),
+            ("keep-alive", "5"),
+        ],
+    ));
+    h.get("/a").await;
+    let hit = h.get("/a").await;
+    assert_eq!(hit.x_cache(), "HIT");
+    assert_eq!(hit.headers["x-c"], "3");
+    for name in ["connection", "x-a", "x-b", "keep-alive"] {
+        assert!(hit.headers.get(name).is_none(), "{name}");
+    }
+}
+
+#[tokio::test]
+async fn a_stale_entry_is_revalidated_and_a_304_updates_it() {
+    let h = harness();
+    h.origin.set(Behaviour::Validating("public, s-maxage=60", "\"v1\""));
+    let first = h.get("/a").await;
+    assert_eq!(h.origin.last_header("if-none-match"), None, "nothing to revalidate yet");
+    h.clock.advance(61 * SECOND);
+
+    let again = h.get("/a").await;
+    assert_eq!(h.origin.last_header("if-none-match").as_deref(), Some("\"v1\""));
+    assert_eq!(again.status, StatusCode::OK);
+    assert_eq!(again.body, first.body, "the stored body");
+    assert_eq!(again.headers["x-render"], "2", "with the headers the 304 sent");
+    h.clock.advance(59 * SECOND);
+    assert_eq!(h.get("/a").await.x_cache(), "HIT", "fresh again for its whole lifetime");
+    assert_eq!(h.origin.renders(), 2);
+}
+
+#[tokio::test]
+async fn a_changed_page_is_stored_whole_after_revalidating() {
+    let h = harness();
+    h.origin.set(Behaviour::Validating("public, s-maxage=60", "\"v1\""));
+    h.get("/a").await;
+    h.origin.set(Behaviour::Validating("public, s-maxage=60", "\"v2\""));
+    h.clock.advance(61 * SECOND);
+    let changed = h.get("/a").await;
+    assert!(changed.body.starts_with("body-2"));
+    assert_eq!(changed.headers[ETAG], "\"v2\"");
+}
