@@ -83,6 +83,11 @@ pub struct IsrConfig {
     /// an anonymous `POST` to a page must not be a way to make its next
     /// request a render.
     pub unsafe_methods_invalidate: bool,
+    /// When a render finds the service unreachable (it errs, or answers
+    /// `502` or `504`), answer with the stale entry, unless that says it
+    /// must be revalidated (RFC 9111 section 4.2.4). Default: off, since an
+    /// app says how long its pages outlive a failure with `stale-if-error`.
+    pub stale_if_unreachable: bool,
     /// Threads of a runtime of their own that renders run on, so a render
     /// never holds up a worker that serves hits; 0 (the default) renders on
     /// the caller's runtime.
@@ -201,6 +206,7 @@ impl IsrConfig {
             any_status: true,
             cdn_cache_control: true,
             unsafe_methods_invalidate: true,
+            stale_if_unreachable: true,
             ..Self::default()
         }
     }
@@ -216,6 +222,13 @@ impl IsrConfig {
     #[must_use]
     pub fn unsafe_methods_invalidate(mut self, invalidate: bool) -> Self {
         self.unsafe_methods_invalidate = invalidate;
+        self
+    }
+
+    /// Whether a stale entry answers while the service is unreachable.
+    #[must_use]
+    pub fn stale_if_unreachable(mut self, stale: bool) -> Self {
+        self.stale_if_unreachable = stale;
         self
     }
 
@@ -254,6 +267,7 @@ impl Default for IsrConfig {
             any_status: false,
             cdn_cache_control: false,
             unsafe_methods_invalidate: false,
+            stale_if_unreachable: false,
             render_threads: 0,
             second_level: None,
             build: String::new(),

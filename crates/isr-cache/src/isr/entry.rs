@@ -24,6 +24,7 @@ use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use super::IsrConfig;
 use super::storable::{Storable, storable};
 use crate::conditional::{etag_of, if_none_match};
+use crate::policy::Directives;
 
 /// Bodies smaller than this are not worth compressing.
 const MIN_COMPRESS: usize = 256;
@@ -390,6 +391,15 @@ impl Entry {
             let _ = entry.brotli.set(made.clone());
         }
         Some(entry)
+    }
+
+    /// Whether it may be served stale when the service cannot be reached
+    /// (RFC 9111 section 4.2.4): not when it says it must be revalidated
+    /// (`must-revalidate`, `proxy-revalidate`, `no-cache`, or `s-maxage`,
+    /// which implies `proxy-revalidate` for a shared cache).
+    pub fn may_serve_stale(&self) -> bool {
+        let directives = Directives::parse(&self.headers, &http::header::CACHE_CONTROL);
+        !(directives.must_revalidate || directives.no_cache || directives.s_maxage.is_some())
     }
 
     /// Whether the body is worth compressing.

@@ -307,20 +307,29 @@ where
         }
         Outcome::Failed => {
             let now = cache.now();
-            if let Some(entry) = stored.filter(|e| e.freshness(now) != Freshness::Expired) {
+            if let Some(entry) = stored.clone().filter(|e| e.freshness(now) != Freshness::Expired) {
                 // The last good page, rather than the error.
                 return Ok(serve_last_good(&cache, &entry, request.headers(), now, head));
             }
             if leader {
                 // The render was this request's own: answer with its error
-                // rather than render again for a backend that is failing.
-                return leader_reply(replies, head).await;
+                // rather than render again for a backend that is failing,
+                // or with the stale page if the service could not be reached.
+                let reply = replies.await;
+                if let Some(entry) = stored.filter(|entry| {
+                    shared.config.stale_if_unreachable
+                        && unreachable(&reply)
+                        && entry.may_serve_stale()
+                }) {
+                    return Ok(serve_last_good(&cache, &entry, request.headers(), now, head));
+                }
+                return answer(reply, head);
             }
             forward(ready, request, Status::Miss { stored: false }).await
         }
         // A render sent as this request came: its answer is this request's.
         Outcome::NotStored if leader && !shared.config.anonymous_renders => {
-            leader_reply(replies, head).await
+            answer(replies.await, head)
         }
         // Not storable (or stored, but not for a request with `Authorization`):
         // the render was anonymous, asked for the identity encoding and saw
@@ -334,16 +343,27 @@ where
     }
 }
 
-/// The response of the render this request started, handed over because it
-/// could not be shared through the store.
-async fn leader_reply<B, E>(
-    replies: oneshot::Receiver<Result<Response<BufferedBody<B>>, E>>,
-    head: bool,
-) -> Result<Response<BufferedBody<B>>, E>
+/// What the render this request started sent back, because it could not be
+/// shared through the store.
+type Reply<B, E> = Result<Result<Response<BufferedBody<B>>, E>, oneshot::error::RecvError>;
+
+/// Whether a render's `reply` says the service could not be reached: an
+/// error of the service, or a gateway's `502` or `504`.
+fn unreachable<B: Body, E>(reply: &Reply<B, E>) -> bool {
+    match reply {
+        Ok(Ok(response)) => {
+            matches!(response.status(), StatusCode::BAD_GATEWAY | StatusCode::GATEWAY_TIMEOUT)
+        }
+        Ok(Err(_)) | Err(_) => true,
+    }
+}
+
+/// The response of the render this request started, as this request's answer.
+fn answer<B, E>(reply: Reply<B, E>, head: bool) -> Result<Response<BufferedBody<B>>, E>
 where
     B: Body<Data = Bytes>,
 {
-    match replies.await {
+    match reply {
         Ok(Ok(mut response)) => {
             mark(response.headers_mut(), Status::Miss { stored: false });
             if head { Ok(response.map(|_| BufferedBody::empty())) } else { Ok(response) }

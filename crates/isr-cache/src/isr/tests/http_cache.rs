@@ -173,3 +173,25 @@ async fn a_changed_page_is_stored_whole_after_revalidating() {
     assert!(changed.body.starts_with("body-2"));
     assert_eq!(changed.headers[ETAG], "\"v2\"");
 }
+
+#[tokio::test]
+async fn a_stale_entry_answers_while_the_service_is_unreachable_unless_it_must_revalidate() {
+    const MAY: &[(&str, &str)] = &[("cache-control", "max-age=60")];
+    const MUST: &[(&str, &str)] = &[("cache-control", "max-age=60, must-revalidate")];
+    const SHARED: &[(&str, &str)] = &[("cache-control", "s-maxage=60")];
+    let stale_then_unreachable = async |config: IsrConfig, headers| {
+        let h = harness_with(config);
+        h.origin.set(Behaviour::Respond(200, headers));
+        h.get("/a").await;
+        h.clock.advance(61 * SECOND);
+        h.origin.set(Behaviour::Respond(502, &[]));
+        h.get("/a").await.status
+    };
+    assert_eq!(stale_then_unreachable(IsrConfig::http_cache(), MAY).await, StatusCode::OK);
+    for must_revalidate in [MUST, SHARED] {
+        let status = stale_then_unreachable(IsrConfig::http_cache(), must_revalidate).await;
+        assert_eq!(status, StatusCode::BAD_GATEWAY, "{must_revalidate:?}");
+    }
+    let off = IsrConfig::http_cache().stale_if_unreachable(false);
+    assert_eq!(stale_then_unreachable(off, MAY).await, StatusCode::BAD_GATEWAY);
+}
