@@ -366,9 +366,10 @@ impl Entry {
 
     /// This entry updated by a `304 Not Modified` with `headers`, arriving
     /// at `now` (RFC 9111 section 4.3.4): the headers it sends replace the
-    /// stored ones, the body and its encodings stay. `None` when the updated
-    /// response may no longer be stored.
-    pub fn updated(&self, headers: &HeaderMap, config: &IsrConfig, now: u64) -> Option<Self> {
+    /// stored ones, the body and its encodings stay. With whether it may be
+    /// stored still: if not, it answers the requests that asked (the 304
+    /// said it is current), expired at once.
+    pub fn updated(&self, headers: &HeaderMap, config: &IsrConfig, now: u64) -> (Self, bool) {
         let mut merged = self.headers.clone();
         let mut sent = headers.clone();
         remove_hop_by_hop(&mut sent);
@@ -379,7 +380,9 @@ impl Entry {
         for (name, value) in &sent {
             merged.append(name, value.clone());
         }
-        let storable = storable(self.status, &merged, config, now)?;
+        let storable = storable(self.status, &merged, config, now);
+        let still = storable.is_some();
+        let storable = storable.unwrap_or_default();
         let body = self.identity.body.clone();
         let entry = Self::new(self.status, merged, body, &storable, self.path.clone(), now)
             .with_target(self.target.clone());
@@ -390,7 +393,7 @@ impl Entry {
         if let Some(made) = self.brotli.get() {
             let _ = entry.brotli.set(made.clone());
         }
-        Some(entry)
+        (entry, still)
     }
 
     /// Whether it may be served stale when the service cannot be reached

@@ -354,17 +354,21 @@ where
     let validators = have.as_deref().map(Entry::validators).filter(|v| !v.is_empty());
     let mut request = template.request();
     request.headers_mut().extend(validators.clone().unwrap_or_default());
-    let mut response = call(&mut service, request).await;
+    let response = call(&mut service, request).await;
     if let (Ok(not_modified), Some(entry)) = (&response, &have)
         && not_modified.status() == StatusCode::NOT_MODIFIED
         && validators.is_some()
     {
-        if let Some(updated) = entry.updated(not_modified.headers(), &shared.config, cache.now()) {
+        let (updated, storable) =
+            entry.updated(not_modified.headers(), &shared.config, cache.now());
+        if storable {
             let stored = store_here(&cache, &primary, &template.headers, Arc::new(updated), epoch);
             return Outcome::Stored(stored);
         }
-        // No longer storable as updated: the whole response, to answer with.
-        response = call(&mut service, template.request()).await;
+        // Current, but no longer to be stored: it answers the requests
+        // waiting for it, and the stale copy goes.
+        shared.store.invalidate(&key);
+        return Outcome::Stored(Arc::new(updated));
     }
     let response = match response {
         Ok(response) => response,
@@ -375,7 +379,11 @@ where
     };
     let (parts, body) = response.into_parts();
     let now = cache.now();
-    let storable = storable(parts.status, &parts.headers, &shared.config, now);
+    // A response to a request with `Authorization` (sent as it came) is
+    // stored only if it says it is shared (RFC 9111 section 3.5).
+    let authorized = template.headers.contains_key(AUTHORIZATION);
+    let storable = storable(parts.status, &parts.headers, &shared.config, now)
+        .filter(|storable| storable.explicitly_shared || !authorized);
     // An error fails the render (the last good page is served instead),
     // unless it is one the configuration stores.
     if parts.status.is_server_error() && storable.is_none() {

@@ -33,8 +33,8 @@ const MAX_AGE_SECS: u64 = 1 << 31;
 /// last good page instead.
 const PAGE_STATUSES: [u16; 5] = [200, 301, 308, 404, 410];
 
-/// How a response may be stored.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// How a response may be stored (the default: expired at once, unshared).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Storable {
     /// How long it is fresh, counted from when it was generated.
     pub ttl: Duration,

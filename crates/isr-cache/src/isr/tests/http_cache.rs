@@ -195,3 +195,30 @@ async fn a_stale_entry_answers_while_the_service_is_unreachable_unless_it_must_r
     let off = IsrConfig::http_cache().stale_if_unreachable(false);
     assert_eq!(stale_then_unreachable(off, MAY).await, StatusCode::BAD_GATEWAY);
 }
+
+#[tokio::test]
+async fn a_304_that_forbids_storing_still_answers_with_the_body_it_validated() {
+    let h = harness();
+    h.origin.set(Behaviour::Validating("public, s-maxage=60", "\"v1\""));
+    let first = h.get("/a").await;
+    h.origin.set(Behaviour::Validating("no-store", "\"v1\""));
+    h.clock.advance(61 * SECOND);
+    let validated = h.get("/a").await;
+    assert_eq!((validated.status, validated.body), (StatusCode::OK, first.body));
+    assert_eq!(h.origin.renders(), 2, "one conditional request, not a second whole one");
+    assert_eq!(h.get("/a").await.x_cache(), "MISS", "no longer stored");
+}
+
+#[tokio::test]
+async fn a_response_to_authorization_is_stored_only_if_it_says_it_is_shared() {
+    let h = http_cache();
+    let authorized = [("authorization", "Basic Zm9vOmJhcg==")];
+    h.origin.set(Behaviour::Respond(200, &[("cache-control", "max-age=60")]));
+    assert_eq!(h.get_with("/a", &authorized).await.status, StatusCode::OK);
+    assert_eq!(h.origin.renders(), 1, "answered by the one request sent");
+    assert_eq!(h.get("/a").await.x_cache(), "BYPASS", "not stored");
+
+    h.origin.set(Behaviour::Respond(200, &[("cache-control", "public, max-age=60")]));
+    h.get_with("/b", &authorized).await;
+    assert_eq!(h.get_with("/b", &authorized).await.x_cache(), "HIT");
+}
