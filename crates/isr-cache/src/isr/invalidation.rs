@@ -31,7 +31,7 @@ impl IsrCache {
             targets.extend(resolved);
         }
         for (path, query) in targets {
-            let query = key::query(query.as_deref(), self.declared_query(&path));
+            let query = self.key_query(&path, query.as_deref());
             self.invalidate_primary(&key::primary_of(
                 &self.shared.config.canonical_host,
                 &path,

@@ -17,6 +17,7 @@ use super::entry::{Encoding, Entry, Freshness};
 use super::flights::{Job, Outcome, Template, join_flight};
 use super::{IsrCache, invalidation, key};
 use crate::body::BufferedBody;
+use crate::policy::Directives;
 use crate::{CachePolicy, Visitor};
 
 /// `Cache-Status` (RFC 9211).
@@ -37,6 +38,41 @@ impl IsrCache {
             Visitor::Preview => Route::Preview,
             visitor @ Visitor::Anonymous => Route::Cache { personal: visitor.is_personal(headers) },
         }
+    }
+}
+
+/// What a request's own `Cache-Control` asks of the cache (RFC 9111 section
+/// 5.2.1), read when [`IsrConfig::request_cache_control`](super::IsrConfig) is on.
+struct Asked {
+    /// `no-cache` (or `Pragma: no-cache` without `Cache-Control`): a
+    /// stored response only once revalidated.
+    no_cache: bool,
+    /// `max-age=N`: a stored response at most N seconds old.
+    max_age: Option<std::time::Duration>,
+    /// `no-store`: nothing of this exchange is stored.
+    no_store: bool,
+}
+
+impl Asked {
+    fn of(headers: &HeaderMap) -> Self {
+        let directives = Directives::parse(headers, &http::header::CACHE_CONTROL);
+        let pragma = !headers.contains_key(http::header::CACHE_CONTROL)
+            && headers
+                .get_all(http::header::PRAGMA)
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+                .any(|v| v.split(',').any(|d| d.trim().eq_ignore_ascii_case("no-cache")));
+        Self {
+            no_cache: directives.no_cache || pragma,
+            max_age: directives.max_age,
+            no_store: directives.no_store,
+        }
+    }
+
+    /// Whether `entry` may answer as it is at `now`.
+    fn takes(&self, entry: &Entry, now: u64) -> bool {
+        !self.no_cache
+            && self.max_age.is_none_or(|max| u128::from(entry.age_millis(now)) <= max.as_millis())
     }
 }
 
@@ -191,7 +227,7 @@ where
         }
     };
     let head = request.method() == Method::HEAD;
-    let query = key::query(request.uri().query(), cache.declared_query(request.uri().path()));
+    let query = cache.key_query(request.uri().path(), request.uri().query());
     let primary = key::primary_of(&shared.config.canonical_host, request.uri().path(), &query);
     let vary = shared.vary.get(&primary).unwrap_or_else(|| Arc::from([]));
     let key = key::full(&primary, &vary, request.headers());
@@ -219,8 +255,16 @@ where
     };
 
     let now = cache.now();
+    let asked = shared.config.request_cache_control.then(|| Asked::of(request.headers()));
+    if asked.as_ref().is_some_and(|asked| asked.no_store) {
+        shared.metrics.bypasses.inc();
+        return forward(ready, request, Status::Bypass).await;
+    }
     let stored = shared.store.get(&key);
-    if let Some(entry) = &stored {
+    // An entry this request will not take as it is (its `no-cache`, its
+    // `max-age`) is revalidated, as a stale one is.
+    let taken = stored.as_ref().filter(|entry| asked.as_ref().is_none_or(|a| a.takes(entry, now)));
+    if let Some(entry) = taken {
         if !usable(entry) {
             shared.metrics.bypasses.inc();
             return forward(ready, request, Status::Bypass).await;

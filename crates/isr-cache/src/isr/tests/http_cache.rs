@@ -222,3 +222,38 @@ async fn a_response_to_authorization_is_stored_only_if_it_says_it_is_shared() {
     h.get_with("/b", &authorized).await;
     assert_eq!(h.get_with("/b", &authorized).await.x_cache(), "HIT");
 }
+
+#[tokio::test]
+async fn a_clients_no_cache_revalidates_only_when_request_cache_control_is_honoured() {
+    let h = http_cache();
+    h.origin.set(Behaviour::Validating("max-age=600", "\"v1\""));
+    h.get("/a").await;
+    let reload = h.get_with("/a", &[("cache-control", "no-cache")]).await;
+    assert_eq!(h.origin.last_header("if-none-match").as_deref(), Some("\"v1\""));
+    assert_eq!(reload.headers["x-render"], "2", "revalidated");
+    h.clock.advance(30 * SECOND);
+    h.get_with("/a", &[("cache-control", "max-age=10")]).await;
+    assert_eq!(h.origin.renders(), 3, "older than the client's max-age");
+    h.get_with("/a", &[("pragma", "no-cache")]).await;
+    assert_eq!(h.origin.renders(), 4);
+    assert_eq!(h.get("/a").await.x_cache(), "HIT");
+    assert_eq!(h.get_with("/a", &[("cache-control", "no-store")]).await.x_cache(), "BYPASS");
+
+    // The app's default: a reload is a hit like any other request.
+    let app = harness();
+    app.get("/a").await;
+    assert_eq!(app.get_with("/a", &[("cache-control", "no-cache")]).await.x_cache(), "HIT");
+}
+
+#[tokio::test]
+async fn the_query_as_sent_is_the_key_unless_it_is_normalised() {
+    let h = http_cache();
+    for path in ["/a?b=1&a=2", "/a?a=2&b=1", "/a?a=2&b=1&utm_source=x"] {
+        assert_eq!(h.get(path).await.x_cache(), "MISS", "{path}");
+    }
+    let app = harness();
+    app.get("/a?b=1&a=2").await;
+    for path in ["/a?a=2&b=1", "/a?a=2&b=1&utm_source=x"] {
+        assert_eq!(app.get(path).await.x_cache(), "HIT", "{path}");
+    }
+}
