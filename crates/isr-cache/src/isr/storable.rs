@@ -68,6 +68,9 @@ pub fn storable(
     if directives.no_store || directives.private || directives.no_cache {
         return None;
     }
+    if must_understand(headers, &field) && !understood(status) {
+        return None;
+    }
     let ttl = directives.s_maxage.or(directives.max_age).or_else(|| {
         // `Expires` is the fallback of `Cache-Control`, which a targeted
         // field replaces whole.
@@ -119,6 +122,25 @@ fn valid_member(member: &str) -> bool {
         (_, Some(v)) => v.starts_with('"') || (!v.is_empty() && !v.contains(char::is_whitespace)),
     };
     key_ok && value_ok
+}
+
+/// Whether the field has `must-understand` (RFC 9111 section 5.2.2.3).
+fn must_understand(headers: &HeaderMap, field: &http::HeaderName) -> bool {
+    headers
+        .get_all(field)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|d| d.trim().eq_ignore_ascii_case("must-understand"))
+}
+
+/// The statuses whose caching RFC 9110 defines, which a response with
+/// `must-understand` may be stored with.
+fn understood(status: StatusCode) -> bool {
+    matches!(
+        status.as_u16(),
+        200 | 203 | 204 | 300 | 301 | 302 | 303 | 307 | 308 | 404 | 405 | 410 | 414 | 451 | 501
+    )
 }
 
 fn status_stored(status: StatusCode, config: &IsrConfig) -> bool {
@@ -309,6 +331,13 @@ mod tests {
         for status in [206, 304] {
             assert!(!stored(status, &any), "{status}");
         }
+        // A status the cache does not know, with `must-understand`, is not stored.
+        let understand = headers(&[("cache-control", "max-age=60, must-understand")]);
+        let with = |status: u16| {
+            storable(StatusCode::from_u16(status).expect("status"), &understand, &any, NOW)
+                .is_some()
+        };
+        assert!(with(200) && with(404) && !with(599) && !with(299));
     }
 
     #[test]
