@@ -8,9 +8,10 @@
 //! Every request is forwarded to the origin, and what the origin's headers
 //! allow is stored: the layer runs with [`IsrConfig::http_cache`], the
 //! behaviour RFC 9111 asks of a shared cache (a client's `no-cache` is
-//! honoured, every query parameter is part of the key, nothing stale is
-//! served unless the response allows it). `scripts/cache-tests` runs the
-//! public HTTP cache test suite against it.
+//! honoured, the query as sent is the key, any status with a lifetime is
+//! stored). With `--app-settings`, it runs with [`IsrConfig::new`] instead,
+//! an app's cache, to see what those settings change. `scripts/cache-tests`
+//! runs the public HTTP cache test suite against it.
 //!
 //! The forwarding client is hyper-util's: the one hyper itself maintains,
 //! and already in the workspace (reqwest is built on it) — a proxy needs no
@@ -32,17 +33,22 @@ type Failure = Box<dyn Error + Send + Sync>;
 
 #[tokio::main]
 async fn main() -> Result<(), Failure> {
-    let mut args = std::env::args().skip(1);
-    let (Some(listen), Some(origin)) = (args.next(), args.next()) else {
-        return Err("usage: reverse_proxy LISTEN_ADDRESS ORIGIN_URL (e.g. 127.0.0.1:8080 http://127.0.0.1:8000)".into());
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let app_settings = args.iter().any(|arg| arg == "--app-settings");
+    let mut positional = args.iter().filter(|arg| !arg.starts_with("--"));
+    let (Some(listen), Some(origin)) = (positional.next(), positional.next()) else {
+        return Err("usage: reverse_proxy [--app-settings] LISTEN_ADDRESS ORIGIN_URL \
+                    (e.g. 127.0.0.1:8080 http://127.0.0.1:8000)"
+            .into());
     };
-    let origin = Origin::parse(&origin)?;
-    let cache = IsrCache::new(IsrConfig::http_cache().canonical_host(origin.authority.as_str()));
+    let origin = Origin::parse(origin)?;
+    let settings = if app_settings { IsrConfig::new() } else { IsrConfig::http_cache() };
+    let cache = IsrCache::new(settings.canonical_host(origin.authority.as_str()));
     let proxy = IsrLayer::new(cache).layer(tower::service_fn(move |request| {
         let origin = origin.clone();
         async move { Ok::<_, Infallible>(origin.forward(request).await) }
     }));
-    let listener = tokio::net::TcpListener::bind(&listen).await?;
+    let listener = tokio::net::TcpListener::bind(listen).await?;
     println!("reverse_proxy listening on http://{}", listener.local_addr()?);
     let app = axum::Router::new().fallback_service(proxy);
     axum::serve(listener, app).await?;
