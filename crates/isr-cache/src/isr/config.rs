@@ -213,6 +213,11 @@ impl IsrConfig {
     /// Settings for a standalone HTTP cache in front of any origin (the
     /// `reverse_proxy` example): what RFC 9111 asks of a shared cache where
     /// the defaults, made for an app's own pages, deliberately differ.
+    /// Misses are sent as they came ([`anonymous_renders`](Self::anonymous_renders)
+    /// off), the query as sent is the key, a client's `Cache-Control` is
+    /// honoured, any status with a lifetime is stored, `CDN-Cache-Control`
+    /// is obeyed, unsafe methods invalidate, and a stale entry answers while
+    /// the origin is unreachable; the rest as [`new`](Self::new).
     pub fn http_cache() -> Self {
         Self {
             anonymous_renders: false,

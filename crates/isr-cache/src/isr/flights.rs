@@ -320,6 +320,23 @@ fn store_here(
     entry
 }
 
+/// Stores an entry a `304` updated ([`Entry::updated`]), when it may still
+/// be stored; when not, it answers the requests waiting for it (the `304`
+/// said it is current), and the stale copy goes.
+fn store_updated(
+    cache: &IsrCache,
+    key: &str,
+    (primary, headers): (&str, &HeaderMap),
+    (updated, storable): (Entry, bool),
+    epoch: u64,
+) -> Outcome {
+    if storable {
+        return Outcome::Stored(store_here(cache, primary, headers, Arc::new(updated), epoch));
+    }
+    cache.shared.store.invalidate(key);
+    Outcome::Stored(Arc::new(updated))
+}
+
 /// Renders `template` through `service`, stores the result in memory if it
 /// may be stored, and hands the response to the leader when it may not.
 /// With the entry held for the key (`have`), the render is conditional on
@@ -359,16 +376,8 @@ where
         && not_modified.status() == StatusCode::NOT_MODIFIED
         && validators.is_some()
     {
-        let (updated, storable) =
-            entry.updated(not_modified.headers(), &shared.config, cache.now());
-        if storable {
-            let stored = store_here(&cache, &primary, &template.headers, Arc::new(updated), epoch);
-            return Outcome::Stored(stored);
-        }
-        // Current, but no longer to be stored: it answers the requests
-        // waiting for it, and the stale copy goes.
-        shared.store.invalidate(&key);
-        return Outcome::Stored(Arc::new(updated));
+        let updated = entry.updated(not_modified.headers(), &shared.config, cache.now());
+        return store_updated(&cache, &key, (&primary, &template.headers), updated, epoch);
     }
     let response = match response {
         Ok(response) => response,
