@@ -39,6 +39,9 @@ pub(super) enum Outcome {
     /// render, or this build's from before a restart).
     Loaded(Arc<Entry>),
     NotStored,
+    /// Revalidated by a `304` that no longer lets it be stored: it answers
+    /// the requests that waited for it, and nothing else.
+    Validated(Arc<Entry>),
     Failed,
 }
 
@@ -334,7 +337,7 @@ fn store_updated(
         return Outcome::Stored(store_here(cache, primary, headers, Arc::new(updated), epoch));
     }
     cache.shared.store.invalidate(key);
-    Outcome::Stored(Arc::new(updated))
+    Outcome::Validated(Arc::new(updated))
 }
 
 /// Renders `template` through `service`, stores the result in memory if it

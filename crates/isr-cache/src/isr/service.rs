@@ -327,6 +327,9 @@ where
     let flight = join_flight(&cache, &key, job, ready.clone(), Some(reply), stored.clone());
     let leader = flight.1;
     match flight.0.await {
+        Outcome::Validated(entry) if usable(&entry) => {
+            Ok(serve(&entry, request.headers(), cache.now(), head, Status::Miss { stored: false }))
+        }
         Outcome::Stored(entry) if usable(&entry) => {
             let now = cache.now();
             Ok(serve(&entry, request.headers(), now, head, Status::Miss { stored: true }))
@@ -381,7 +384,7 @@ where
         // answered as it would be without the cache (compressed as it asks,
         // with its own cookies). The key is marked "pass" meanwhile, so that
         // costs one extra render per pass window, not one per request.
-        Outcome::Stored(_) | Outcome::Loaded(_) | Outcome::NotStored => {
+        Outcome::Stored(_) | Outcome::Loaded(_) | Outcome::Validated(_) | Outcome::NotStored => {
             forward(ready, request, Status::Miss { stored: false }).await
         }
     }

@@ -204,6 +204,7 @@ async fn a_304_that_forbids_storing_still_answers_with_the_body_it_validated() {
     h.origin.set(Behaviour::Validating("no-store", "\"v1\""));
     h.clock.advance(61 * SECOND);
     let validated = h.get("/a").await;
+    assert_eq!(validated.cache_status(), "isr; fwd=uri-miss", "answered, not stored");
     assert_eq!((validated.status, validated.body), (StatusCode::OK, first.body));
     assert_eq!(h.origin.renders(), 2, "one conditional request, not a second whole one");
     assert_eq!(h.get("/a").await.x_cache(), "MISS", "no longer stored");
