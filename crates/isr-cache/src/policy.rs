@@ -614,11 +614,7 @@ impl CachePolicy {
             let max_age = if cc.no_store || cc.no_cache { None } else { cc.max_age };
             Kind::Private { max_age }
         } else {
-            let tags = header_items(headers, &SURROGATE_KEY, ' ')
-                .chain(header_items(headers, &CACHE_TAG, ','))
-                .filter(|tag| validate_tag(tag).is_ok())
-                .map(str::to_owned)
-                .collect();
+            let tags = tags_of(headers);
             Kind::Shared(Shared {
                 max_age: cc.max_age.unwrap_or(Duration::ZERO),
                 s_maxage: cc.s_maxage,
@@ -634,23 +630,33 @@ impl CachePolicy {
     }
 }
 
-/// The directives of one cache-control style header, as far as a policy can hold them.
-#[derive(Default)]
-struct Directives {
-    public: bool,
-    private: bool,
-    no_store: bool,
-    no_cache: bool,
-    must_revalidate: bool,
-    immutable: bool,
-    max_age: Option<Duration>,
-    s_maxage: Option<Duration>,
-    stale_while_revalidate: Option<Duration>,
-    stale_if_error: Option<Duration>,
+/// The valid cache tags in `Surrogate-Key` and `Cache-Tag`.
+pub(crate) fn tags_of(headers: &HeaderMap) -> BTreeSet<String> {
+    header_items(headers, &SURROGATE_KEY, ' ')
+        .chain(header_items(headers, &CACHE_TAG, ','))
+        .filter(|tag| validate_tag(tag).is_ok())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// The directives of one cache-control style header, as far as a policy can
+/// hold them (and as the ISR cache reads them, `isr::storable`).
+#[derive(Debug, Default)]
+pub(crate) struct Directives {
+    pub(crate) public: bool,
+    pub(crate) private: bool,
+    pub(crate) no_store: bool,
+    pub(crate) no_cache: bool,
+    pub(crate) must_revalidate: bool,
+    pub(crate) immutable: bool,
+    pub(crate) max_age: Option<Duration>,
+    pub(crate) s_maxage: Option<Duration>,
+    pub(crate) stale_while_revalidate: Option<Duration>,
+    pub(crate) stale_if_error: Option<Duration>,
 }
 
 impl Directives {
-    fn parse(headers: &HeaderMap, name: &HeaderName) -> Self {
+    pub(crate) fn parse(headers: &HeaderMap, name: &HeaderName) -> Self {
         let mut d = Self::default();
         for item in header_items(headers, name, ',') {
             let (key, value) = match item.split_once('=') {

@@ -17,12 +17,14 @@ use std::time::Duration;
 use bytes::Bytes;
 use http::header::{
     ACCEPT_ENCODING, ACCEPT_RANGES, AGE, CONNECTION, CONTENT_ENCODING, CONTENT_LENGTH,
-    CONTENT_RANGE, CONTENT_TYPE, DATE, ETAG, TRANSFER_ENCODING, VARY,
+    CONTENT_RANGE, CONTENT_TYPE, ETAG, IF_MODIFIED_SINCE, IF_NONE_MATCH, LAST_MODIFIED, VARY,
 };
 use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 
-use crate::CachePolicy;
+use super::IsrConfig;
+use super::storable::{Storable, storable};
 use crate::conditional::{etag_of, if_none_match};
+use crate::policy::Directives;
 
 /// Bodies smaller than this are not worth compressing.
 const MIN_COMPRESS: usize = 256;
@@ -36,7 +38,7 @@ const BROTLI_QUALITY: u32 = 5;
 const BROTLI_MIN_WINDOW: u32 = 17;
 
 /// One encoding of a stored body.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Variant {
     pub body: Bytes,
     pub etag: HeaderValue,
@@ -46,6 +48,15 @@ impl Variant {
     fn new(body: Bytes) -> Self {
         let etag = etag_of(&body);
         Self { body, etag }
+    }
+
+    /// The body as it was given, with the `ETag` it was given, if any: a
+    /// validator the origin made is the one its clients and it agree on.
+    fn given(body: Bytes, headers: &HeaderMap) -> Self {
+        match headers.get(ETAG) {
+            Some(etag) => Self { body, etag: etag.clone() },
+            None => Self::new(body),
+        }
     }
 }
 
@@ -152,23 +163,6 @@ pub struct Entry {
     pub requests: AtomicU64,
 }
 
-/// What the cache stores ("What it stores" in the [`isr`](super) docs),
-/// judged from the response head: status 200, 301, 308, 404 or 410; shared
-/// (`public` or `s-maxage`/`max-age`, none of `private`, `no-store`,
-/// `no-cache`) with a TTL; no `Set-Cookie`; `Vary` not `*`. The policy, when
-/// the response may be stored.
-pub fn storable(status: StatusCode, headers: &HeaderMap) -> Option<CachePolicy> {
-    if !matches!(status.as_u16(), 200 | 301 | 308 | 404 | 410)
-        || headers.contains_key(http::header::SET_COOKIE)
-        || vary_names(headers).iter().any(|name| name.as_str() == "*")
-    {
-        return None;
-    }
-    CachePolicy::from_headers(headers).filter(|policy| {
-        policy.is_shared() && policy.shared_ttl().is_some_and(|ttl| !ttl.is_zero())
-    })
-}
-
 /// The names in the response's `Vary` headers, lower-cased; `*` kept.
 pub fn vary_names(headers: &HeaderMap) -> Vec<HeaderName> {
     headers
@@ -180,6 +174,31 @@ pub fn vary_names(headers: &HeaderMap) -> Vec<HeaderName> {
         .filter(|v| !v.is_empty())
         .filter_map(|v| HeaderName::from_bytes(v.as_bytes()).ok())
         .collect()
+}
+
+/// Headers that describe one connection, not the response (RFC 9110 section
+/// 7.6.1): never stored, nor those a `Connection` header names.
+const HOP_BY_HOP: [&str; 7] = [
+    "connection",
+    "keep-alive",
+    "proxy-connection",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+];
+
+fn remove_hop_by_hop(headers: &mut HeaderMap) {
+    let named: Vec<HeaderName> = headers
+        .get_all(CONNECTION)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .filter_map(|name| HeaderName::from_bytes(name.trim().as_bytes()).ok())
+        .collect();
+    for name in named.iter().chain(&HOP_BY_HOP.map(HeaderName::from_static)) {
+        headers.remove(name);
+    }
 }
 
 fn millis(duration: Option<Duration>) -> u64 {
@@ -232,41 +251,45 @@ impl Entry {
         status: StatusCode,
         mut headers: HeaderMap,
         body: Bytes,
-        policy: &CachePolicy,
+        storable: &Storable,
         path: String,
         now: u64,
     ) -> Self {
-        let vary =
-            vary_names(&headers).into_iter().filter(|name| *name != ACCEPT_ENCODING).collect();
-        let compress = compressible(&headers) && body.len() >= MIN_COMPRESS;
-        let explicitly_shared = headers
-            .get_all(http::header::CACHE_CONTROL)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(','))
-            .map(|d| d.trim().split('=').next().unwrap_or_default().to_ascii_lowercase())
-            .any(|d| d == "public" || d == "s-maxage");
-        for name in
-            [AGE, DATE, ETAG, CONTENT_LENGTH, CONTENT_ENCODING, TRANSFER_ENCODING, CONNECTION]
-        {
+        // A body the origin encoded is stored as it came, varying on
+        // `Accept-Encoding` if the origin said so; otherwise the cache makes
+        // the encodings, and chooses among them per request.
+        let encoded = headers.get(CONTENT_ENCODING).is_some_and(|e| e != "identity");
+        let vary = vary_names(&headers)
+            .into_iter()
+            .filter(|name| encoded || *name != ACCEPT_ENCODING)
+            .collect();
+        let compress = !encoded && compressible(&headers) && body.len() >= MIN_COMPRESS;
+        remove_hop_by_hop(&mut headers);
+        if !encoded {
+            headers.remove(CONTENT_ENCODING);
+        }
+        // Written per response. `Date` and `ETag` stay as they were given
+        // (RFC 9111 section 3.1), and are served so.
+        for name in [AGE, CONTENT_LENGTH] {
             headers.remove(name);
         }
         Self {
             status,
+            identity: Variant::given(body, &headers),
             headers,
-            identity: Variant::new(body),
             compressible: compress,
             gzip: OnceLock::new(),
             brotli: OnceLock::new(),
             vary,
-            explicitly_shared,
+            explicitly_shared: storable.explicitly_shared,
             target: path.clone(),
             path,
-            tags: policy.tag_set().clone(),
-            stored_at: now,
-            ttl: millis(policy.shared_ttl()),
-            swr: millis(policy.stale_while_revalidate_window()),
-            sie: millis(policy.stale_if_error_window()),
+            tags: storable.tags.clone(),
+            // When it was generated: it may have been some time upstream.
+            stored_at: now.saturating_sub(millis(Some(storable.age))),
+            ttl: millis(Some(storable.ttl)),
+            swr: millis(storable.stale_while_revalidate),
+            sie: millis(storable.stale_if_error),
             forced_stale: AtomicBool::new(false),
             retry_at: AtomicU64::new(0),
             failures: AtomicU32::new(0),
@@ -295,6 +318,7 @@ impl Entry {
         (stored_at, ttl, swr, sie): (u64, u64, u64, u64),
     ) -> Option<Self> {
         let [identity, gzip, brotli] = bodies;
+        let identity = Variant::given(identity?, &headers);
         let made = |body: Option<Bytes>| {
             let lock = OnceLock::new();
             if let Some(body) = body {
@@ -305,7 +329,7 @@ impl Entry {
         Some(Self {
             status,
             headers,
-            identity: Variant::new(identity?),
+            identity,
             compressible,
             gzip: made(gzip),
             brotli: made(brotli),
@@ -323,6 +347,62 @@ impl Entry {
             failures: AtomicU32::new(0),
             requests: AtomicU64::new(0),
         })
+    }
+
+    /// The conditional headers that ask the origin whether this response
+    /// is still current: `If-None-Match` with the `ETag` and
+    /// `If-Modified-Since` with the `Last-Modified` it was given (never a
+    /// tag the cache made: the origin would not know it). Empty without.
+    pub fn validators(&self) -> HeaderMap {
+        let mut conditional = HeaderMap::new();
+        if let Some(etag) = self.headers.get(ETAG) {
+            conditional.insert(IF_NONE_MATCH, etag.clone());
+        }
+        if let Some(modified) = self.headers.get(LAST_MODIFIED) {
+            conditional.insert(IF_MODIFIED_SINCE, modified.clone());
+        }
+        conditional
+    }
+
+    /// This entry updated by a `304 Not Modified` with `headers`, arriving
+    /// at `now` (RFC 9111 section 4.3.4): the headers it sends replace the
+    /// stored ones, the body and its encodings stay. With whether it may be
+    /// stored still: if not, it answers the requests that asked (the 304
+    /// said it is current), expired at once.
+    pub fn updated(&self, headers: &HeaderMap, config: &IsrConfig, now: u64) -> (Self, bool) {
+        let mut merged = self.headers.clone();
+        let mut sent = headers.clone();
+        remove_hop_by_hop(&mut sent);
+        sent.remove(CONTENT_LENGTH);
+        for name in sent.keys() {
+            merged.remove(name);
+        }
+        for (name, value) in &sent {
+            merged.append(name, value.clone());
+        }
+        let storable = storable(self.status, &merged, config, now);
+        let still = storable.is_some();
+        let storable = storable.unwrap_or_default();
+        let body = self.identity.body.clone();
+        let entry = Self::new(self.status, merged, body, &storable, self.path.clone(), now)
+            .with_target(self.target.clone());
+        // The same body: the encodings made of it are still good.
+        if let Some(made) = self.gzip.get() {
+            let _ = entry.gzip.set(made.clone());
+        }
+        if let Some(made) = self.brotli.get() {
+            let _ = entry.brotli.set(made.clone());
+        }
+        (entry, still)
+    }
+
+    /// Whether it may be served stale when the service cannot be reached
+    /// (RFC 9111 section 4.2.4): not when it says it must be revalidated
+    /// (`must-revalidate`, `proxy-revalidate`, `no-cache`, or `s-maxage`,
+    /// which implies `proxy-revalidate` for a shared cache).
+    pub fn may_serve_stale(&self) -> bool {
+        let directives = Directives::parse(&self.headers, &http::header::CACHE_CONTROL);
+        !(directives.must_revalidate || directives.no_cache || directives.s_maxage.is_some())
     }
 
     /// Whether the body is worth compressing.
@@ -555,9 +635,14 @@ mod range {
 
 #[cfg(test)]
 mod tests {
-    use http::header::{CACHE_CONTROL, IF_NONE_MATCH, SET_COOKIE};
+    use http::header::{CACHE_CONTROL, IF_NONE_MATCH};
 
     use super::*;
+    use crate::isr::IsrConfig;
+
+    fn storable(status: StatusCode, headers: &HeaderMap) -> Option<Storable> {
+        super::super::storable::storable(status, headers, &IsrConfig::new(), 0)
+    }
 
     fn headers(pairs: &[(&str, &str)]) -> HeaderMap {
         pairs
@@ -579,32 +664,6 @@ mod tests {
             headers(&[(CACHE_CONTROL.as_str(), ISR), ("content-type", "text/html; charset=utf-8")]);
         let policy = storable(StatusCode::OK, &h).expect("storable");
         Entry::new(StatusCode::OK, h, Bytes::from(body.to_owned()), &policy, "/".into(), 1_000)
-    }
-
-    #[test]
-    fn storable_follows_the_rules() {
-        let ok = |status: u16, pairs: &[(&str, &str)]| {
-            storable(StatusCode::from_u16(status).expect("s"), &headers(pairs)).is_some()
-        };
-        assert!(ok(200, &[("cache-control", ISR)]));
-        assert!(ok(404, &[("cache-control", "public, max-age=0, s-maxage=60")]));
-        assert!(ok(301, &[("cache-control", "max-age=60")]));
-        for status in [204, 302, 400, 500, 503] {
-            assert!(!ok(status, &[("cache-control", ISR)]), "{status}");
-        }
-        for cc in [
-            "private, max-age=60",
-            "no-store",
-            "no-cache",
-            "public, max-age=0",
-            "private, no-store",
-        ] {
-            assert!(!ok(200, &[("cache-control", cc)]), "{cc}");
-        }
-        assert!(!ok(200, &[]), "no policy, no storing");
-        assert!(!ok(200, &[("cache-control", ISR), (SET_COOKIE.as_str(), "a=b")]));
-        assert!(!ok(200, &[("cache-control", ISR), ("vary", "*")]));
-        assert!(ok(200, &[("cache-control", ISR), ("vary", "accept-encoding")]));
     }
 
     #[test]

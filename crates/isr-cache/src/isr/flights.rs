@@ -13,12 +13,13 @@ use http::header::{
     ACCEPT_ENCODING, AUTHORIZATION, COOKIE, FORWARDED, HOST, IF_MATCH, IF_MODIFIED_SINCE,
     IF_NONE_MATCH, IF_RANGE, IF_UNMODIFIED_SINCE, RANGE,
 };
-use http::{HeaderMap, HeaderName, HeaderValue, Request, Response, Uri};
+use http::{HeaderMap, HeaderName, HeaderValue, Request, Response, StatusCode, Uri};
 use http_body::Body;
 use tokio::sync::oneshot;
 use tower_service::Service;
 
-use super::entry::{self, Encoding, Entry, Freshness};
+use super::entry::{Encoding, Entry, Freshness};
+use super::storable::storable;
 use super::tier::{Lease, fresher};
 use super::{IsrCache, key};
 use crate::body::{BufferedBody, Collected, collect};
@@ -38,6 +39,9 @@ pub(super) enum Outcome {
     /// render, or this build's from before a restart).
     Loaded(Arc<Entry>),
     NotStored,
+    /// Revalidated by a `304` that no longer lets it be stored: it answers
+    /// the requests that waited for it, and nothing else.
+    Validated(Arc<Entry>),
     Failed,
 }
 
@@ -65,17 +69,8 @@ impl Template {
         headers: &HeaderMap,
         extensions: &http::Extensions,
     ) -> Self {
-        let mut headers = headers.clone();
-        for name in [
-            COOKIE,
-            AUTHORIZATION,
-            IF_NONE_MATCH,
-            IF_MODIFIED_SINCE,
-            IF_MATCH,
-            IF_UNMODIFIED_SINCE,
-            IF_RANGE,
-            RANGE,
-        ] {
+        let mut headers = Self::unconditional(headers);
+        for name in [COOKIE, AUTHORIZATION] {
             headers.remove(name);
         }
         // What a client says about the host must not reach a page stored for
@@ -103,6 +98,24 @@ impl Template {
                 .unwrap_or_else(|| uri.clone())
         });
         Self { uri, headers, extensions: extensions.clone() }
+    }
+
+    /// The request as the client sent it (`IsrConfig::anonymous_renders`
+    /// off), but unconditional and whole: the cache answers conditionals and
+    /// ranges from what it stores.
+    pub(super) fn as_sent(uri: &Uri, headers: &HeaderMap, extensions: &http::Extensions) -> Self {
+        let headers = Self::unconditional(headers);
+        Self { uri: uri.clone(), headers, extensions: extensions.clone() }
+    }
+
+    fn unconditional(headers: &HeaderMap) -> HeaderMap {
+        let mut headers = headers.clone();
+        for name in
+            [IF_NONE_MATCH, IF_MODIFIED_SINCE, IF_MATCH, IF_UNMODIFIED_SINCE, IF_RANGE, RANGE]
+        {
+            headers.remove(name);
+        }
+        headers
     }
 
     fn request<B: Default>(&self) -> Request<B> {
@@ -203,9 +216,10 @@ where
     ResBody::Error: Send,
 {
     if !cache.has_second_level() {
-        return render(cache, key, job, service, reply, epoch).await;
+        return render(cache, key, job, service, reply, epoch, have).await;
     }
     let metrics = &cache.shared.metrics;
+    let stale = have.clone();
     let have = have.map(|entry| entry.stored_at);
     let headers = &job.template.headers;
     let loaded = cache.load(&job.primary, headers).await;
@@ -251,7 +265,7 @@ where
         }
     };
     let (primary, headers) = (job.primary.clone(), job.template.headers.clone());
-    let outcome = render(cache.clone(), key.clone(), job, service, reply, epoch).await;
+    let outcome = render(cache.clone(), key.clone(), job, service, reply, epoch, stale).await;
     if let Some(generation) = generation {
         // After the response: nobody waits for the write but the other
         // instances, which poll for it. The lease goes back once it is done.
@@ -271,6 +285,18 @@ where
         });
     }
     outcome
+}
+
+/// `request` through `service`, once it is ready.
+async fn call<S, ReqBody, ResBody>(
+    service: &mut S,
+    request: Request<ReqBody>,
+) -> Result<Response<ResBody>, S::Error>
+where
+    S: Service<Request<ReqBody>, Response = Response<ResBody>>,
+{
+    std::future::poll_fn(|cx| service.poll_ready(cx)).await?;
+    service.call(request).await
 }
 
 /// Stores `entry` in memory under the key its `Vary` asks for (which later
@@ -297,8 +323,29 @@ fn store_here(
     entry
 }
 
+/// Stores an entry a `304` updated ([`Entry::updated`]), when it may still
+/// be stored; when not, it answers the requests waiting for it (the `304`
+/// said it is current), and the stale copy goes.
+fn store_updated(
+    cache: &IsrCache,
+    key: &str,
+    (primary, headers): (&str, &HeaderMap),
+    (updated, storable): (Entry, bool),
+    epoch: u64,
+) -> Outcome {
+    if storable {
+        return Outcome::Stored(store_here(cache, primary, headers, Arc::new(updated), epoch));
+    }
+    cache.shared.store.invalidate(key);
+    Outcome::Validated(Arc::new(updated))
+}
+
 /// Renders `template` through `service`, stores the result in memory if it
 /// may be stored, and hands the response to the leader when it may not.
+/// With the entry held for the key (`have`), the render is conditional on
+/// its validators, and a `304` updates it rather than replacing it: a
+/// service that can tell "unchanged" sends no body, and the encodings made
+/// of it are kept.
 async fn render<S, ReqBody, ResBody>(
     cache: IsrCache,
     key: String,
@@ -306,6 +353,7 @@ async fn render<S, ReqBody, ResBody>(
     mut service: S,
     reply: Option<LeaderReply<BufferedBody<ResBody>, S::Error>>,
     epoch: u64,
+    have: Option<Arc<Entry>>,
 ) -> Outcome
 where
     S: Service<Request<ReqBody>, Response = Response<ResBody>> + Clone + Send + 'static,
@@ -323,11 +371,18 @@ where
             let _ = reply.send(response);
         }
     };
-    if let Err(error) = std::future::poll_fn(|cx| service.poll_ready(cx)).await {
-        send(reply, Err(error));
-        return Outcome::Failed;
+    let validators = have.as_deref().map(Entry::validators).filter(|v| !v.is_empty());
+    let mut request = template.request();
+    request.headers_mut().extend(validators.clone().unwrap_or_default());
+    let response = call(&mut service, request).await;
+    if let (Ok(not_modified), Some(entry)) = (&response, &have)
+        && not_modified.status() == StatusCode::NOT_MODIFIED
+        && validators.is_some()
+    {
+        let updated = entry.updated(not_modified.headers(), &shared.config, cache.now());
+        return store_updated(&cache, &key, (&primary, &template.headers), updated, epoch);
     }
-    let response = match service.call(template.request()).await {
+    let response = match response {
         Ok(response) => response,
         Err(error) => {
             send(reply, Err(error));
@@ -335,20 +390,36 @@ where
         }
     };
     let (parts, body) = response.into_parts();
-    if parts.status.is_server_error() {
+    let now = cache.now();
+    // A response to a request with `Authorization` (sent as it came) is
+    // stored only if it says it is shared (RFC 9111 section 3.5).
+    let authorized = template.headers.contains_key(AUTHORIZATION);
+    let storable = storable(parts.status, &parts.headers, &shared.config, now)
+        .filter(|storable| storable.explicitly_shared || !authorized);
+    // An error fails the render (the last good page is served instead),
+    // unless it is one the configuration stores.
+    if parts.status.is_server_error() && storable.is_none() {
         send(reply, Ok(Response::from_parts(parts, BufferedBody::inner(body))));
         return Outcome::Failed;
     }
     // Requests for a key that may not be stored go straight through for a
-    // while ("hit for pass"), each answered as it asked (see `handle`).
-    let Some(policy) = entry::storable(parts.status, &parts.headers) else {
+    // while ("hit for pass"), each answered as it asked (see `handle`); a
+    // render sent as the client asked is that client's answer.
+    let as_sent = !shared.config.anonymous_renders;
+    let Some(storable) = storable else {
         shared.passes.insert(key, ());
+        if as_sent {
+            send(reply, Ok(Response::from_parts(parts, BufferedBody::inner(body))));
+        }
         return Outcome::NotStored;
     };
     let body = match collect(Box::pin(body), shared.config.max_entry_bytes).await {
         Collected::Whole(bytes, _) => bytes,
-        Collected::TooLarge(..) => {
+        Collected::TooLarge(prefix, rest) => {
             shared.passes.insert(key, ());
+            if as_sent {
+                send(reply, Ok(Response::from_parts(parts, BufferedBody::prefixed(prefix, rest))));
+            }
             return Outcome::NotStored;
         }
         Collected::Failed(prefix, error) => {
@@ -358,11 +429,10 @@ where
     };
     let path = template.uri.path().to_owned();
     let target = template.uri.to_string();
-    let now = cache.now();
     let entry_needs_compressing = !prepare.is_empty();
     let build = move || {
         let entry =
-            Entry::new(parts.status, parts.headers, body, &policy, path, now).with_target(target);
+            Entry::new(parts.status, parts.headers, body, &storable, path, now).with_target(target);
         for encoding in prepare {
             entry.variant(encoding);
         }

@@ -12,11 +12,11 @@
 //! A render for a shared cache is sent that same normalised query
 //! ([`query`]), never the one the client wrote: a page can then only depend
 //! on what its key holds. `Accept-Encoding` is not part of it: an entry holds every
-//! encoding, chosen per request.
+//! encoding, chosen per request (unless the origin encoded the body itself
+//! and varies on it: then it is a header like any other).
 
 #[cfg(test)]
 use http::Uri;
-use http::header::ACCEPT_ENCODING;
 use http::{HeaderMap, HeaderName};
 
 /// Query parameters that only say where a visitor came from: they never change
@@ -67,7 +67,7 @@ fn is_tracking(name: &str) -> bool {
 /// in `request` (lower-cased, whitespace collapsed, several values joined).
 pub fn full(primary: &str, vary: &[HeaderName], request: &HeaderMap) -> String {
     let mut key = primary.to_owned();
-    for name in vary.iter().filter(|name| **name != ACCEPT_ENCODING) {
+    for name in vary {
         key.push('\n');
         key.push_str(name.as_str());
         key.push(':');
@@ -208,13 +208,14 @@ mod tests {
     }
 
     #[test]
-    fn varied_headers_are_normalised_and_accept_encoding_ignored() {
+    fn varied_headers_are_normalised() {
         let mut one = HeaderMap::new();
         one.insert("accept-language", HeaderValue::from_static("EN,  fr"));
         one.insert("accept-encoding", HeaderValue::from_static("br"));
         let mut two = HeaderMap::new();
         two.insert("accept-language", HeaderValue::from_static("en, fr"));
-        let vary = [HeaderName::from_static("accept-language"), ACCEPT_ENCODING];
+        // `Accept-Encoding` is named only for bodies the origin encoded (see `Entry::new`).
+        let vary = [HeaderName::from_static("accept-language")];
         assert_eq!(full("h/", &vary, &one), full("h/", &vary, &two));
         let mut other = HeaderMap::new();
         other.insert("accept-language", HeaderValue::from_static("de"));

@@ -12,14 +12,17 @@
 //! request carries: `Cache-Control: no-cache`, `Pragma`, a `Range` (a `206`
 //! sliced from the stored body), or an `Authorization` (answered from entries
 //! that are `public` or have `s-maxage`, RFC 9111 section 3.5). Nothing a
-//! client sends can make every request a render.
+//! client sends can make every request a render (unless
+//! [`IsrConfig::request_cache_control`] says otherwise).
 //!
 //! # What it stores
 //!
 //! A response to an anonymous `GET`, with status 200, 301, 308, 404 or 410,
-//! whose headers make it shared (`public`, or `s-maxage`/`max-age` with none
-//! of `private`, `no-store`, `no-cache`) with a TTL above zero, without
-//! `Set-Cookie`, without `Vary: *`, and whose body is under the entry cap.
+//! whose headers make it shared (none of `private`, `no-store`, `no-cache`)
+//! with a freshness lifetime above zero (`s-maxage`, else `max-age`, else
+//! `Expires` less `Date`: `storable`), without `Set-Cookie`, without
+//! `Vary: *`, and whose body is under the entry cap. Its `ETag`, `Date` and
+//! `Content-Encoding` are kept as given; headers of the connection are not.
 //! `HEAD` is answered from the `GET` entry. A response that may not be stored
 //! is remembered for 30 s ("hit for pass", as Varnish says), so the next
 //! requests go straight through; the request that found out is sent through
@@ -44,7 +47,10 @@
 //!
 //! # Time
 //!
-//! Fresh for `s-maxage` (else `max-age`), with a correct `Age`. Then, within
+//! Fresh for its lifetime, less the age it arrived with (its `Age`, or how
+//! far its `Date` lags), with a correct `Age`. A stale entry is revalidated
+//! with the validators it was given (`If-None-Match`, `If-Modified-Since`),
+//! and a `304` updates it, body and encodings kept. Then, within
 //! `stale-while-revalidate`, the stale page is served at once and regenerated
 //! in the background, once per key however many requests arrive; misses on
 //! one key are coalesced into one render too. Past that, within
@@ -52,6 +58,17 @@
 //! if regeneration fails (5xx, panic, error); failed regenerations back off
 //! (1 s doubling to 60 s), the last good page is served at once meanwhile,
 //! and an error never replaces a stored page.
+//!
+//! # An app's cache, or any origin's
+//!
+//! [`IsrConfig::new`] is an app's cache: renders are anonymous, keys hold
+//! the query the route reads, a client's `Cache-Control` is ignored, only
+//! pages are stored, and writes purge by tag. [`IsrConfig::http_cache`] is
+//! RFC 9111's shared cache in front of any origin (the `reverse_proxy`
+//! example): misses are sent as they came, any status with a lifetime is
+//! stored, `CDN-Cache-Control` is obeyed, unsafe methods invalidate, and a
+//! stale entry answers while the origin is unreachable. Each setting is a
+//! field of its own (the crate README has the table).
 //!
 //! # Status
 //!
@@ -81,7 +98,9 @@
 //! [`IsrConfig`] (config), [`Purge`] and its matching (purge), [`IsrCache`]
 //! and the store's bookkeeping (store), [`IsrLayer`] and the request path
 //! (service), one render per key and the render job (flights); stored
-//! entries and their encodings (entry), keys (key), [`warm_up`] and
+//! entries and their encodings (entry), what may be stored and for how
+//! long (storable), invalidation by unsafe methods (invalidation), keys
+//! (key), [`warm_up`] and
 //! [`warm_pages`] (warm); the second level's contract and implementations
 //! ([`level2`]), the cache's side of it (tier) and its records on the wire
 //! (wire).
@@ -91,11 +110,13 @@ mod config;
 mod entry;
 mod flights;
 mod history;
+mod invalidation;
 mod key;
 pub mod level2;
 mod metrics;
 mod purge;
 mod service;
+mod storable;
 mod store;
 mod tier;
 mod warm;

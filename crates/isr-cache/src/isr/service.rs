@@ -15,8 +15,9 @@ use tower_service::Service;
 
 use super::entry::{Encoding, Entry, Freshness};
 use super::flights::{Job, Outcome, Template, join_flight};
-use super::{IsrCache, key};
+use super::{IsrCache, invalidation, key};
 use crate::body::BufferedBody;
+use crate::policy::Directives;
 use crate::{CachePolicy, Visitor};
 
 /// `Cache-Status` (RFC 9211).
@@ -37,6 +38,41 @@ impl IsrCache {
             Visitor::Preview => Route::Preview,
             visitor @ Visitor::Anonymous => Route::Cache { personal: visitor.is_personal(headers) },
         }
+    }
+}
+
+/// What a request's own `Cache-Control` asks of the cache (RFC 9111 section
+/// 5.2.1), read when [`IsrConfig::request_cache_control`](super::IsrConfig) is on.
+struct Asked {
+    /// `no-cache` (or `Pragma: no-cache` without `Cache-Control`): a
+    /// stored response only once revalidated.
+    no_cache: bool,
+    /// `max-age=N`: a stored response at most N seconds old.
+    max_age: Option<std::time::Duration>,
+    /// `no-store`: nothing of this exchange is stored.
+    no_store: bool,
+}
+
+impl Asked {
+    fn of(headers: &HeaderMap) -> Self {
+        let directives = Directives::parse(headers, &http::header::CACHE_CONTROL);
+        let pragma = !headers.contains_key(http::header::CACHE_CONTROL)
+            && headers
+                .get_all(http::header::PRAGMA)
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+                .any(|v| v.split(',').any(|d| d.trim().eq_ignore_ascii_case("no-cache")));
+        Self {
+            no_cache: directives.no_cache || pragma,
+            max_age: directives.max_age,
+            no_store: directives.no_store,
+        }
+    }
+
+    /// Whether `entry` may answer as it is at `now`.
+    fn takes(&self, entry: &Entry, now: u64) -> bool {
+        !self.no_cache
+            && self.max_age.is_none_or(|max| u128::from(entry.age_millis(now)) <= max.as_millis())
     }
 }
 
@@ -172,7 +208,15 @@ where
         Route::Cache { personal } => personal,
         Route::Bypass => {
             shared.metrics.bypasses.inc();
-            return forward(ready, request, Status::Bypass).await;
+            let invalidating = shared.config.unsafe_methods_invalidate;
+            let target = invalidating.then(|| (request.method().clone(), request.uri().clone()));
+            let response = forward(ready, request, Status::Bypass).await?;
+            if let Some((method, uri)) = target
+                && invalidation::invalidates(&method, response.status())
+            {
+                cache.invalidate_after_unsafe(&uri, response.headers());
+            }
+            return Ok(response);
         }
         Route::Preview => {
             shared.metrics.bypasses.inc();
@@ -183,7 +227,7 @@ where
         }
     };
     let head = request.method() == Method::HEAD;
-    let query = key::query(request.uri().query(), cache.declared_query(request.uri().path()));
+    let query = cache.key_query(request.uri().path(), request.uri().query());
     let primary = key::primary_of(&shared.config.canonical_host, request.uri().path(), &query);
     let vary = shared.vary.get(&primary).unwrap_or_else(|| Arc::from([]));
     let key = key::full(&primary, &vary, request.headers());
@@ -198,6 +242,9 @@ where
     // Takes the request rather than borrowing it: the future must stay `Send`
     // without asking request bodies to be `Sync`.
     let template = |request: &Request<ReqBody>| {
+        if !shared.config.anonymous_renders {
+            return Template::as_sent(request.uri(), request.headers(), request.extensions());
+        }
         Template::new(
             &shared.config.canonical_host,
             request.uri(),
@@ -208,8 +255,16 @@ where
     };
 
     let now = cache.now();
+    let asked = shared.config.request_cache_control.then(|| Asked::of(request.headers()));
+    if asked.as_ref().is_some_and(|asked| asked.no_store) {
+        shared.metrics.bypasses.inc();
+        return forward(ready, request, Status::Bypass).await;
+    }
     let stored = shared.store.get(&key);
-    if let Some(entry) = &stored {
+    // An entry this request will not take as it is (its `no-cache`, its
+    // `max-age`) is revalidated, as a stale one is.
+    let taken = stored.as_ref().filter(|entry| asked.as_ref().is_none_or(|a| a.takes(entry, now)));
+    if let Some(entry) = taken {
         if !usable(entry) {
             shared.metrics.bypasses.inc();
             return forward(ready, request, Status::Bypass).await;
@@ -272,6 +327,9 @@ where
     let flight = join_flight(&cache, &key, job, ready.clone(), Some(reply), stored.clone());
     let leader = flight.1;
     match flight.0.await {
+        Outcome::Validated(entry) if usable(&entry) => {
+            Ok(serve(&entry, request.headers(), cache.now(), head, Status::Miss { stored: false }))
+        }
         Outcome::Stored(entry) if usable(&entry) => {
             let now = cache.now();
             Ok(serve(&entry, request.headers(), now, head, Status::Miss { stored: true }))
@@ -296,27 +354,29 @@ where
         }
         Outcome::Failed => {
             let now = cache.now();
-            if let Some(entry) = stored.filter(|e| e.freshness(now) != Freshness::Expired) {
+            if let Some(entry) = stored.clone().filter(|e| e.freshness(now) != Freshness::Expired) {
                 // The last good page, rather than the error.
                 return Ok(serve_last_good(&cache, &entry, request.headers(), now, head));
             }
             if leader {
                 // The render was this request's own: answer with its error
-                // rather than render again for a backend that is failing.
-                return match replies.await {
-                    Ok(Ok(mut response)) => {
-                        mark(response.headers_mut(), Status::Miss { stored: false });
-                        if head {
-                            Ok(response.map(|_| BufferedBody::empty()))
-                        } else {
-                            Ok(response.map(|body| body))
-                        }
-                    }
-                    Ok(Err(error)) => Err(error),
-                    Err(_) => Ok(internal_error()),
-                };
+                // rather than render again for a backend that is failing,
+                // or with the stale page if the service could not be reached.
+                let reply = replies.await;
+                if let Some(entry) = stored.filter(|entry| {
+                    shared.config.stale_if_unreachable
+                        && unreachable(&reply)
+                        && entry.may_serve_stale()
+                }) {
+                    return Ok(serve_last_good(&cache, &entry, request.headers(), now, head));
+                }
+                return answer(reply, head);
             }
             forward(ready, request, Status::Miss { stored: false }).await
+        }
+        // A render sent as this request came: its answer is this request's.
+        Outcome::NotStored if leader && !shared.config.anonymous_renders => {
+            answer(replies.await, head)
         }
         // Not storable (or stored, but not for a request with `Authorization`):
         // the render was anonymous, asked for the identity encoding and saw
@@ -324,9 +384,39 @@ where
         // answered as it would be without the cache (compressed as it asks,
         // with its own cookies). The key is marked "pass" meanwhile, so that
         // costs one extra render per pass window, not one per request.
-        Outcome::Stored(_) | Outcome::Loaded(_) | Outcome::NotStored => {
+        Outcome::Stored(_) | Outcome::Loaded(_) | Outcome::Validated(_) | Outcome::NotStored => {
             forward(ready, request, Status::Miss { stored: false }).await
         }
+    }
+}
+
+/// What the render this request started sent back, because it could not be
+/// shared through the store.
+type Reply<B, E> = Result<Result<Response<BufferedBody<B>>, E>, oneshot::error::RecvError>;
+
+/// Whether a render's `reply` says the service could not be reached: an
+/// error of the service, or a gateway's `502` or `504`.
+fn unreachable<B: Body, E>(reply: &Reply<B, E>) -> bool {
+    match reply {
+        Ok(Ok(response)) => {
+            matches!(response.status(), StatusCode::BAD_GATEWAY | StatusCode::GATEWAY_TIMEOUT)
+        }
+        Ok(Err(_)) | Err(_) => true,
+    }
+}
+
+/// The response of the render this request started, as this request's answer.
+fn answer<B, E>(reply: Reply<B, E>, head: bool) -> Result<Response<BufferedBody<B>>, E>
+where
+    B: Body<Data = Bytes>,
+{
+    match reply {
+        Ok(Ok(mut response)) => {
+            mark(response.headers_mut(), Status::Miss { stored: false });
+            if head { Ok(response.map(|_| BufferedBody::empty())) } else { Ok(response) }
+        }
+        Ok(Err(error)) => Err(error),
+        Err(_) => Ok(internal_error()),
     }
 }
 

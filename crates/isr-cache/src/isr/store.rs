@@ -257,6 +257,17 @@ impl IsrCache {
         self.now_millis()
     }
 
+    /// The query of the key for `path` and the `raw` query a request sent:
+    /// normalised ([`key::query`](super::key::query)) or, without
+    /// [`IsrConfig::normalise_query`], as it was sent.
+    pub(super) fn key_query(&self, path: &str, raw: Option<&str>) -> String {
+        if self.shared.config.normalise_query {
+            super::key::query(raw, self.declared_query(path))
+        } else {
+            raw.unwrap_or_default().to_owned()
+        }
+    }
+
     /// The query parameters the route of `path` reads; `None`: all of them.
     pub(super) fn declared_query(&self, path: &str) -> Option<&[Box<str>]> {
         self.shared.config.routes.as_deref().map(|routes| routes.declared_query(path))

@@ -32,6 +32,11 @@ enum Behaviour {
     Large(usize),
     /// A status with the ISR policy.
     Status(u16),
+    /// A status with these headers and no `Cache-Control` of the test's own.
+    Respond(u16, &'static [(&'static str, &'static str)]),
+    /// 200 with this `Cache-Control` and `ETag`, or 304 (no body) when the
+    /// request's `If-None-Match` is that tag; `x-render: N` on both.
+    Validating(&'static str, &'static str),
     Panic,
 }
 
@@ -92,12 +97,19 @@ impl Origin {
                 Behaviour::PageWith(cc, extra) => (200, cc, extra, body),
                 Behaviour::Large(size) => (200, ISR, &[], "x".repeat(size)),
                 Behaviour::Status(status) => (status, ISR, &[], body),
+                Behaviour::Respond(status, headers) => (status, "", headers, body),
+                Behaviour::Validating(cc, etag) => {
+                    let current = request.headers().get("if-none-match").is_some_and(|v| v == etag);
+                    if current { (304, cc, &[], String::new()) } else { (200, cc, &[], body) }
+                }
                 Behaviour::Panic => panic!("render failed"),
             };
         let mut response = Response::new(Full::new(Bytes::from(body)));
         *response.status_mut() = StatusCode::from_u16(status).expect("status");
         let headers = response.headers_mut();
-        headers.insert(CACHE_CONTROL, HeaderValue::from_str(cache_control).expect("cc"));
+        if !cache_control.is_empty() {
+            headers.insert(CACHE_CONTROL, HeaderValue::from_str(cache_control).expect("cc"));
+        }
         headers.insert(
             http::header::CONTENT_TYPE,
             HeaderValue::from_static("text/html; charset=utf-8"),
@@ -105,6 +117,10 @@ impl Origin {
         headers.insert("surrogate-key", HeaderValue::from_static("post:a posts"));
         for (name, value) in extra {
             headers.append(HeaderName::from_static(name), HeaderValue::from_static(value));
+        }
+        if let Behaviour::Validating(_, etag) = behaviour {
+            headers.insert(ETAG, HeaderValue::from_static(etag));
+            headers.insert("x-render", HeaderValue::from(n));
         }
         response
     }
@@ -703,3 +719,4 @@ async fn encodings_are_made_when_first_asked_for() {
 
 /// Several instances over one second level (see `level2`).
 mod fleet;
+mod http_cache;

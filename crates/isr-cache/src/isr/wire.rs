@@ -165,7 +165,9 @@ mod tests {
     use http::header::{CACHE_CONTROL, CONTENT_TYPE};
 
     use super::*;
-    use crate::isr::entry::{Encoding, storable};
+    use crate::isr::IsrConfig;
+    use crate::isr::entry::Encoding;
+    use crate::isr::storable::storable;
 
     fn page() -> Entry {
         let mut headers = HeaderMap::new();
@@ -175,7 +177,7 @@ mod tests {
         );
         headers.insert(CONTENT_TYPE, HeaderValue::from_static("text/html"));
         headers.insert("surrogate-key", HeaderValue::from_static("posts post:hello"));
-        let policy = storable(StatusCode::OK, &headers).expect("storable");
+        let policy = storable(StatusCode::OK, &headers, &IsrConfig::new(), 0).expect("storable");
         let body = Bytes::from("<p>hello</p>".repeat(100));
         Entry::new(StatusCode::OK, headers, body, &policy, "/blog/hello".into(), 1_234)
             .with_target("/blog/hello?page=2".into())
