@@ -8,9 +8,9 @@
 //! --split --features split`) that function is `#[lazy]`: wasm-split moves
 //! it, and all the code only it reaches, out of the main wasm into a chunk
 //! the router fetches on the way to the first such page (on a first visit
-//! to one, before hydration: `before_hydration`). One function, so one chunk: a split point per page
-//! would cut the shared code into a chunk per combination of pages, each a
-//! request of its own (measured: 11 page splits made 89 files). Without the
+//! to one, before hydration: `before_hydration`). One function, so one
+//! chunk: a split point per page would cut the shared code into a chunk per
+//! combination of pages, each a request of its own (measured: 11 page splits made 89 files). Without the
 //! feature (debug builds, plain `cargo leptos watch`, which does not run
 //! wasm-split) the pages are ordinary routes.
 //!
