@@ -38,6 +38,8 @@ pub fn hydrate() {
     // abort on panic and save the formatting code.
     #[cfg(debug_assertions)]
     console_error_panic_hook::set_once();
+    #[cfg(feature = "split")]
+    app::query::keep_in_main_module();
     wasm_bindgen_futures::spawn_local(async {
         app::lazy::before_hydration().await;
         leptos::mount::hydrate_body(app::App);

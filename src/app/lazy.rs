@@ -1,119 +1,143 @@
-//! The account area (signing in, the dashboard, the editors, the cache
-//! panel): one wasm chunk that only visitors who sign in download, so that
-//! no anonymous visitor pays for it in the bundle every public page loads.
+//! The site's pages in areas, each a wasm chunk of its own in release builds:
+//! the main wasm holds what every page needs (the runtime, the router, the
+//! header, the query tier) and a visitor downloads, besides, only the area of
+//! the page they open, and the next when they navigate to it. The account
+//! area (signing in, the dashboard, the editors, the cache panel) is never
+//! downloaded by an anonymous visitor.
 //!
-//! Its pages are Leptos [`LazyRoute`]s whose views all go through one
-//! function, [`account_view`]. With the crate feature `split` (release
-//! builds: `scripts/build-site --release`, or `cargo leptos build --release
-//! --split --features split`) that function is `#[lazy]`: wasm-split moves
-//! it, and all the code only it reaches, out of the main wasm into a chunk
-//! the router fetches on the way to the first such page (on a first visit
-//! to one, before hydration: `before_hydration`). One function, so one
-//! chunk: a split point per page would cut the shared code into a chunk per
-//! combination of pages, each a request of its own (measured: 11 page splits made 89 files). Without the
-//! feature (debug builds, plain `cargo leptos watch`, which does not run
-//! wasm-split) the pages are ordinary routes.
+//! An area's pages are Leptos [`LazyRoute`]s whose views all go through one
+//! function, its `view`. With the crate feature `split` (release builds:
+//! `scripts/build-site --release`, or `cargo leptos build --release --split
+//! --features split`) that function is `#[lazy]`: wasm-split moves it, and
+//! all the code only it reaches, out of the main wasm into its chunk, which
+//! the router fetches on the way to the first page of the area. Code that
+//! several areas share (the blog's post list, on the blog and the home page)
+//! goes into a chunk of its own that each of them loads. One function per
+//! area, not per page: a split point per page cuts the shared code into a
+//! chunk per combination of pages, each a request of its own (measured: 11
+//! page splits made 89 files). Without the feature (debug builds, plain
+//! `cargo leptos watch`, which does not run wasm-split) the pages are
+//! ordinary routes.
 //!
-//! Adding a page to the area: a variant of [`AccountPage`], its arm in
-//! [`AccountPage::view`], a line in `account_routes!` below, and
-//! `view={Lazy::<ItsRoute>::new()}` on its `<Route>`.
+//! A page opened directly has its area loaded before hydration
+//! ([`before_hydration`]), as its server render says in a `<meta
+//! name="lazy-area">`.
+//!
+//! Adding a page to an area: a line in `areas!` below, and
+//! `view={Lazy::<ItsRoute>::new()}` on its `<Route>`. A new area is a new
+//! block, and a chunk.
 //!
 //! [`LazyRoute`]: leptos_router::LazyRoute
 
-use leptos::prelude::*;
-
-/// A page of the account area.
-#[derive(Debug, Clone, Copy)]
-pub enum AccountPage {
-    Login,
-    Dashboard,
-    PostEditor,
-    ProductEditor,
-}
-
-impl AccountPage {
-    fn view(self) -> AnyView {
-        use super::{auth, blog, dashboard, shop};
-        match self {
-            Self::Login => auth::LoginPage().into_any(),
-            Self::Dashboard => dashboard::DashboardPage().into_any(),
-            Self::PostEditor => blog::admin::PostEditorPage().into_any(),
-            Self::ProductEditor => shop::admin::ProductEditorPage().into_any(),
+/// For each area, a module with its page enum, its one `#[lazy]` view and a
+/// route type per page (re-exported here).
+macro_rules! areas {
+    ($(
+        $(#[$area_doc:meta])*
+        $area:ident {
+            $( $(#[$doc:meta])* $route:ident => $page:path, )*
         }
-    }
-}
+    )*) => {
+        $(
+            $(#[$area_doc])*
+            pub mod $area {
+                use leptos::prelude::*;
 
-/// The view of a page of the account area: the one split point of the chunk.
-#[cfg_attr(feature = "split", leptos::lazy)]
-async fn account_view(page: AccountPage) -> AnyView {
-    page.view()
-}
+                /// A page of the area.
+                #[derive(Debug, Clone, Copy)]
+                pub enum Page {
+                    $( $route, )*
+                }
 
-/// Before hydration: loads the account area's chunk first when the page is
-/// one of its own. Hydration cannot wait for a chunk midway (the page's
-/// nodes would be claimed out of order: a hydration error); loaded, the lazy
-/// view is ready at once. Told by the path, not by the chunk's preload link
-/// in the head: Leptos adds that link only when the render registered the
-/// lazy function before the response started, which it sometimes does not
-/// (seen on 1 in 3 renders of `/login`).
-#[cfg(feature = "hydrate")]
-pub async fn before_hydration() {
-    #[cfg(feature = "split")]
-    if window().location().pathname().is_ok_and(|path| in_account_area(&path)) {
-        __preload_account_view().await;
-    }
-}
+                /// The view of a page of the area: the split point of its chunk.
+                #[cfg_attr(feature = "split", leptos::lazy($area))]
+                pub async fn view(page: Page) -> AnyView {
+                    let page = match page {
+                        $( Page::$route => $page().into_any(), )*
+                    };
+                    view! { <leptos_meta::Meta name="lazy-area" content=stringify!($area) /> {page} }
+                        .into_any()
+                }
 
-/// Whether `path` is a page of the account area: the paths of the routes
-/// below.
-pub fn in_account_area(path: &str) -> bool {
-    let path = path.strip_suffix('/').filter(|p| !p.is_empty()).unwrap_or(path);
-    path == "/login" || path == "/dashboard" || path.starts_with("/dashboard/")
-}
+                $(
+                    $(#[$doc])*
+                    pub struct $route;
 
-/// A route type per page, for `view={Lazy::<DashboardRoute>::new()}`.
-macro_rules! account_routes {
-    ($($(#[$doc:meta])* $route:ident => $page:ident,)*) => {$(
-        $(#[$doc])*
-        pub struct $route;
+                    impl leptos_router::LazyRoute for $route {
+                        fn data() -> Self {
+                            Self
+                        }
 
-        impl leptos_router::LazyRoute for $route {
-            fn data() -> Self {
-                Self
+                        async fn view(_this: Self) -> AnyView {
+                            view(Page::$route).await
+                        }
+                    }
+                )*
             }
+            pub use $area::{$($route),*};
+        )*
 
-            async fn view(_this: Self) -> AnyView {
-                account_view(AccountPage::$page).await
+        /// Before hydration: loads the chunk of the area of the page first.
+        /// Hydration cannot wait for a chunk midway (the page's nodes would
+        /// be claimed out of order: a hydration error); loaded, the lazy view
+        /// is ready at once. Told by the page's `<meta name="lazy-area">`, not
+        /// by the chunk's preload link in the head: Leptos adds that link
+        /// only when the render registered the lazy function before the
+        /// response started, which it sometimes does not (seen on 1 in 3
+        /// renders of `/login`).
+        #[cfg(feature = "hydrate")]
+        pub async fn before_hydration() {
+            #[cfg(feature = "split")]
+            {
+                let area = leptos::prelude::document()
+                    .query_selector("meta[name=lazy-area]")
+                    .ok()
+                    .flatten()
+                    .and_then(|meta| meta.get_attribute("content"));
+                match area.as_deref() {
+                    $( Some(stringify!($area)) => $area::__preload_view().await, )*
+                    _ => {}
+                }
             }
         }
-    )*};
+    };
 }
 
-account_routes! {
-    /// `/login`.
-    LoginRoute => Login,
-    /// `/dashboard`.
-    DashboardRoute => Dashboard,
-    /// `/dashboard/posts/:slug`.
-    PostEditorRoute => PostEditor,
-    /// `/dashboard/products/:id`.
-    ProductEditorRoute => ProductEditor,
-}
-
-#[cfg(all(test, feature = "ssr"))]
-mod tests {
-    use super::in_account_area;
-
-    /// The paths `before_hydration` preloads the chunk for are the routes
-    /// whose views are in it, and no public page is among them.
-    #[test]
-    fn the_account_area_is_its_routes() {
-        let lazy = ["/login", "/dashboard", "/dashboard/posts/{slug}", "/dashboard/products/{id}"];
-        for route in crate::app::route_list() {
-            let path = route.path();
-            assert_eq!(in_account_area(path), lazy.contains(&path), "{path}");
-        }
-        assert!(in_account_area("/dashboard/posts/hello-isr") && in_account_area("/login/"));
-        assert!(!in_account_area("/dashboards") && !in_account_area("/"));
+areas! {
+    /// Signing in, the dashboard, the editors: only visitors who sign in
+    /// download it.
+    account {
+        /// `/login`.
+        LoginRoute => crate::app::auth::LoginPage,
+        /// `/dashboard`.
+        DashboardRoute => crate::app::dashboard::DashboardPage,
+        /// `/dashboard/posts/:slug`.
+        PostEditorRoute => crate::app::blog::admin::PostEditorPage,
+        /// `/dashboard/products/:id`.
+        ProductEditorRoute => crate::app::shop::admin::ProductEditorPage,
+    }
+    /// The blog.
+    blog {
+        /// `/blog`.
+        BlogIndexRoute => crate::app::blog::BlogIndex,
+        /// `/blog/:slug`.
+        PostRoute => crate::app::blog::PostPage,
+    }
+    /// The shop.
+    shop {
+        /// `/products`.
+        ProductIndexRoute => crate::app::shop::ProductIndex,
+        /// `/products/:id`.
+        ProductRoute => crate::app::shop::ProductPage,
+    }
+    /// The pages that show every feature: home, search, and the landing
+    /// pages, which share the home page's look.
+    pages {
+        /// `/`.
+        HomeRoute => crate::app::home::HomePage,
+        /// `/search`.
+        SearchRoute => crate::app::search::SearchPage,
+        /// `/landing/:campaign`.
+        LandingRoute => crate::app::landing::LandingPage,
     }
 }

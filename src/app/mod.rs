@@ -133,8 +133,8 @@ pub struct HomeSection {
 /// Read from [`FEATURES`] at compile time, into a constant of that field
 /// alone: code that iterates the table itself holds all its function
 /// pointers, which would keep every feature's home, search and dashboard
-/// views in the main wasm, out of the lazily loaded account area
-/// (`app::lazy`) that alone uses the dashboard's.
+/// views in the main wasm, out of the lazily loaded areas (`app::lazy`)
+/// whose pages alone use them.
 macro_rules! feature_parts {
     ($field:ident: $ty:ty) => {{
         const PARTS: [Option<$ty>; $crate::app::FEATURES.len()] = {

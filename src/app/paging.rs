@@ -12,19 +12,25 @@ pub const MAX_PER_PAGE: u32 = 50;
 
 /// The query of a paged list page (`/blog`, `/products`): keyed by the raw
 /// `?page=`, which is checked before any request, loaded by `list`.
-pub fn paged_query<T, F, Fut>(
-    list: F,
+pub fn paged_query<T, A>(
+    list: fn(u32) -> A,
     keep: crate::app::cache::ClientCache,
 ) -> crate::app::query::Query<Option<String>, Paged<T>>
 where
-    T: Clone + Serialize + serde::de::DeserializeOwned + Send + Sync + 'static,
-    F: Fn(u32) -> Fut + Copy + Send + Sync + 'static,
-    Fut: Future<Output = Result<Paged<T>, AppError>> + Send + 'static,
+    T: Serialize + serde::de::DeserializeOwned + 'static,
+    A: server_fn::ServerFn<Error = AppError, Output = Paged<T>>
+        + Serialize
+        + serde::de::DeserializeOwned
+        + 'static,
 {
-    let load = move |page: Option<String>| async move {
-        list(crate::app::components::page_from_query(page)?).await
-    };
-    crate::app::query::Query::new(load, keep)
+    use crate::app::query::{Call, Query};
+    Query::new(
+        move |page: Option<String>| match crate::app::components::page_from_query(page) {
+            Ok(page) => Call::Get(list(page)),
+            Err(error) => Call::Fail(error),
+        },
+        keep,
+    )
 }
 
 /// One page of a list.

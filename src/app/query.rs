@@ -30,16 +30,18 @@
 //!
 //! Errors are not reused: a page mounted over a cached error fetches again.
 
-use std::any::TypeId;
-use std::collections::{BTreeSet, HashMap};
-use std::hash::Hash;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::collections::BTreeSet;
+use std::future::IntoFuture;
+use std::hash::{Hash, Hasher};
+use std::pin::Pin;
+use std::sync::Arc;
 use std::time::Duration;
 
 use leptos::prelude::*;
 use leptos_fetch::{QueryClient, QueryOptions, QueryScope};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 
 use crate::AppError;
 use crate::app::cache::ClientCache;
@@ -76,39 +78,88 @@ impl<T> Loaded<T> {
 
 pub use crate::tags::Changed;
 
+/// What every query keeps: a data function's answer as the JSON it sends,
+/// decoded by the page that shows it ([`Data`]).
+///
+/// Why not the typed answer: leptos-fetch is generic over its key and value
+/// types, and each pair compiles its whole cache, resource and hydration
+/// code again into the wasm (tens of KB for a dozen queries). Over one key
+/// type ([`DataKey`]) and one value type, the browser links it once, and the
+/// data functions' own client code (a typed request and response for each)
+/// not at all: queries fetch through one function ([`get`]).
+type Json = Arc<RawValue>;
+
+/// What a query's key asks its data function for.
+pub enum Call<A> {
+    /// Call it with these arguments: a GET whose query string is their
+    /// `serde_qs` encoding, as the function's own client sends it.
+    Get(A),
+    /// Answer `None` (JSON `null`) without a request: a key that cannot
+    /// name anything, such as a product id that is not a number.
+    Null,
+    /// Answer this error without a request: a key that is bad input.
+    Fail(AppError),
+}
+
 /// One kind of page data: a data function, how long the browser keeps its
 /// answers, and the cache tags each answer carries.
 pub struct Query<K: 'static, T: 'static> {
-    id: TypeId,
-    scope: QueryScope<K, Loaded<T>>,
-    stale: Duration,
+    path: &'static str,
+    args: Arc<dyn Fn(K) -> Args + Send + Sync>,
+    #[cfg(feature = "ssr")]
+    run: Run,
+    keep: ClientCache,
     tags: fn(&K) -> Vec<String>,
+    value: std::marker::PhantomData<fn() -> T>,
 }
 
 impl<K: 'static, T: 'static> Clone for Query<K, T> {
     fn clone(&self) -> Self {
-        Self { id: self.id, scope: self.scope.clone(), stale: self.stale, tags: self.tags }
+        Self {
+            path: self.path,
+            args: Arc::clone(&self.args),
+            #[cfg(feature = "ssr")]
+            run: self.run,
+            keep: self.keep,
+            tags: self.tags,
+            value: self.value,
+        }
     }
 }
 
 impl<K, T> Query<K, T>
 where
-    K: Clone + PartialEq + Hash + Send + Sync + 'static,
-    T: Clone + Serialize + DeserializeOwned + Send + Sync + 'static,
+    K: Send + Sync + 'static,
+    T: DeserializeOwned + 'static,
 {
-    /// The answers of `fetch` (a GET server function, or a closure around
-    /// one), kept as `keep` says, untagged until [`tagged`](Self::tagged).
-    #[track_caller]
-    pub fn new<F, Fut>(fetch: F, keep: ClientCache) -> Self
+    /// The answers of the GET data function whose arguments `call` makes of
+    /// a key (`|slug| Call::Get(GetPost { slug })` for `get_post(slug)`),
+    /// kept as `keep` says, untagged until [`tagged`](Self::tagged).
+    pub fn new<A>(call: impl Fn(K) -> Call<A> + Send + Sync + 'static, keep: ClientCache) -> Self
     where
-        F: Fn(K) -> Fut + Copy + Send + Sync + 'static,
-        Fut: Future<Output = Result<T, AppError>> + Send + 'static,
+        A: server_fn::ServerFn<Error = AppError, Output = T>
+            + Serialize
+            + DeserializeOwned
+            + 'static,
+        T: Serialize,
     {
-        let keep = keep.capped(cache_cap());
-        let options = QueryOptions::new().with_stale_time(keep.stale).with_gc_time(keep.gc);
-        let scope = QueryScope::new(move |key: K| async move { Loaded::now(fetch(key).await) })
-            .with_options(options);
-        Self { id: TypeId::of::<F>(), scope, stale: keep.stale, tags: |_| Vec::new() }
+        let args = move |key: K| match call(key) {
+            Call::Get(arguments) => match serde_qs::to_string(&arguments) {
+                Ok(query) => Args::Get(query.into()),
+                Err(error) => Args::Fail(AppError::Transport(error.to_string())),
+            },
+            Call::Null => Args::Null,
+            Call::Fail(error) => Args::Fail(error),
+        };
+        Self {
+            path: A::PATH,
+            args: Arc::new(args),
+            #[cfg(feature = "ssr")]
+            run: run::<A>,
+            keep,
+            tags: |_| Vec::new(),
+            value: std::marker::PhantomData,
+        }
     }
 
     /// Tags each answer with `tags(key)`: for public data, the tags of the
@@ -120,115 +171,251 @@ where
         self
     }
 
-    /// A resource for the data at `key` (reactive), served from the browser's
-    /// query cache while fresh. Pages render with `SsrMode::Async`, so the
-    /// response waits for it and whatever status or cache policy it sets.
+    /// The data at `key` (reactive), served from the browser's query cache
+    /// while fresh: await it for the decoded [`Loaded`]. Pages render with
+    /// `SsrMode::Async`, so the response waits for it and whatever status
+    /// or cache policy it sets.
     #[track_caller]
-    pub fn resource(&self, key: impl Fn() -> K + Send + Sync + 'static) -> Resource<Loaded<T>> {
-        let client: QueryClient = expect_context();
-        self.register(&client);
-        let key = Arc::new(key);
-        let resource = client.resource(self.scope.clone(), {
-            let key = Arc::clone(&key);
-            move || key()
-        });
-        #[cfg(feature = "hydrate")]
-        self.refetch_when_old(client, key);
-        resource
-    }
-
-    /// Lets [`invalidate_tags`] find this query's cached data (in the
-    /// browser; on the server there is no index to register with).
-    fn register(&self, client: &QueryClient) {
-        let Some(registry) = use_context::<TaggedQueries>() else { return };
-        let (scope, tags, client) = (self.scope.clone(), self.tags, *client);
-        let invalidate = move |changed: &BTreeSet<String>| {
-            client.invalidate_queries_with_predicate(scope.clone(), |key| {
-                tags(key).iter().any(|tag| changed.contains(tag))
-            });
-        };
-        registry
-            .0
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .insert(self.id, Arc::new(invalidate));
-    }
-
-    /// Each time the page shows the data at a key, refetches it in the
-    /// background if it is an error, or if it came with the page and is older
-    /// than the stale time (see the module's doc).
-    #[cfg(feature = "hydrate")]
-    fn refetch_when_old(&self, client: QueryClient, key: Arc<dyn Fn() -> K + Send + Sync>) {
-        let hydrating =
-            Owner::current_shared_context().is_some_and(|context| context.during_hydration());
-        let (scope, stale) = (self.scope.clone(), self.stale);
-        Effect::new(move |previous: Option<()>| {
+    pub fn resource(&self, key: impl Fn() -> K + Send + Sync + 'static) -> Data<T> {
+        let query = self.clone();
+        let key = move || {
             let key = key();
-            untrack(|| {
-                let Some(cached) = client.get_cached_query(scope.clone(), &key) else { return };
-                let first_render = hydrating && previous.is_none();
-                let old = match &cached.result {
-                    // The error the server just rendered is the page; refetch
-                    // errors only when coming back to them.
-                    Err(_) => !first_render,
-                    Ok(_) => cached.rendered && cached.age() >= stale,
-                };
-                let fetching = client.subscribe_is_fetching(scope.clone(), {
-                    let key = key.clone();
-                    move || key.clone()
-                });
-                if old && !fetching.get_untracked() {
-                    client.invalidate_query(scope.clone(), &key);
-                }
+            DataKey {
+                path: query.path,
+                tags: (query.tags)(&key).into(),
+                args: (query.args)(key),
+                #[cfg(feature = "ssr")]
+                run: query.run,
+            }
+        };
+        Data { resource: resource(Arc::new(key), self.keep), value: std::marker::PhantomData }
+    }
+}
+
+/// The data a page shows: await it for the data function's answer,
+/// decoded.
+pub struct Data<T> {
+    resource: Resource<Loaded<Json>>,
+    value: std::marker::PhantomData<fn() -> T>,
+}
+
+impl<T> Clone for Data<T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<T> Copy for Data<T> {}
+
+impl<T: DeserializeOwned + 'static> IntoFuture for Data<T> {
+    type Output = Loaded<T>;
+    type IntoFuture = Pin<Box<dyn Future<Output = Loaded<T>> + Send>>;
+
+    fn into_future(self) -> Self::IntoFuture {
+        let resource = self.resource;
+        Box::pin(async move {
+            let Loaded { result, loaded_at, rendered } = resource.await;
+            let result = result.and_then(|json| {
+                serde_json::from_str(json.get())
+                    .map_err(|error| AppError::Transport(error.to_string()))
             });
-        });
+            Loaded { result, loaded_at, rendered }
+        })
     }
 }
 
-/// Calls the GET data function whose arguments are `arguments`
-/// (`GetPost { slug }` for `get_post(slug)`): its body on the server, a
-/// request from the browser, as calling the function itself does. Queries
-/// load through this rather than the function, so that a static export
-/// knows which answers its pages need ([`crate::app::export::record`]).
-pub async fn call<F>(arguments: F) -> Result<F::Output, AppError>
-where
-    F: server_fn::ServerFn<Error = AppError> + Serialize,
-{
+/// A query's key: the data function and its encoded arguments (the URL the
+/// browser fetches), with the tags of the answer. Equal and hashed by the
+/// URL alone.
+#[derive(Clone)]
+struct DataKey {
+    path: &'static str,
+    args: Args,
+    tags: Arc<[String]>,
+    /// The data function's body, for the server's render.
     #[cfg(feature = "ssr")]
-    {
-        crate::app::export::record(F::PATH, &arguments);
-        arguments.run_body().await
-    }
-    #[cfg(not(feature = "ssr"))]
-    arguments.run_on_client().await
+    run: Run,
 }
 
-/// Every query used so far, by data function, with how to invalidate its
-/// cached data by tag.
-#[derive(Clone, Default)]
-struct TaggedQueries(Arc<Mutex<HashMap<TypeId, Invalidate>>>);
+#[derive(Clone, PartialEq)]
+enum Args {
+    Get(Arc<str>),
+    Null,
+    Fail(AppError),
+}
 
-type Invalidate = Arc<dyn Fn(&BTreeSet<String>) + Send + Sync>;
+impl PartialEq for DataKey {
+    fn eq(&self, other: &Self) -> bool {
+        self.path == other.path && self.args == other.args
+    }
+}
 
-/// Provides the query client to the whole app, and in the browser the tag
-/// index writes invalidate through. (A server render never invalidates: its
-/// query cache lives for one request, so indexing its queries is wasted work.)
+impl Hash for DataKey {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.path.hash(state);
+        match &self.args {
+            Args::Get(query) => query.hash(state),
+            Args::Null => state.write_u8(0),
+            Args::Fail(error) => error.to_string().hash(state),
+        }
+    }
+}
+
+/// The one leptos-fetch scope: every query's data, told apart by key.
+/// Each query uses it with its own stale and gc times
+/// ([`QueryScope::with_options`]); its identity is its fetcher's, the same
+/// for all, so they share one cache, where each query's data keeps the times
+/// it was loaded with.
+fn scope() -> QueryScope<DataKey, Loaded<Json>> {
+    QueryScope::new(load)
+}
+
+/// What every query runs: the data function, unless its key answers itself.
+async fn load(key: DataKey) -> Loaded<Json> {
+    let result = match key.args {
+        #[cfg(feature = "ssr")]
+        Args::Get(query) => (key.run)(key.path, query).await,
+        #[cfg(not(feature = "ssr"))]
+        Args::Get(query) => get(key.path, &query).await,
+        Args::Null => Ok(RawValue::NULL.to_owned().into()),
+        Args::Fail(error) => Err(error),
+    };
+    Loaded::now(result)
+}
+
+/// A data function's body, run in the server's render on the arguments its
+/// client would send (decoded as its server decodes them), its answer
+/// encoded as its server encodes it.
+#[cfg(feature = "ssr")]
+type Run =
+    fn(&'static str, Arc<str>) -> Pin<Box<dyn Future<Output = Result<Json, AppError>> + Send>>;
+
+#[cfg(feature = "ssr")]
+fn run<A>(
+    path: &'static str,
+    query: Arc<str>,
+) -> Pin<Box<dyn Future<Output = Result<Json, AppError>> + Send>>
+where
+    A: server_fn::ServerFn<Error = AppError> + Serialize + DeserializeOwned,
+    A::Output: Serialize,
+{
+    Box::pin(async move {
+        let arguments: A = serde_qs::Config::new(5, false)
+            .deserialize_str(&query)
+            .map_err(|error| AppError::BadRequest(error.to_string()))?;
+        // The export learns which answers its pages need.
+        crate::app::export::record(path, &arguments);
+        let output = arguments.run_body().await?;
+        serde_json::value::to_raw_value(&output).map(Json::from).map_err(AppError::internal)
+    })
+}
+
+/// `GET path?query` from the browser, as a GET data function's own client
+/// sends it (server_fn's `GetUrl` and `Json` codecs, its browser client): an
+/// error status is the function's error, encoded as its server encodes it.
+#[cfg(not(feature = "ssr"))]
+async fn get(path: &'static str, query: &str) -> Result<Json, AppError> {
+    use server_fn::client::{Client, browser::BrowserClient};
+    use server_fn::error::FromServerFnError;
+    use server_fn::request::{ClientReq, browser::BrowserRequest};
+    use server_fn::response::ClientRes;
+
+    let request = <BrowserRequest as ClientReq<AppError>>::try_new_get(
+        path,
+        "application/x-www-form-urlencoded",
+        "application/json",
+        query,
+    )?;
+    let response = <BrowserClient as Client<AppError>>::send(request).await?;
+    if (400..=599).contains(&ClientRes::<AppError>::status(&response)) {
+        let body = ClientRes::<AppError>::try_into_bytes(response).await?;
+        return Err(AppError::de(body));
+    }
+    let json = ClientRes::<AppError>::try_into_string(response).await?;
+    RawValue::from_string(json)
+        .map(Json::from)
+        .map_err(|error| AppError::Transport(error.to_string()))
+}
+
+/// A leptos-fetch resource over the one scope, plus, in the browser, the
+/// refetch of data that came with the page but is already old. Not generic:
+/// compiled once for every query.
+#[track_caller]
+fn resource(
+    key: Arc<dyn Fn() -> DataKey + Send + Sync>,
+    keep: ClientCache,
+) -> Resource<Loaded<Json>> {
+    let client: QueryClient = expect_context();
+    let keep = keep.capped(cache_cap());
+    let scope =
+        scope().with_options(QueryOptions::new().with_stale_time(keep.stale).with_gc_time(keep.gc));
+    let resource = client.resource(scope.clone(), {
+        let key = Arc::clone(&key);
+        move || key()
+    });
+    #[cfg(feature = "hydrate")]
+    refetch_when_old(client, scope, keep.stale, key);
+    resource
+}
+
+/// Each time the page shows the data at a key, refetches it in the
+/// background if it is an error, or if it came with the page and is older
+/// than the stale time (see the module's doc).
+#[cfg(feature = "hydrate")]
+fn refetch_when_old(
+    client: QueryClient,
+    scope: QueryScope<DataKey, Loaded<Json>>,
+    stale: Duration,
+    key: Arc<dyn Fn() -> DataKey + Send + Sync>,
+) {
+    let hydrating =
+        Owner::current_shared_context().is_some_and(|context| context.during_hydration());
+    Effect::new(move |previous: Option<()>| {
+        let key = key();
+        untrack(|| {
+            let Some(cached) = client.get_cached_query(scope.clone(), &key) else { return };
+            let first_render = hydrating && previous.is_none();
+            let old = match &cached.result {
+                // The error the server just rendered is the page; refetch
+                // errors only when coming back to them.
+                Err(_) => !first_render,
+                Ok(_) => cached.rendered && cached.age() >= stale,
+            };
+            let fetching = client.subscribe_is_fetching(scope.clone(), {
+                let key = key.clone();
+                move || key.clone()
+            });
+            if old && !fetching.get_untracked() {
+                client.invalidate_query(scope.clone(), &key);
+            }
+        });
+    });
+}
+
+/// Keeps the query tier in the main wasm module. Every page's data goes
+/// through [`resource`], but only the areas' lazily loaded views call it
+/// (`app::lazy`), so wasm-split would put it (leptos-fetch, the JSON
+/// decoding: 70 KB brotli) in a chunk of its own that every area loads: one
+/// request more, and 7 KB more compressed apart. A reference from the entry
+/// point keeps it in the main module.
+#[cfg(all(feature = "hydrate", feature = "split"))]
+pub fn keep_in_main_module() {
+    std::hint::black_box(resource as fn(_, _) -> _);
+}
+
+/// Provides the query client to the whole app.
 pub fn provide_query_client() {
     QueryClient::new().provide();
-    #[cfg(not(feature = "ssr"))]
-    provide_context(TaggedQueries::default());
 }
 
 /// Invalidates every cached query whose data carries one of `tags`: shown
 /// data refetches in the background, the rest on its next use.
 pub fn invalidate_tags(tags: &[String]) {
-    let Some(registry) = use_context::<TaggedQueries>() else { return };
-    let tags: BTreeSet<String> = tags.iter().cloned().collect();
-    let queries: Vec<Invalidate> =
-        registry.0.lock().unwrap_or_else(PoisonError::into_inner).values().cloned().collect();
-    for invalidate in queries {
-        invalidate(&tags);
-    }
+    let Some(client) = use_context::<QueryClient>() else { return };
+    let tags: BTreeSet<&str> = tags.iter().map(String::as_str).collect();
+    client.invalidate_queries_with_predicate(scope(), |key: &DataKey| {
+        key.tags.iter().any(|tag| tags.contains(tag.as_str()))
+    });
 }
 
 /// When `action` (a write) succeeds, invalidates what it [`Changed`].

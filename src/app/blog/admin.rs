@@ -17,7 +17,7 @@ use crate::AppError;
 use crate::app::auth::CurrentUser;
 use crate::app::components::Loading;
 use crate::app::dashboard::{self, save_error, signed_in};
-use crate::app::query::{Changed, Query, call, invalidate_after, tags_of};
+use crate::app::query::{Call, Changed, Query, invalidate_after, tags_of};
 
 /// Longest title, in characters.
 pub const MAX_TITLE_CHARS: usize = 200;
@@ -70,12 +70,13 @@ pub async fn update_post(slug: String, title: String, body: String) -> Result<Ch
 
 /// The admin's list of posts, tagged like the lists they come from.
 pub fn posts_for_admin_query() -> Query<(), Vec<PostSummary>> {
-    Query::new(|()| call(PostsForAdmin {}), dashboard::CLIENT).tagged(|()| tags_of(cache::posts()))
+    Query::new(|()| Call::Get(PostsForAdmin {}), dashboard::CLIENT)
+        .tagged(|()| tags_of(cache::posts()))
 }
 
 /// Posts as the editor loads them, tagged like their public page.
 pub fn post_for_edit_query() -> Query<String, Post> {
-    Query::new(|slug| call(GetPostForEdit { slug }), dashboard::CLIENT)
+    Query::new(|slug| Call::Get(GetPostForEdit { slug }), dashboard::CLIENT)
         .tagged(|slug| tags_of(cache::post(slug)))
 }
 

@@ -24,9 +24,9 @@ use server_fn::codec::GetUrl;
 
 use crate::AppError;
 use crate::app::components::{ErrorPage, Loading, NotFound, Pagination, Paragraphs};
-use crate::app::lazy::PostEditorRoute;
+use crate::app::lazy::{BlogIndexRoute, PostEditorRoute, PostRoute};
 use crate::app::paging::{Paged, paged_query};
-use crate::app::query::{Query, call, tags_of};
+use crate::app::query::{Call, Query, tags_of};
 use crate::app::{Feature, HomeSection};
 
 /// The blog in the site (see `app::FEATURES`).
@@ -66,8 +66,8 @@ pub const FEATURE: Feature = Feature {
 #[component(transparent)]
 pub fn Routes() -> impl leptos_router::MatchNestedRoutes + Clone {
     view! {
-        <Route path=path!("/blog") view=BlogIndex ssr=SsrMode::Async />
-        <Route path=path!("/blog/:slug") view=PostPage ssr=SsrMode::Async />
+        <Route path=path!("/blog") view={Lazy::<BlogIndexRoute>::new()} ssr=SsrMode::Async />
+        <Route path=path!("/blog/:slug") view={Lazy::<PostRoute>::new()} ssr=SsrMode::Async />
         <Route path=path!("/dashboard/posts/:slug") view={Lazy::<PostEditorRoute>::new()} ssr=SsrMode::Async />
     }
     .into_inner()
@@ -130,23 +130,23 @@ pub async fn search_posts(q: String) -> Result<Vec<PostSummary>, AppError> {
 
 /// Pages of posts, by the raw `?page=` (checked before any request).
 pub fn posts_query() -> Query<Option<String>, Paged<PostSummary>> {
-    paged_query(|page| call(ListPosts { page }), cache::CLIENT).tagged(|_| tags_of(cache::posts()))
+    paged_query(|page| ListPosts { page }, cache::CLIENT).tagged(|_| tags_of(cache::posts()))
 }
 
 /// Posts by slug.
 pub fn post_query() -> Query<String, Option<Post>> {
-    Query::new(|slug| call(GetPost { slug }), cache::CLIENT)
+    Query::new(|slug| Call::Get(GetPost { slug }), cache::CLIENT)
         .tagged(|slug| tags_of(cache::post(slug)))
 }
 
 /// The newest posts.
 pub fn latest_posts_query() -> Query<(), Vec<PostSummary>> {
-    Query::new(|()| call(LatestPosts {}), cache::CLIENT).tagged(|()| tags_of(cache::posts()))
+    Query::new(|()| Call::Get(LatestPosts {}), cache::CLIENT).tagged(|()| tags_of(cache::posts()))
 }
 
 /// Posts found by query text; kept as long as the posts they show.
 pub fn search_posts_query() -> Query<String, Vec<PostSummary>> {
-    Query::new(|q| call(SearchPosts { q }), cache::CLIENT)
+    Query::new(|q| Call::Get(SearchPosts { q }), cache::CLIENT)
         .tagged(|_| tags_of(crate::app::search::cache::search()))
 }
 

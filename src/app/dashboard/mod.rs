@@ -20,7 +20,7 @@ use crate::app::auth::{CurrentUser, SignOut};
 use crate::app::cache::{ClientCache, minutes};
 use crate::app::components::{ErrorPage, Loading, set_status};
 use crate::app::lazy::DashboardRoute;
-use crate::app::query::{Query, call};
+use crate::app::query::{Call, Query};
 use crate::app::{Feature, feature_parts};
 
 /// The dashboard in the site (see `app::FEATURES`).
@@ -98,7 +98,7 @@ pub async fn get_dashboard() -> Result<Dashboard, AppError> {
 /// The signed-in visitor's dashboard. Its numbers count what any write may
 /// change and its cache panel shows purges, so both invalidate it.
 pub fn dashboard_query() -> Query<(), Dashboard> {
-    Query::new(|()| call(GetDashboard {}), CLIENT)
+    Query::new(|()| Call::Get(GetDashboard {}), CLIENT)
         .tagged(|()| vec![crate::tags::ANY_WRITE.into(), cache_panel::PURGED.into()])
 }
 

@@ -6,9 +6,10 @@ pub mod cache;
 use leptos::prelude::*;
 use leptos_meta::{Meta, Title};
 use leptos_router::components::{A, Route};
-use leptos_router::{SsrMode, path};
+use leptos_router::{Lazy, SsrMode, path};
 
 use crate::app::components::{ErrorPage, Loading};
+use crate::app::lazy::HomeRoute;
 use crate::app::query::Query;
 use crate::app::{Feature, HomeSection, feature_parts};
 
@@ -22,7 +23,8 @@ pub const FEATURE: Feature = Feature {
 /// The home page's route.
 #[component(transparent)]
 pub fn Routes() -> impl leptos_router::MatchNestedRoutes + Clone {
-    view! { <Route path=path!("/") view=HomePage ssr=SsrMode::Async /> }.into_inner()
+    view! { <Route path=path!("/") view={Lazy::<HomeRoute>::new()} ssr=SsrMode::Async /> }
+        .into_inner()
 }
 
 /// A feature's section of the home page: `title`, a link to more, and what

@@ -12,14 +12,15 @@ use leptos::prelude::*;
 use leptos_meta::{Meta, Title};
 use leptos_router::components::{A, Route};
 use leptos_router::hooks::use_params_map;
-use leptos_router::{SsrMode, path};
+use leptos_router::{Lazy, SsrMode, path};
 use serde::{Deserialize, Serialize};
 use server_fn::codec::GetUrl;
 
 use crate::AppError;
 use crate::app::Feature;
 use crate::app::components::{ErrorPage, Loading, NotFound, Paragraphs};
-use crate::app::query::{Query, call, tags_of};
+use crate::app::lazy::LandingRoute;
+use crate::app::query::{Call, Query, tags_of};
 
 /// Landing pages in the site (see `app::FEATURES`).
 pub const FEATURE: Feature = Feature {
@@ -35,7 +36,7 @@ pub const FEATURE: Feature = Feature {
 /// The landing pages.
 #[component(transparent)]
 pub fn Routes() -> impl leptos_router::MatchNestedRoutes + Clone {
-    view! { <Route path=path!("/landing/:campaign") view=LandingPage ssr=SsrMode::Async /> }
+    view! { <Route path=path!("/landing/:campaign") view={Lazy::<LandingRoute>::new()} ssr=SsrMode::Async /> }
         .into_inner()
 }
 
@@ -57,7 +58,7 @@ pub async fn get_campaign(slug: String) -> Result<Option<Campaign>, AppError> {
 
 /// Campaigns by slug.
 pub fn campaign_query() -> Query<String, Option<Campaign>> {
-    Query::new(|slug| call(GetCampaign { slug }), cache::CLIENT)
+    Query::new(|slug| Call::Get(GetCampaign { slug }), cache::CLIENT)
         .tagged(|slug| tags_of(cache::campaign(slug)))
 }
 

@@ -8,10 +8,11 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::Route;
 use leptos_router::hooks::{use_navigate, use_query_map};
-use leptos_router::{SsrMode, path};
+use leptos_router::{Lazy, SsrMode, path};
 
 use crate::AppError;
 use crate::app::components::{ErrorPage, Loading};
+use crate::app::lazy::SearchRoute;
 use crate::app::query::Query;
 use crate::app::{Feature, feature_parts};
 
@@ -32,7 +33,8 @@ pub const FEATURE: Feature = Feature {
 /// The search page.
 #[component(transparent)]
 pub fn Routes() -> impl leptos_router::MatchNestedRoutes + Clone {
-    view! { <Route path=path!("/search") view=SearchPage ssr=SsrMode::Async /> }.into_inner()
+    view! { <Route path=path!("/search") view={Lazy::<SearchRoute>::new()} ssr=SsrMode::Async /> }
+        .into_inner()
 }
 
 /// The query text, trimmed, or why it cannot be searched for. For the page

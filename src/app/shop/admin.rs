@@ -15,7 +15,7 @@ use crate::AppError;
 use crate::app::auth::CurrentUser;
 use crate::app::components::{Loading, format_price};
 use crate::app::dashboard::{self, save_error, signed_in};
-use crate::app::query::{Changed, Query, call, invalidate_after, tags_of};
+use crate::app::query::{Call, Changed, Query, invalidate_after, tags_of};
 
 /// Highest price accepted, in cents.
 pub const MAX_PRICE_CENTS: i64 = 10_000_000;
@@ -75,18 +75,16 @@ pub fn parse_price(text: &str) -> Option<i64> {
 
 /// The admin's list of products, tagged like the lists they come from.
 pub fn products_for_admin_query() -> Query<(), Vec<Product>> {
-    Query::new(|()| call(ProductsForAdmin {}), dashboard::CLIENT)
+    Query::new(|()| Call::Get(ProductsForAdmin {}), dashboard::CLIENT)
         .tagged(|()| tags_of(cache::products()))
 }
 
 /// Products as the editor loads them, by the raw id of the URL.
 pub fn product_for_edit_query() -> Query<String, Product> {
     Query::new(
-        |id: String| async move {
-            match id.parse::<i64>() {
-                Ok(id) => call(GetProductForEdit { id }).await,
-                Err(_) => Err(AppError::NotFound),
-            }
+        |id: String| match id.parse::<i64>() {
+            Ok(id) => Call::Get(GetProductForEdit { id }),
+            Err(_) => Call::Fail(AppError::NotFound),
         },
         dashboard::CLIENT,
     )

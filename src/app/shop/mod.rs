@@ -26,9 +26,9 @@ use server_fn::codec::GetUrl;
 
 use crate::AppError;
 use crate::app::components::{ErrorPage, Loading, NotFound, Pagination, Paragraphs, format_price};
-use crate::app::lazy::ProductEditorRoute;
+use crate::app::lazy::{ProductEditorRoute, ProductIndexRoute, ProductRoute};
 use crate::app::paging::{Paged, paged_query};
-use crate::app::query::{Changed, Query, call, invalidate_after, tags_of};
+use crate::app::query::{Call, Changed, Query, invalidate_after, tags_of};
 use crate::app::{Feature, HomeSection};
 
 /// The shop in the site (see `app::FEATURES`).
@@ -77,8 +77,8 @@ pub const FEATURE: Feature = Feature {
 #[component(transparent)]
 pub fn Routes() -> impl leptos_router::MatchNestedRoutes + Clone {
     view! {
-        <Route path=path!("/products") view=ProductIndex ssr=SsrMode::Async />
-        <Route path=path!("/products/:id") view=ProductPage ssr=SsrMode::Async />
+        <Route path=path!("/products") view={Lazy::<ProductIndexRoute>::new()} ssr=SsrMode::Async />
+        <Route path=path!("/products/:id") view={Lazy::<ProductRoute>::new()} ssr=SsrMode::Async />
         <Route path=path!("/dashboard/products/:id") view={Lazy::<ProductEditorRoute>::new()} ssr=SsrMode::Async />
     }
     .into_inner()
@@ -161,19 +161,18 @@ pub async fn search_products(q: String) -> Result<Vec<Product>, AppError> {
 
 /// Pages of products, by the raw `?page=` (checked before any request).
 pub fn products_query() -> Query<Option<String>, Paged<Product>> {
-    paged_query(|page| call(ListProducts { page }), cache::CLIENT)
-        .tagged(|_| tags_of(cache::products()))
+    paged_query(|page| ListProducts { page }, cache::CLIENT).tagged(|_| tags_of(cache::products()))
 }
 
 /// The products on the home page.
 pub fn featured_products_query() -> Query<(), Vec<Product>> {
-    Query::new(|()| call(FeaturedProducts {}), cache::CLIENT)
+    Query::new(|()| Call::Get(FeaturedProducts {}), cache::CLIENT)
         .tagged(|()| tags_of(cache::products()))
 }
 
 /// Products found by query text.
 pub fn search_products_query() -> Query<String, Vec<Product>> {
-    Query::new(|q| call(SearchProducts { q }), cache::CLIENT)
+    Query::new(|q| Call::Get(SearchProducts { q }), cache::CLIENT)
         .tagged(|_| tags_of(crate::app::search::cache::search()))
 }
 
@@ -181,11 +180,9 @@ pub fn search_products_query() -> Query<String, Vec<Product>> {
 /// without a request.
 pub fn product_query() -> Query<String, Option<Product>> {
     Query::new(
-        |id: String| async move {
-            match id.parse::<i64>() {
-                Ok(id) => call(GetProduct { id }).await,
-                Err(_) => Ok(None),
-            }
+        |id: String| match id.parse::<i64>() {
+            Ok(id) => Call::Get(GetProduct { id }),
+            Err(_) => Call::Null,
         },
         cache::CLIENT,
     )

@@ -10,7 +10,7 @@ use super::tags;
 use crate::AppError;
 use crate::app::components::{Loading, format_price};
 use crate::app::dashboard::{self, signed_in};
-use crate::app::query::{Query, call};
+use crate::app::query::{Call, Query};
 
 /// An order as the dashboard lists it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -32,7 +32,8 @@ pub async fn my_orders() -> Result<Vec<OrderSummary>, AppError> {
 
 /// The visitor's orders: invalidated by their next order (tag `orders`).
 pub fn my_orders_query() -> Query<(), Vec<OrderSummary>> {
-    Query::new(|()| call(MyOrders {}), dashboard::CLIENT).tagged(|()| vec![tags::ORDERS.to_owned()])
+    Query::new(|()| Call::Get(MyOrders {}), dashboard::CLIENT)
+        .tagged(|()| vec![tags::ORDERS.to_owned()])
 }
 
 /// The dashboard's section: the visitor's orders.
