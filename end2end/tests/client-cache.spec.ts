@@ -1,7 +1,7 @@
 import { expect, test, type Page, type Request } from "@playwright/test";
 import { ADMIN, CUSTOMER, gotoHydrated, markDocument, expectNoReload, purge, signIn } from "./support";
 
-// The client tier (src/app/query.rs): each page's data is a leptos-fetch query
+// The client tier (src/app/query/): each page's data is a query
 // with a stale time. These tests count the data requests (GET /api/…) the
 // browser makes. The server under test runs with CLIENT_CACHE_MAX_SECS (10 in
 // scripts/e2e-server), so data goes stale in seconds; the browser's clock is

@@ -44,8 +44,8 @@ pub const fn minutes(n: u64) -> Duration {
     Duration::from_secs(n * 60)
 }
 
-/// The client tier: how long the browser keeps a page's data (leptos-fetch
-/// queries, see [`crate::app::query`]) before it asks again.
+/// The client tier: how long the browser keeps a page's data (its queries,
+/// see [`crate::app::query`]) before it asks again.
 ///
 /// Each feature picks its own (`blog::cache::CLIENT`), together with its
 /// shared tiers:

@@ -1,6 +1,6 @@
-//! The client tier: every page loads its data through a [`Query`], a
-//! leptos-fetch query over the page's GET server function, so the browser
-//! keeps the data for a while (TanStack Query's `staleTime` and `gcTime`).
+//! The client tier: every page loads its data through a [`Query`] over the
+//! page's GET server function, kept in the tab's query cache for a while
+//! (TanStack Query's `staleTime` and `gcTime`; `browser.rs`).
 //!
 //! - On the server the query runs inside the render and its value is
 //!   serialized into the page; hydration puts it in the browser's query cache,
@@ -18,19 +18,20 @@
 //!   the page: the same tab must never show one visitor's private data to
 //!   the next.
 //!
-//! Stale times count from when the data was *loaded*. leptos-fetch stamps
-//! hydrated data with the moment it hydrates, so data from a page that a
-//! shared cache kept for an hour would count as brand new. Each value carries
-//! the time it was loaded ([`Loaded::loaded_at`]; the server's clock for data
-//! rendered into the page), and a page whose hydrated data is already older
-//! than its stale time refetches it at once, in the background. The clocks of
+//! Stale times count from when the data was *loaded*, not from when it
+//! reached the tab: each value carries the time it was loaded
+//! ([`Loaded::loaded_at`]; the server's clock for data rendered into the
+//! page), so a page that a shared cache kept for an hour hydrates with data
+//! an hour old, which it refetches at once, in the background. The clocks of
 //! server and browser are assumed to agree within seconds: a browser clock
 //! hours ahead only makes hydrated data look stale (one extra request), never
 //! fresh.
 //!
 //! Errors are not reused: a page mounted over a cached error fetches again.
 
-use std::collections::BTreeSet;
+#[cfg(feature = "hydrate")]
+mod browser;
+
 use std::future::IntoFuture;
 use std::hash::{Hash, Hasher};
 use std::pin::Pin;
@@ -38,7 +39,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use leptos::prelude::*;
-use leptos_fetch::{QueryClient, QueryOptions, QueryScope};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
@@ -81,12 +81,12 @@ pub use crate::tags::Changed;
 /// What every query keeps: a data function's answer as the JSON it sends,
 /// decoded by the page that shows it ([`Data`]).
 ///
-/// Why not the typed answer: leptos-fetch is generic over its key and value
-/// types, and each pair compiles its whole cache, resource and hydration
-/// code again into the wasm (tens of KB for a dozen queries). Over one key
-/// type ([`DataKey`]) and one value type, the browser links it once, and the
-/// data functions' own client code (a typed request and response for each)
-/// not at all: queries fetch through one function ([`get`]).
+/// Why not the typed answer: a cache generic over its value type is
+/// compiled into the wasm once per type. Over one key type ([`DataKey`]) and
+/// one value type, it is compiled once, and the data functions' own client
+/// code (a typed request and response for each) not at all: queries fetch
+/// through one function ([`get`]). (leptos-fetch, which the app used before,
+/// compiled its cache, resource and hydration code once per query type.)
 type Json = Arc<RawValue>;
 
 /// What a query's key asks its data function for.
@@ -231,13 +231,16 @@ impl<T: DeserializeOwned + 'static> IntoFuture for Data<T> {
 struct DataKey {
     path: &'static str,
     args: Args,
+    /// What invalidates the answer, in the browser's cache (a server render
+    /// keeps nothing to invalidate).
+    #[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
     tags: Arc<[String]>,
     /// The data function's body, for the server's render.
     #[cfg(feature = "ssr")]
     run: Run,
 }
 
-#[derive(Clone, PartialEq)]
+#[derive(Clone, PartialEq, Eq)]
 enum Args {
     Get(Arc<str>),
     Null,
@@ -250,6 +253,8 @@ impl PartialEq for DataKey {
     }
 }
 
+impl Eq for DataKey {}
+
 impl Hash for DataKey {
     fn hash<H: Hasher>(&self, state: &mut H) {
         self.path.hash(state);
@@ -259,15 +264,6 @@ impl Hash for DataKey {
             Args::Fail(error) => error.to_string().hash(state),
         }
     }
-}
-
-/// The one leptos-fetch scope: every query's data, told apart by key.
-/// Each query uses it with its own stale and gc times
-/// ([`QueryScope::with_options`]); its identity is its fetcher's, the same
-/// for all, so they share one cache, where each query's data keeps the times
-/// it was loaded with.
-fn scope() -> QueryScope<DataKey, Loaded<Json>> {
-    QueryScope::new(load)
 }
 
 /// What every query runs: the data function, unless its key answers itself.
@@ -337,85 +333,116 @@ async fn get(path: &'static str, query: &str) -> Result<Json, AppError> {
         .map_err(|error| AppError::Transport(error.to_string()))
 }
 
-/// A leptos-fetch resource over the one scope, plus, in the browser, the
-/// refetch of data that came with the page but is already old. Not generic:
-/// compiled once for every query.
+/// A resource over the data at `key`: in the browser, through its query
+/// cache ([`browser::Cache`]); on the server, loaded by the render. Not
+/// generic: compiled once for every query.
 #[track_caller]
 fn resource(
     key: Arc<dyn Fn() -> DataKey + Send + Sync>,
     keep: ClientCache,
 ) -> Resource<Loaded<Json>> {
-    let client: QueryClient = expect_context();
     let keep = keep.capped(cache_cap());
-    let scope =
-        scope().with_options(QueryOptions::new().with_stale_time(keep.stale).with_gc_time(keep.gc));
-    let resource = client.resource(scope.clone(), {
-        let key = Arc::clone(&key);
-        move || key()
-    });
     #[cfg(feature = "hydrate")]
-    refetch_when_old(client, scope, keep.stale, key);
-    resource
+    return use_context::<browser::Cache>().unwrap_or_default().resource(key, keep);
+    #[cfg(not(feature = "hydrate"))]
+    server_resource(key, keep)
 }
 
-/// Each time the page shows the data at a key, refetches it in the
-/// background if it is an error, or if it came with the page and is older
-/// than the stale time (see the module's doc).
-#[cfg(feature = "hydrate")]
-fn refetch_when_old(
-    client: QueryClient,
-    scope: QueryScope<DataKey, Loaded<Json>>,
-    stale: Duration,
+/// A resource that loads its data in the server's render (or, in a crate
+/// built for neither half, nowhere).
+#[cfg(not(feature = "hydrate"))]
+fn server_resource(
     key: Arc<dyn Fn() -> DataKey + Send + Sync>,
-) {
-    let hydrating =
-        Owner::current_shared_context().is_some_and(|context| context.during_hydration());
-    Effect::new(move |previous: Option<()>| {
-        let key = key();
-        untrack(|| {
-            let Some(cached) = client.get_cached_query(scope.clone(), &key) else { return };
-            let first_render = hydrating && previous.is_none();
-            let old = match &cached.result {
-                // The error the server just rendered is the page; refetch
-                // errors only when coming back to them.
-                Err(_) => !first_render,
-                Ok(_) => cached.rendered && cached.age() >= stale,
+    keep: ClientCache,
+) -> Resource<Loaded<Json>> {
+    let _ = keep;
+    // On the server, the render's answers: Leptos renders an async page's
+    // views again once their data is in, and the resources created again
+    // must find it rather than load it twice (or, nested in another
+    // resource's view, after the request has ended).
+    let answers = use_context::<RenderAnswers>();
+    Resource::new(
+        move || key(),
+        move |key| {
+            let answers = answers.clone();
+            let load = async move {
+                let cached = answers.as_ref().and_then(|answers| answers.get(&key));
+                if let Some(value) = cached {
+                    return value;
+                }
+                let value = load(key.clone()).await;
+                if let Some(answers) = answers {
+                    answers.put(key, value.clone());
+                }
+                value
             };
-            let fetching = client.subscribe_is_fetching(scope.clone(), {
-                let key = key.clone();
-                move || key.clone()
-            });
-            if old && !fetching.get_untracked() {
-                client.invalidate_query(scope.clone(), &key);
+            // Under the app's owner: a resource nested in another's view may
+            // be created by a render pass whose owner is gone before it loads,
+            // and the data function reads the request from context.
+            let root = use_context::<RenderAnswers>().map(|answers| answers.owner.clone());
+            match root {
+                Some(owner) => {
+                    owner.with(|| leptos::reactive::computed::ScopedFuture::new_untracked(load))
+                }
+                None => leptos::reactive::computed::ScopedFuture::new_untracked(load),
             }
-        });
-    });
+        },
+    )
+}
+
+/// The answers a server render has loaded, by key.
+#[cfg(not(feature = "hydrate"))]
+#[derive(Clone)]
+struct RenderAnswers {
+    answers: Arc<std::sync::Mutex<std::collections::HashMap<DataKey, Loaded<Json>>>>,
+    /// The app's owner, under which every load runs.
+    owner: Owner,
+}
+
+#[cfg(not(feature = "hydrate"))]
+impl RenderAnswers {
+    fn get(&self, key: &DataKey) -> Option<Loaded<Json>> {
+        self.answers.lock().unwrap_or_else(std::sync::PoisonError::into_inner).get(key).cloned()
+    }
+
+    fn put(&self, key: DataKey, value: Loaded<Json>) {
+        self.answers.lock().unwrap_or_else(std::sync::PoisonError::into_inner).insert(key, value);
+    }
 }
 
 /// Keeps the query tier in the main wasm module. Every page's data goes
 /// through [`resource`], but only the areas' lazily loaded views call it
-/// (`app::lazy`), so wasm-split would put it (leptos-fetch, the JSON
-/// decoding: 70 KB brotli) in a chunk of its own that every area loads: one
-/// request more, and 7 KB more compressed apart. A reference from the entry
-/// point keeps it in the main module.
+/// (`app::lazy`), so wasm-split would put it (the query cache, the fetch,
+/// the JSON decoding) in a chunk of its own that every area loads: one
+/// request more, and, compressed apart, more bytes (7 KB when the cache was
+/// leptos-fetch). A reference from the entry point keeps it in the main
+/// module.
 #[cfg(all(feature = "hydrate", feature = "split"))]
 pub fn keep_in_main_module() {
     std::hint::black_box(resource as fn(_, _) -> _);
 }
 
-/// Provides the query client to the whole app.
+/// Provides the query cache to the whole app: the tab's in the browser, the
+/// render's answers on the server.
 pub fn provide_query_client() {
-    QueryClient::new().provide();
+    #[cfg(feature = "hydrate")]
+    provide_context(browser::Cache::default());
+    #[cfg(not(feature = "hydrate"))]
+    provide_context(RenderAnswers {
+        answers: Arc::default(),
+        owner: Owner::current().unwrap_or_default(),
+    });
 }
 
 /// Invalidates every cached query whose data carries one of `tags`: shown
 /// data refetches in the background, the rest on its next use.
 pub fn invalidate_tags(tags: &[String]) {
-    let Some(client) = use_context::<QueryClient>() else { return };
-    let tags: BTreeSet<&str> = tags.iter().map(String::as_str).collect();
-    client.invalidate_queries_with_predicate(scope(), |key: &DataKey| {
-        key.tags.iter().any(|tag| tags.contains(tag.as_str()))
-    });
+    #[cfg(feature = "hydrate")]
+    if let Some(cache) = use_context::<browser::Cache>() {
+        cache.invalidate(tags);
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = tags;
 }
 
 /// When `action` (a write) succeeds, invalidates what it [`Changed`].
@@ -437,12 +464,16 @@ where
     A: server_fn::ServerFn<Error = AppError> + Clone + Send + Sync + 'static,
     A::Output: Send + Sync + 'static,
 {
-    let client: QueryClient = expect_context();
-    Effect::new(move || {
-        if action.pending().get() {
-            client.clear();
-        }
-    });
+    #[cfg(feature = "hydrate")]
+    if let Some(cache) = use_context::<browser::Cache>() {
+        Effect::new(move || {
+            if action.pending().get() {
+                cache.clear();
+            }
+        });
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = action;
 }
 
 /// A tag list from a cache policy, for [`Query::tagged`].
