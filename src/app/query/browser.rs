@@ -58,17 +58,26 @@ impl Answer {
     fn fresh(&self) -> bool {
         !self.invalidated && self.value.result.is_ok() && self.value.age() < self.keep.stale
     }
+
+    /// No resource has shown it for its gc time (by `now`, in ms).
+    fn unused_past_gc(&self, now: i64) -> bool {
+        now - self.last_used >= millis(self.keep.gc)
+    }
+}
+
+/// Whether a resource on screen shows `key`.
+fn on_screen(shown: &[(u64, Shown)], key: &DataKey) -> bool {
+    shown.iter().any(|(_, shown)| shown.key.as_ref() == Some(key))
 }
 
 impl Queries {
     /// The answer for `key`, if it is still kept: unused for its gc time, or
     /// an error, it is dropped.
     fn kept(&mut self, key: &DataKey, now: i64) -> Option<&Answer> {
-        let shown = self.shown.iter().any(|(_, shown)| shown.key.as_ref() == Some(key));
         let index = self.answers.iter().position(|(cached, _)| cached == key)?;
         let answer = &self.answers[index].1;
         if answer.value.result.is_err()
-            || (!shown && now - answer.last_used >= millis(answer.keep.gc))
+            || (!on_screen(&self.shown, key) && answer.unused_past_gc(now))
         {
             self.answers.swap_remove(index);
             return None;
@@ -84,13 +93,11 @@ impl Queries {
         let now = now_millis();
         // Drop what has outlived its gc time, and the answer replaced, so the
         // list does not grow forever.
-        let shown: Vec<DataKey> =
-            self.shown.iter().filter_map(|(_, shown)| shown.key.clone()).collect();
-        self.answers.retain(|(cached, answer)| {
-            *cached != key
-                && (shown.contains(cached) || now - answer.last_used < millis(answer.keep.gc))
+        let Self { answers, shown, .. } = self;
+        answers.retain(|(cached, answer)| {
+            *cached != key && (on_screen(shown, cached) || !answer.unused_past_gc(now))
         });
-        self.answers.push((key, Answer { value, keep, invalidated: false, last_used: now }));
+        answers.push((key, Answer { value, keep, invalidated: false, last_used: now }));
     }
 }
 
@@ -181,41 +188,47 @@ impl Cache {
                 value
             }
             None => {
-                self.lock().fetching.push(key.clone());
-                let value = load(key.clone()).await;
-                let mut queries = self.lock();
-                queries.fetching.retain(|fetching| *fetching != key);
-                queries.store(key, value.clone(), keep);
-                value
+                self.claim(&key);
+                self.fetch(key, keep).await
             }
         }
+    }
+
+    /// Notes that `key` is being fetched; false if it already was.
+    fn claim(&self, key: &DataKey) -> bool {
+        let mut queries = self.lock();
+        if queries.fetching.contains(key) {
+            return false;
+        }
+        queries.fetching.push(key.clone());
+        true
+    }
+
+    /// Loads `key` (claimed) and keeps the answer.
+    async fn fetch(&self, key: DataKey, keep: ClientCache) -> Loaded<Json> {
+        let value = load(key.clone()).await;
+        let mut queries = self.lock();
+        queries.fetching.retain(|fetching| *fetching != key);
+        queries.store(key, value.clone(), keep);
+        value
     }
 
     /// Fetches `key` in the background, unless a fetch of it is on its way,
     /// and gives the answer to the resources showing it.
     fn refresh(&self, key: DataKey, keep: ClientCache) {
-        {
-            let mut queries = self.lock();
-            if queries.fetching.contains(&key) {
-                return;
-            }
-            queries.fetching.push(key.clone());
+        if !self.claim(&key) {
+            return;
         }
         let cache = self.clone();
         leptos::task::spawn_local(async move {
-            let value = load(key.clone()).await;
-            let showing: Vec<Resource<Loaded<Json>>> = {
-                let mut queries = cache.lock();
-                queries.fetching.retain(|fetching| *fetching != key);
-                queries.store(key.clone(), value.clone(), keep);
-                queries
-                    .shown
-                    .iter()
-                    .map(|(_, shown)| shown)
-                    .filter(|shown| shown.key.as_ref() == Some(&key))
-                    .filter_map(|shown| shown.resource)
-                    .collect()
-            };
+            let value = cache.fetch(key.clone(), keep).await;
+            let showing: Vec<Resource<Loaded<Json>>> = cache
+                .lock()
+                .shown
+                .iter()
+                .filter(|(_, shown)| shown.key.as_ref() == Some(&key))
+                .filter_map(|(_, shown)| shown.resource)
+                .collect();
             // Outside the lock: setting a resource runs the effects that
             // read it.
             for resource in showing {
@@ -240,20 +253,19 @@ impl Cache {
     /// on screen; the others refetch when a page shows them again.
     pub(super) fn invalidate(&self, tags: &[String]) {
         let tagged = |key: &DataKey| key.tags.iter().any(|tag| tags.contains(tag));
-        let shown: Vec<(DataKey, ClientCache)> = {
+        let refetch: Vec<(DataKey, ClientCache)> = {
             let mut queries = self.lock();
-            let mut shown = vec![];
-            let on_screen: Vec<DataKey> =
-                queries.shown.iter().filter_map(|(_, shown)| shown.key.clone()).collect();
-            for (key, answer) in queries.answers.iter_mut().filter(|(key, _)| tagged(key)) {
+            let Queries { answers, shown, .. } = &mut *queries;
+            let mut refetch = vec![];
+            for (key, answer) in answers.iter_mut().filter(|(key, _)| tagged(key)) {
                 answer.invalidated = true;
-                if on_screen.contains(key) {
-                    shown.push((key.clone(), answer.keep));
+                if on_screen(shown, key) {
+                    refetch.push((key.clone(), answer.keep));
                 }
             }
-            shown
+            refetch
         };
-        for (key, keep) in shown {
+        for (key, keep) in refetch {
             self.refresh(key, keep);
         }
     }

@@ -341,21 +341,25 @@ fn resource(
     key: Arc<dyn Fn() -> DataKey + Send + Sync>,
     keep: ClientCache,
 ) -> Resource<Loaded<Json>> {
-    let keep = keep.capped(cache_cap());
     #[cfg(feature = "hydrate")]
-    return use_context::<browser::Cache>().unwrap_or_default().resource(key, keep);
+    return use_context::<browser::Cache>()
+        .unwrap_or_default()
+        .resource(key, keep.capped(cache_cap()));
+    // A server render keeps nothing past itself: no times to apply.
     #[cfg(not(feature = "hydrate"))]
-    server_resource(key, keep)
+    {
+        let _ = keep;
+        server_resource(key)
+    }
 }
+
+#[cfg(not(feature = "hydrate"))]
+use leptos::reactive::computed::ScopedFuture;
 
 /// A resource that loads its data in the server's render (or, in a crate
 /// built for neither half, nowhere).
 #[cfg(not(feature = "hydrate"))]
-fn server_resource(
-    key: Arc<dyn Fn() -> DataKey + Send + Sync>,
-    keep: ClientCache,
-) -> Resource<Loaded<Json>> {
-    let _ = keep;
+fn server_resource(key: Arc<dyn Fn() -> DataKey + Send + Sync>) -> Resource<Loaded<Json>> {
     // On the server, the render's answers: Leptos renders an async page's
     // views again once their data is in, and the resources created again
     // must find it rather than load it twice (or, nested in another
@@ -365,6 +369,7 @@ fn server_resource(
         move || key(),
         move |key| {
             let answers = answers.clone();
+            let owner = answers.as_ref().map(|answers| answers.owner.clone());
             let load = async move {
                 let cached = answers.as_ref().and_then(|answers| answers.get(&key));
                 if let Some(value) = cached {
@@ -379,12 +384,9 @@ fn server_resource(
             // Under the app's owner: a resource nested in another's view may
             // be created by a render pass whose owner is gone before it loads,
             // and the data function reads the request from context.
-            let root = use_context::<RenderAnswers>().map(|answers| answers.owner.clone());
-            match root {
-                Some(owner) => {
-                    owner.with(|| leptos::reactive::computed::ScopedFuture::new_untracked(load))
-                }
-                None => leptos::reactive::computed::ScopedFuture::new_untracked(load),
+            match owner {
+                Some(owner) => owner.with(|| ScopedFuture::new_untracked(load)),
+                None => ScopedFuture::new_untracked(load),
             }
         },
     )
