@@ -24,7 +24,7 @@ use server_fn::codec::GetUrl;
 
 use crate::AppError;
 use crate::app::components::{ErrorPage, Loading, NotFound, Pagination, Paragraphs};
-use crate::app::lazy::{BlogIndexRoute, PostEditorRoute, PostRoute};
+use crate::app::lazy::PostEditorRoute;
 use crate::app::paging::{Paged, paged_query};
 use crate::app::query::{Call, Query, tags_of};
 use crate::app::{Feature, HomeSection};
@@ -66,8 +66,9 @@ pub const FEATURE: Feature = Feature {
 #[component(transparent)]
 pub fn Routes() -> impl leptos_router::MatchNestedRoutes + Clone {
     view! {
-        <Route path=path!("/blog") view={Lazy::<BlogIndexRoute>::new()} ssr=SsrMode::Async />
-        <Route path=path!("/blog/:slug") view={Lazy::<PostRoute>::new()} ssr=SsrMode::Async />
+        // In the main module, not an area of its own (see `app::lazy`).
+        <Route path=path!("/blog") view=BlogIndex ssr=SsrMode::Async />
+        <Route path=path!("/blog/:slug") view=PostPage ssr=SsrMode::Async />
         <Route path=path!("/dashboard/posts/:slug") view={Lazy::<PostEditorRoute>::new()} ssr=SsrMode::Async />
     }
     .into_inner()
