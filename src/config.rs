@@ -31,6 +31,11 @@
 //! | `FASTLY_SERVICE_ID`, `FASTLY_API_TOKEN` | unset | a Fastly service in front: purges call its purge API (both or neither) |
 //! | `CLOUDFLARE_API_URL`, `FASTLY_API_URL` | the real APIs | where those APIs are (tests point them elsewhere) |
 //! | `CLIENT_CACHE_MAX_SECS` | unset | caps how long browsers keep page data (stale time; 4× for unused data): for tests, which should not wait minutes |
+//! | `SIGN_IN_HASH_PERMITS` | the number of cores | password checks that run at once (each fills 19 MiB for ~20 ms of a core); more sign-ins wait for one |
+//! | `SIGN_IN_HASH_WAIT_MS` | `250` | how long a sign-in waits for a password check; past it, a fast `429` |
+//! | `TRUSTED_PROXY_HOPS` | `0` | proxies in front that append the client's address to `X-Forwarded-For` (a load balancer, nginx: `1`); `0`: the client is the peer of the connection, and `X-Forwarded-For` is ignored |
+//! | `MAX_CONNECTIONS` | `1024` | open connections at once; past it, new ones wait in the kernel's queue |
+//! | `HEADER_READ_TIMEOUT_SECS` | `10` | a connection that has not sent a whole request head this long after it opened (or after its last response) is closed |
 //! | `RUST_LOG` | `info,leptos_isr_starter=debug` | log filter (tracing-subscriber syntax) |
 //!
 //! Leptos' own `LEPTOS_*` settings (site address, site root, …) are read by
@@ -72,6 +77,16 @@ pub struct Config {
     pub client_cache_max: Option<Duration>,
     /// The CDNs in front, which purges are sent to.
     pub cdn: CdnSettings,
+    /// Password checks at once (`SIGN_IN_HASH_PERMITS`).
+    pub sign_in_hash_permits: usize,
+    /// How long a sign-in waits for a password check (`SIGN_IN_HASH_WAIT_MS`).
+    pub sign_in_hash_wait: Duration,
+    /// Proxies in front that append to `X-Forwarded-For` (`TRUSTED_PROXY_HOPS`).
+    pub trusted_proxy_hops: usize,
+    /// Open connections at once (`MAX_CONNECTIONS`).
+    pub max_connections: usize,
+    /// Deadline of a request head (`HEADER_READ_TIMEOUT_SECS`).
+    pub header_read_timeout: Duration,
 }
 
 /// Settings of the built-in ISR cache.
@@ -157,6 +172,11 @@ impl std::fmt::Debug for Config {
             .field("preview_token", &self.preview_token.as_ref().map(|_| "***"))
             .field("client_cache_max", &self.client_cache_max)
             .field("cdn", &self.cdn)
+            .field("sign_in_hash_permits", &self.sign_in_hash_permits)
+            .field("sign_in_hash_wait", &self.sign_in_hash_wait)
+            .field("trusted_proxy_hops", &self.trusted_proxy_hops)
+            .field("max_connections", &self.max_connections)
+            .field("header_read_timeout", &self.header_read_timeout)
             .finish()
     }
 }
@@ -274,8 +294,29 @@ impl Config {
             },
         );
 
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get() as u64);
+        let count = |name, default| {
+            parse_number(&get, name, default).map(|n| usize::try_from(n).unwrap_or(usize::MAX))
+        };
         Ok(Self {
             cdn: CdnSettings { varnish, cloudflare, fastly },
+            sign_in_hash_permits: count("SIGN_IN_HASH_PERMITS", cores)?,
+            sign_in_hash_wait: Duration::from_millis(parse_number(
+                &get,
+                "SIGN_IN_HASH_WAIT_MS",
+                250,
+            )?),
+            // Zero allowed: the default, no proxy trusted.
+            trusted_proxy_hops: match get("TRUSTED_PROXY_HOPS").as_deref().map(str::trim) {
+                None | Some("0") => 0,
+                Some(_) => count("TRUSTED_PROXY_HOPS", 0)?,
+            },
+            max_connections: count("MAX_CONNECTIONS", 1024)?,
+            header_read_timeout: Duration::from_secs(parse_number(
+                &get,
+                "HEADER_READ_TIMEOUT_SECS",
+                10,
+            )?),
             database_url,
             public_url,
             request_timeout,

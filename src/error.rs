@@ -37,6 +37,11 @@ pub enum AppError {
     /// 405: the route exists, the method does not; the message says which to use.
     #[error("Method not allowed: {0}")]
     MethodNotAllowed(String),
+    /// 429: too many attempts, or the server is too busy to take this one
+    /// now; the message says when to try again (as does `Retry-After`, see
+    /// [`AppError::too_many_requests`]).
+    #[error("{0}")]
+    TooManyRequests(String),
     /// 500: something broke on the server. The cause is in the server log only.
     #[error("Something went wrong on our side. Please try again.")]
     Internal,
@@ -56,6 +61,7 @@ impl AppError {
             }
             Self::Forbidden => StatusCode::FORBIDDEN,
             Self::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
+            Self::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
             Self::Internal | Self::Transport(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -70,8 +76,21 @@ impl AppError {
             Self::InvalidToken => "invalid_token",
             Self::Forbidden => "forbidden",
             Self::MethodNotAllowed(_) => "method_not_allowed",
+            Self::TooManyRequests(_) => "too_many_requests",
             Self::Internal | Self::Transport(_) => "internal",
         }
+    }
+
+    /// A 429 that says `message` and, in the response being made, asks the
+    /// client to wait `retry_after` (whole seconds, at least one) in a
+    /// `Retry-After` header.
+    #[cfg(feature = "ssr")]
+    pub fn too_many_requests(retry_after: std::time::Duration, message: impl Into<String>) -> Self {
+        if let Some(response) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>() {
+            let seconds = retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0);
+            response.insert_header(http::header::RETRY_AFTER, seconds.max(1).into());
+        }
+        Self::TooManyRequests(message.into())
     }
 
     /// Logs `cause` with its full detail and returns the generic [`AppError::Internal`].
@@ -116,6 +135,7 @@ impl From<ErrorBody> for AppError {
             "method_not_allowed" => Self::MethodNotAllowed(
                 message.strip_prefix("Method not allowed: ").unwrap_or(&message).to_owned(),
             ),
+            "too_many_requests" => Self::TooManyRequests(message),
             "internal" => Self::Internal,
             _ => Self::Transport(message),
         }
@@ -239,6 +259,7 @@ mod tests {
             AppError::InvalidToken,
             AppError::Forbidden,
             AppError::MethodNotAllowed("use POST".into()),
+            AppError::TooManyRequests("Try again in 3 seconds.".into()),
             AppError::Internal,
         ];
         for error in errors {

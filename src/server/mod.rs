@@ -9,6 +9,7 @@ pub mod cache;
 pub mod cdn;
 pub mod fanout;
 pub mod guard;
+pub mod listen;
 pub mod prerender;
 pub mod seed;
 
@@ -17,7 +18,6 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use axum::Router;
 use axum::handler::Handler as _;
-use axum::serve::ListenerExt as _;
 use isr_cache::{CachePolicyLayer, ETagLayer, IsrLayer};
 use leptos::prelude::*;
 use leptos_axum::LeptosRoutes;
@@ -65,20 +65,24 @@ pub async fn run() -> anyhow::Result<()> {
     } else {
         crate::state::Readiness::ready()
     };
-    let state =
-        AppState { leptos_options, db, config: config.clone(), purger, ready: ready.clone() };
+    let hashing = crate::state::Hashing::from_config(&config);
+    let state = AppState {
+        leptos_options,
+        db,
+        config: config.clone(),
+        purger,
+        ready: ready.clone(),
+        hashing,
+    };
     let app = router(state.clone());
 
     let listener = tokio::net::TcpListener::bind(addr)
         .await
-        .with_context(|| format!("cannot listen on {addr}"))?
-        // A streamed page's chunks go out as they are written, rather than
-        // each waiting for the client's delayed ACK (Nagle's algorithm).
-        .tap_io(|tcp| {
-            if let Err(error) = tcp.set_nodelay(true) {
-                tracing::warn!(%error, "cannot set TCP_NODELAY");
-            }
-        });
+        .with_context(|| format!("cannot listen on {addr}"))?;
+    let limits = listen::Limits {
+        max_connections: config.max_connections,
+        header_read_timeout: config.header_read_timeout,
+    };
     tracing::info!("listening on http://{addr}");
     if config.isr.enabled {
         // After the listener is up: `/healthz/live` answers at once,
@@ -86,9 +90,7 @@ pub async fn run() -> anyhow::Result<()> {
         let (app, isr) = (app.clone(), state.purger.isr().clone());
         tokio::spawn(async move { cache::warm(app, &config, &isr, &ready).await });
     }
-    // Peer addresses let `/metrics` tell loopback clients from others.
-    let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
-    axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await?;
+    listen::serve(listener, app, limits, shutdown_signal()).await;
     tracing::info!("stopped");
     Ok(())
 }

@@ -260,8 +260,15 @@ impl TestApp {
             Purger::new(isr.clone()).cdn(Cdn::new(config.cdn.clone())).others(fanout.clone());
         let listener =
             fanout.listen(&config.database_url, purger.clone()).await.expect("LISTEN for purges");
-        let state =
-            AppState { leptos_options, db: db.clone(), config: config.clone(), purger, ready };
+        let hashing = leptos_isr_starter::state::Hashing::from_config(&config);
+        let state = AppState {
+            leptos_options,
+            db: db.clone(),
+            config: config.clone(),
+            purger,
+            ready,
+            hashing,
+        };
         Self {
             router: router_with(state.clone(), extra),
             db,

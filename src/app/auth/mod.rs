@@ -30,6 +30,8 @@ pub mod preview;
 pub mod seed;
 #[cfg(feature = "ssr")]
 pub mod session;
+#[cfg(feature = "ssr")]
+pub mod throttle;
 
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -131,21 +133,55 @@ pub async fn login(email: String, password: String) -> Result<(), AppError> {
             "Passwords are limited to {MAX_PASSWORD_BYTES} bytes."
         )));
     }
+    // Throttled attempts are refused before the account is looked up: the
+    // answer and its timing are the same whether it exists or not.
+    let client = use_context::<http::request::Parts>()
+        .and_then(|parts| throttle::client_address(&parts, state.config.trusted_proxy_hops));
+    let attempt = throttle::Attempt::new(&state.config, &email, client);
+    if let Some(wait) = throttle::wait(&state.db, &attempt).await? {
+        tracing::debug!(client = %attempt.client, email_hash = %attempt.email_hash, ?wait, "sign-in throttled");
+        return Err(throttled(wait));
+    }
     let user = db::find_credentials(&state.db, &email).await?;
-    let verified =
-        password::verify(password, user.as_ref().map(|u| u.password_hash.clone())).await?;
+    let stored = user.as_ref().map(|u| u.password_hash.clone());
+    let verified = match state.hashing.verify(password, stored).await {
+        Ok(verified) => verified,
+        Err(busy @ AppError::TooManyRequests(_)) => {
+            tracing::debug!(client = %attempt.client, "sign-in refused: every password check is busy");
+            return Err(busy);
+        }
+        Err(other) => return Err(other),
+    };
     let user = match user {
         Some(user) if verified => user,
         _ => {
-            tracing::info!("failed sign-in");
+            let failures = throttle::failed(&state.db, &attempt).await?;
+            tracing::warn!(
+                client = %attempt.client,
+                email_hash = %attempt.email_hash,
+                failures,
+                "failed sign-in"
+            );
             return Err(AppError::InvalidCredentials);
         }
     };
+    throttle::succeeded(&state.db, &attempt).await?;
     let session_id = session::create(&state.db, user.id, state.config.session_ttl).await?;
     session::set_cookie(&session_id, &state.config);
     tracing::info!(user_id = user.id, "signed in");
     leptos_axum::redirect("/dashboard");
     Ok(())
+}
+
+/// The answer to a throttled sign-in, which says how long to wait.
+#[cfg(feature = "ssr")]
+fn throttled(wait: std::time::Duration) -> AppError {
+    let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+    let unit = if seconds == 1 { "second" } else { "seconds" };
+    AppError::too_many_requests(
+        wait,
+        format!("Too many failed sign-ins. Please wait {seconds} {unit} before trying again."),
+    )
 }
 
 /// Ends the session (deletes its row, clears the cookie) and goes home.

@@ -383,7 +383,7 @@ fn server_resource(key: Arc<dyn Fn() -> DataKey + Send + Sync>) -> Resource<Load
         move || key(),
         move |key| {
             let answers = answers.clone();
-            let owner = answers.as_ref().map(|answers| answers.owner.clone());
+            let owner = answers.as_ref().and_then(|answers| answers.owner.upgrade());
             let load = async move {
                 let cached = answers.as_ref().and_then(|answers| answers.get(&key));
                 if let Some(value) = cached {
@@ -411,8 +411,12 @@ fn server_resource(key: Arc<dyn Fn() -> DataKey + Send + Sync>) -> Resource<Load
 #[derive(Clone)]
 struct RenderAnswers {
     answers: Arc<std::sync::Mutex<std::collections::HashMap<DataKey, Loaded<Json>>>>,
-    /// The app's owner, under which every load runs.
-    owner: Owner,
+    /// The app's owner, under which every load runs. Weak: these answers
+    /// live in that owner's own context, and a strong reference there would
+    /// be a cycle that keeps the render's whole reactive tree (every signal,
+    /// resource and context of the page, about 13 KB a render) alive after
+    /// the response, for ever.
+    owner: WeakOwner,
 }
 
 #[cfg(not(feature = "hydrate"))]
@@ -446,7 +450,7 @@ pub fn provide_query_client() {
     #[cfg(not(feature = "hydrate"))]
     provide_context(RenderAnswers {
         answers: Arc::default(),
-        owner: Owner::current().unwrap_or_default(),
+        owner: Owner::current().unwrap_or_default().downgrade(),
     });
 }
 
