@@ -24,6 +24,7 @@ use leptos_isr_starter::db;
 use leptos_isr_starter::purge::Purger;
 use leptos_isr_starter::server::cdn::Cdn;
 use leptos_isr_starter::server::fanout::Fanout;
+use leptos_isr_starter::server::listen::{self, Limits};
 use leptos_isr_starter::server::{AppState, Config, cache, router_with, seed};
 use leptos_isr_starter::state::Readiness;
 use sqlx::Connection;
@@ -476,18 +477,25 @@ impl Server {
         tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a loopback port")
     }
 
-    /// Serves `router` on `listener`, until [`stop`](Self::stop) (which
-    /// closes it).
+    /// Serves `router` on `listener` as the server does, with its default
+    /// limits, until [`stop`](Self::stop) (which closes it).
     pub fn on(listener: tokio::net::TcpListener, router: Router) -> Self {
+        let limits = Limits {
+            max_connections: 1024,
+            header_read_timeout: std::time::Duration::from_secs(10),
+        };
+        Self::with_limits(listener, router, limits)
+    }
+
+    /// [`on`](Self::on), within `limits`.
+    pub fn with_limits(listener: tokio::net::TcpListener, router: Router, limits: Limits) -> Self {
         let addr = listener.local_addr().expect("bound");
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let app = router.into_make_service_with_connect_info::<std::net::SocketAddr>();
         let task = tokio::spawn(async move {
-            let _ = axum::serve(listener, app)
-                .with_graceful_shutdown(async move {
-                    let _ = stopped.await;
-                })
-                .await;
+            let stopped = async move {
+                let _ = stopped.await;
+            };
+            listen::serve(listener, router, limits, stopped).await;
         });
         Self { addr, stop, task }
     }

@@ -9,6 +9,7 @@
 //! - `caching`: the cache headers of every route, validators, compression.
 //! - `hardening`: junk parameters, headers and unlisted routes cannot bust the cache.
 //! - `isr`: the built-in ISR cache: hits, purges, the editor, failures, metrics.
+//! - `limits`: bounded under load: password checks, the sign-in throttle, the listener.
 //! - `cdn`: a real Varnish in front, driven by the app's headers and purges.
 //! - `orders`: placing orders: stock, overselling, purges.
 //! - `prerender`: static generation: pages, data, `_headers`, crawling, failures.
@@ -28,6 +29,7 @@ mod cdn;
 mod demo;
 mod hardening;
 mod isr;
+mod limits;
 mod orders;
 mod pages;
 mod prerender;
