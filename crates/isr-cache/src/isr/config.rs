@@ -105,6 +105,13 @@ pub struct IsrConfig {
     /// never holds up a worker that serves hits; 0 (the default) renders on
     /// the caller's runtime.
     pub render_threads: usize,
+    /// The most renders in flight at once (each key renders once however
+    /// many ask, so this counts keys). A render runs to its end even when
+    /// the client that started it leaves, so without a bound a client that
+    /// asks for new keys and hangs up would pile up renders. Past it, a miss
+    /// is sent to the service as it came, in its own request (cancelled with
+    /// it, never stored), and a stale page is served without regenerating.
+    pub max_renders: usize,
     /// A store under the in-memory one that outlives the process and that
     /// instances share ([`level2`](super::level2)). Default: none.
     pub second_level: Option<Level2>,
@@ -286,6 +293,13 @@ impl IsrConfig {
         self.render_threads = threads;
         self
     }
+
+    /// The most renders in flight at once ([`IsrConfig::max_renders`]).
+    #[must_use]
+    pub fn max_renders(mut self, renders: usize) -> Self {
+        self.max_renders = renders;
+        self
+    }
 }
 
 impl Default for IsrConfig {
@@ -305,6 +319,7 @@ impl Default for IsrConfig {
             request_cache_control: false,
             normalise_query: true,
             render_threads: 0,
+            max_renders: 256,
             second_level: None,
             build: String::new(),
             lease: Duration::from_secs(5),

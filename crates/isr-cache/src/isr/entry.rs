@@ -456,7 +456,8 @@ impl Entry {
         let bodies = self.identity.body.len() + compressed;
         let headers: usize =
             self.headers.iter().map(|(k, v)| k.as_str().len() + v.len() + 32).sum();
-        u32::try_from(bodies + headers + self.path.len() + 256).unwrap_or(u32::MAX)
+        let names = self.path.len() + self.target.len();
+        u32::try_from(bodies + headers + names + 256).unwrap_or(u32::MAX)
     }
 
     /// Milliseconds since it was stored.

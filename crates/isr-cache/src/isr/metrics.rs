@@ -22,6 +22,7 @@ pub struct Metrics {
     pub level2_writes: Counter,
     pub level2_errors: Counter,
     pub level2_skipped: Counter,
+    pub level2_writes_dropped: Counter,
     pub leases_taken: Counter,
     pub lease_waits: Counter,
     pub entries: Gauge,
@@ -45,6 +46,7 @@ impl Default for Metrics {
             level2_writes: Counter::default(),
             level2_errors: Counter::default(),
             level2_skipped: Counter::default(),
+            level2_writes_dropped: Counter::default(),
             leases_taken: Counter::default(),
             lease_waits: Counter::default(),
             entries: Gauge::default(),
@@ -107,6 +109,11 @@ impl Default for Metrics {
             "level2_skipped",
             "Second-level records skipped as corrupt or foreign",
             metrics.level2_skipped.clone(),
+        );
+        registry.register(
+            "level2_writes_dropped",
+            "Writes to the second level not made: too many were under way already",
+            metrics.level2_writes_dropped.clone(),
         );
         registry.register(
             "leases_taken",

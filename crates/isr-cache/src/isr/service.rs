@@ -283,12 +283,7 @@ where
             Freshness::StaleWhileRevalidate => {
                 shared.metrics.stale.inc();
                 // The template is built only when no render of the key is in flight.
-                let in_flight = shared
-                    .flights
-                    .lock()
-                    .unwrap_or_else(PoisonError::into_inner)
-                    .contains_key(&key);
-                if !in_flight && entry.may_retry(now) {
+                if may_start_render(&cache, &key) && entry.may_retry(now) {
                     let job = Job {
                         primary,
                         template: template(&request),
@@ -316,6 +311,11 @@ where
     }
 
     shared.metrics.misses.inc();
+    if !joins_or_may_start_render(&cache, &key) {
+        // Every render slot is taken: this one runs in the request, as if
+        // there were no cache, and ends with it.
+        return forward(ready, request, Status::Miss { stored: false }).await;
+    }
     let (reply, replies) = oneshot::channel();
     // The encoding this request asks for is made with the render; others
     // when first asked for.
@@ -345,9 +345,11 @@ where
                 // Stale: served as it is, and regenerated in the background.
                 shared.metrics.stale.inc();
                 let key = key::full(&primary, &entry.vary, request.headers());
-                let prepare = entry.encodings_made();
-                let job = Job { primary, template: template(&request), prepare };
-                drop(join_flight(&cache, &key, job, ready.clone(), None, Some(entry.clone())));
+                if may_start_render(&cache, &key) {
+                    let prepare = entry.encodings_made();
+                    let job = Job { primary, template: template(&request), prepare };
+                    drop(join_flight(&cache, &key, job, ready.clone(), None, Some(entry.clone())));
+                }
                 Status::Stale { ttl, error: None }
             };
             Ok(serve(&entry, request.headers(), now, head, status))
@@ -388,6 +390,21 @@ where
             forward(ready, request, Status::Miss { stored: false }).await
         }
     }
+}
+
+/// Whether a background render of `key` may start: none is in flight for
+/// it, and fewer than [`IsrConfig::max_renders`](super::IsrConfig::max_renders)
+/// are in flight in all.
+fn may_start_render(cache: &IsrCache, key: &str) -> bool {
+    let flights = cache.shared.flights.lock().unwrap_or_else(PoisonError::into_inner);
+    !flights.contains_key(key) && flights.len() < cache.shared.config.max_renders
+}
+
+/// Whether a miss of `key` may wait for a render: one is in flight for it
+/// already, or another may start.
+fn joins_or_may_start_render(cache: &IsrCache, key: &str) -> bool {
+    let flights = cache.shared.flights.lock().unwrap_or_else(PoisonError::into_inner);
+    flights.contains_key(key) || flights.len() < cache.shared.config.max_renders
 }
 
 /// What the render this request started sent back, because it could not be

@@ -20,6 +20,15 @@ use super::{IsrConfig, Purge, PurgeMode, PurgeRecord};
 /// How long a response that may not be stored sends its key's requests
 /// straight through.
 const PASS_TTL: Duration = Duration::from_secs(30);
+
+/// The bytes the maps beside the store may hold each: the `Vary` names of
+/// keys and the keys marked pass.
+const SIDE_MAP_BYTES: u64 = 16 << 20;
+
+/// A side map entry's weight: its bytes, and what moka keeps for any entry.
+fn weight(bytes: usize) -> u32 {
+    u32::try_from(bytes.saturating_add(64)).unwrap_or(u32::MAX)
+}
 /// Recent purges kept for display.
 const RECENT_PURGES: usize = 20;
 
@@ -98,7 +107,9 @@ impl IsrCache {
         let evictions = metrics.evictions.clone();
         let store = moka::sync::Cache::builder()
             .max_capacity(config.max_bytes)
-            .weigher(|_: &String, entry: &Arc<Entry>| entry.weight())
+            .weigher(|key: &String, entry: &Arc<Entry>| {
+                entry.weight().saturating_add(u32::try_from(key.len()).unwrap_or(u32::MAX))
+            })
             .expire_after(Lifetime)
             .eviction_listener(move |_, _, cause| {
                 if cause == moka::notification::RemovalCause::Size {
@@ -125,9 +136,19 @@ impl IsrCache {
                 writes: Default::default(),
                 renderer,
                 store,
-                vary: moka::sync::Cache::builder().max_capacity(100_000).build(),
+                // Both keyed by what requests ask for: bounded by the bytes of
+                // their keys, not by their number (a key can be 64 KiB long).
+                vary: moka::sync::Cache::builder()
+                    .max_capacity(SIDE_MAP_BYTES)
+                    .weigher(|key: &String, names: &Arc<[HeaderName]>| {
+                        weight(
+                            key.len() + names.iter().map(|name| name.as_str().len()).sum::<usize>(),
+                        )
+                    })
+                    .build(),
                 passes: moka::sync::Cache::builder()
-                    .max_capacity(100_000)
+                    .max_capacity(SIDE_MAP_BYTES)
+                    .weigher(|key: &String, (): &()| weight(key.len()))
                     .time_to_live(PASS_TTL)
                     .build(),
                 flights: Mutex::new(HashMap::new()),

@@ -246,6 +246,40 @@ async fn a_miss_is_stored_then_hits_with_a_correct_age() {
     assert_eq!(h.origin.renders(), 1);
 }
 
+/// With every render slot taken, a miss of another key renders in its own
+/// request (ended with it if its client leaves), and is not stored.
+#[tokio::test]
+async fn past_max_renders_a_miss_renders_in_its_own_request() {
+    let h = harness_with(
+        IsrConfig::new().canonical_host("example.com").visitors(visitors()).max_renders(1),
+    );
+    let gate = Arc::new(tokio::sync::Semaphore::new(0));
+    *h.origin.gate.lock().expect("lock") = Some(gate.clone());
+    let send = |path: &'static str| {
+        let service = h.service.clone();
+        tokio::spawn(async move {
+            let response = service.oneshot(Request::get(path).body(()).expect("request")).await;
+            response.expect("infallible").headers().clone()
+        })
+    };
+    let first = send("/blog/a");
+    while h.origin.entered.load(Ordering::SeqCst) < 1 {
+        tokio::task::yield_now().await;
+    }
+    let second = send("/blog/b");
+    while h.origin.entered.load(Ordering::SeqCst) < 2 {
+        tokio::task::yield_now().await;
+    }
+    assert_eq!(h.cache.shared.flights.lock().expect("lock").len(), 1, "one render in flight");
+    gate.add_permits(2);
+    let (first, second) = (first.await.expect("joined"), second.await.expect("joined"));
+    assert_eq!(first[CACHE_STATUS], "isr; fwd=uri-miss; stored");
+    assert_eq!(second[CACHE_STATUS], "isr; fwd=uri-miss", "rendered in its request, not stored");
+    *h.origin.gate.lock().expect("lock") = None;
+    assert_eq!(h.get("/blog/a").await.x_cache(), "HIT");
+    assert_eq!(h.get("/blog/b").await.cache_status(), "isr; fwd=uri-miss; stored", "a slot again");
+}
+
 #[tokio::test]
 async fn stale_is_served_at_once_and_regenerated_once() {
     let h = harness();

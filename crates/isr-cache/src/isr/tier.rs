@@ -27,6 +27,13 @@ use super::{IsrCache, Purge, PurgeMode, key};
 /// The bound on a write to the second level (see [`IsrCache::save`]).
 const WRITE_TIMEOUT: Duration = Duration::from_secs(1);
 
+/// The most writes behind responses at once. Each holds its page (up to the
+/// entry cap, in every encoding) until the level has it; a level slower than
+/// the renders would otherwise hold every page rendered meanwhile. Past it a
+/// write is skipped: the page stays in memory, its lease expires on its own,
+/// and `isr_cache_level2_writes_dropped_total` counts it.
+pub(super) const MAX_WRITES_BEHIND: usize = 128;
+
 /// The second level as the cache holds it.
 pub(super) struct Tier {
     pub(super) level: Arc<dyn SecondLevel>,
@@ -115,7 +122,11 @@ impl IsrCache {
     /// resolves.
     pub(super) fn write_behind(&self, write: impl Future<Output = ()> + Send + 'static) {
         let (pending, _) = &self.shared.writes;
-        pending.fetch_add(1, Ordering::AcqRel);
+        if pending.fetch_add(1, Ordering::AcqRel) >= MAX_WRITES_BEHIND {
+            pending.fetch_sub(1, Ordering::AcqRel);
+            self.shared.metrics.level2_writes_dropped.inc();
+            return;
+        }
         let cache = self.clone();
         let task = async move {
             write.await;

@@ -194,8 +194,10 @@ pub struct SqliteLevel {
     /// a lease and a write) turned into 50 ms waits. Other processes on the
     /// file still meet the busy handler.
     writes: Arc<tokio::sync::Mutex<()>>,
-    /// Pages to write, to the task that writes them in batches ([`Batches`]).
-    batches: tokio::sync::mpsc::UnboundedSender<Write>,
+    /// Pages to write, to the task that writes them in batches ([`Batches`]):
+    /// at most [`QUEUE`]; past it a write fails at once, as a slow level's
+    /// does, rather than pile up pages behind a stalled disk.
+    batches: tokio::sync::mpsc::Sender<Write>,
 }
 
 /// A page to write, and a lease to give back with it.
@@ -225,8 +227,13 @@ struct Batches {
 /// The most pages one transaction writes.
 const BATCH: usize = 64;
 
+/// The most pages queued for the writer: four batches. A queue that fills
+/// means the file cannot keep up; the pages stay in memory, and the writes
+/// that failed are counted as the level's errors.
+const QUEUE: usize = 4 * BATCH;
+
 impl Batches {
-    async fn run(self, mut queue: tokio::sync::mpsc::UnboundedReceiver<Write>) {
+    async fn run(self, mut queue: tokio::sync::mpsc::Receiver<Write>) {
         while let Some(first) = queue.recv().await {
             let mut batch = vec![first];
             while batch.len() < BATCH {
@@ -362,7 +369,7 @@ impl SqliteLevel {
         sqlx::raw_sql(SCHEMA).execute(&mut *transaction).await.map_err(failed)?;
         transaction.commit().await.map_err(failed)?;
         let writes: Arc<tokio::sync::Mutex<()>> = Arc::default();
-        let (batches, queue) = tokio::sync::mpsc::unbounded_channel();
+        let (batches, queue) = tokio::sync::mpsc::channel(QUEUE);
         let writer = Batches { pool: pool.clone(), clock: clock.clone(), writes: writes.clone() };
         tokio::spawn(writer.run(queue));
         Ok(Self { pool, clock, writes, batches })
@@ -451,7 +458,14 @@ impl SqliteLevel {
     ) -> LevelResult<()> {
         let (done, outcome) = tokio::sync::oneshot::channel();
         let write = Write { page: Page { key: key.to_owned(), record, release }, done };
-        self.batches.send(write).map_err(|_| LevelError::msg("the cache file's writer stopped"))?;
+        self.batches.try_send(write).map_err(|error| match error {
+            tokio::sync::mpsc::error::TrySendError::Full(_) => {
+                LevelError::msg("the cache file's write queue is full")
+            }
+            tokio::sync::mpsc::error::TrySendError::Closed(_) => {
+                LevelError::msg("the cache file's writer stopped")
+            }
+        })?;
         outcome.await.map_err(|_| LevelError::msg("the cache file's writer stopped"))?
     }
 
