@@ -26,6 +26,10 @@ pub async fn connect(url: &str) -> anyhow::Result<Db> {
     let pool = AnyPoolOptions::new()
         // SQLite serialises writers anyway; a few connections serve concurrent readers.
         .max_connections(if sqlite { 8 } else { 16 })
+        // A query waits this long for a connection at most (sqlx's default is
+        // 30 s): past it the request fails with a 500 rather than join a
+        // queue that only grows while the database cannot keep up.
+        .acquire_timeout(std::time::Duration::from_secs(10))
         .connect(url)
         .await
         .context("cannot connect to DATABASE_URL")?;

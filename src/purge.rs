@@ -6,9 +6,11 @@
 //! `server::fanout`), so features purge through `state.purger` without
 //! knowing what is deployed around them.
 
+use std::future::Future;
 use std::sync::Arc;
 
 use isr_cache::{IsrCache, Purge, PurgeMode};
+use tokio::sync::Semaphore;
 
 use crate::tags::{Changed, Tag};
 
@@ -16,6 +18,43 @@ use crate::tags::{Changed, Tag};
 pub trait PurgeSink: Send + Sync + 'static {
     /// Sends `purge` on, in the background: it has been applied here already.
     fn purge(&self, purge: &Purge);
+}
+
+/// The most purges a sink sends at once (see [`Sending`]).
+pub const MAX_SENDING: usize = 64;
+
+/// A sink's purges under way, at most [`MAX_SENDING`]. Each is bounded in
+/// time (a CDN request's timeout, a database query's), but purges can arrive
+/// faster than a slow or unreachable CDN answers: past the bound a purge is
+/// not sent, and a warning says so, rather than holding a task and its
+/// requests for every purge meanwhile. Cheap to clone; clones share the bound.
+#[derive(Clone)]
+pub struct Sending {
+    permits: Arc<Semaphore>,
+    /// Where the purges go, for the warning.
+    to: &'static str,
+}
+
+impl Sending {
+    pub fn new(to: &'static str) -> Self {
+        Self { permits: Arc::new(Semaphore::new(MAX_SENDING)), to }
+    }
+
+    /// Runs `send` in the background, if fewer than [`MAX_SENDING`] are.
+    pub fn spawn(&self, send: impl Future<Output = ()> + Send + 'static) {
+        match self.permits.clone().try_acquire_owned() {
+            Ok(permit) => {
+                tokio::spawn(async move {
+                    send.await;
+                    drop(permit);
+                });
+            }
+            Err(_) => tracing::warn!(
+                to = self.to,
+                "a purge was not sent: {MAX_SENDING} are under way already"
+            ),
+        }
+    }
 }
 
 /// The one path every purge takes: the app's writes ([`Purger::changed`]),

@@ -31,6 +31,7 @@ use isr_cache::{Purge, PurgeMode};
 
 use super::cache::{check_path, check_tag};
 pub use crate::config::{CdnSettings, Cloudflare, Fastly};
+use crate::purge::Sending;
 
 impl crate::purge::PurgeSink for Cdn {
     fn purge(&self, purge: &Purge) {
@@ -48,13 +49,19 @@ const FASTLY_BATCH: usize = 256;
 pub struct Cdn {
     settings: CdnSettings,
     client: reqwest::Client,
+    sending: Sending,
 }
 
 impl Cdn {
     pub fn new(settings: CdnSettings) -> Self {
-        let client =
-            reqwest::Client::builder().timeout(Duration::from_secs(10)).build().unwrap_or_default();
-        Self { settings, client }
+        // Not `unwrap_or_default()`: the default client has no timeout, and
+        // a purge to a CDN that never answers would be held for ever.
+        let client = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(3))
+            .timeout(Duration::from_secs(10))
+            .build()
+            .expect("an HTTP client (its TLS backend) can be built");
+        Self { settings, client, sending: Sending::new("the CDN") }
     }
 
     /// Sends what `purge` names to every CDN configured, in the background
@@ -68,7 +75,7 @@ impl Cdn {
         if requests.is_empty() {
             return;
         }
-        tokio::spawn(async move {
+        self.sending.spawn(async move {
             for (cdn, request) in requests {
                 match request.send().await {
                     Ok(response) if response.status().is_success() => {}

@@ -33,7 +33,7 @@ use sqlx::postgres::PgListener;
 use tokio::task::JoinHandle;
 
 use crate::db::Db;
-use crate::purge::{PurgeSink, Purger};
+use crate::purge::{PurgeSink, Purger, Sending};
 
 /// The `LISTEN`/`NOTIFY` channel.
 pub const CHANNEL: &str = "isr_purge";
@@ -50,6 +50,8 @@ pub struct Fanout {
     instance: u64,
     /// The shared PostgreSQL database; `None` on SQLite.
     db: Option<Db>,
+    /// Purges being published, bounded.
+    sending: Sending,
 }
 
 /// A purge on the wire: the instance that made it, and the purge in
@@ -64,7 +66,11 @@ impl Fanout {
     /// Fan-out over `db` when `database_url` is PostgreSQL; none otherwise.
     pub fn new(database_url: &str, db: &Db) -> Self {
         let postgres = database_url.starts_with("postgres");
-        Self { instance: random_id(), db: postgres.then(|| db.clone()) }
+        Self {
+            instance: random_id(),
+            db: postgres.then(|| db.clone()),
+            sending: Sending::new("the other instances"),
+        }
     }
 
     /// Tells the other instances about `purge`, in the background (a failure
@@ -72,7 +78,7 @@ impl Fanout {
     pub fn publish(&self, purge: &Purge) {
         let Some(db) = self.db.clone() else { return };
         let payloads = encode(self.instance, purge);
-        tokio::spawn(async move {
+        self.sending.spawn(async move {
             for payload in payloads {
                 let sent = sqlx::query("SELECT pg_notify($1, $2)")
                     .bind(CHANNEL)

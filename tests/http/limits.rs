@@ -7,6 +7,8 @@
 //! - After a few failures an account, and after more an address, must wait
 //!   before its next attempt, even one with the right password; the answer
 //!   is the same whether or not the account exists, and the wait ends.
+//! - An account holds at most `MAX_SESSIONS_PER_USER` sessions: sign-ins
+//!   cannot fill the sessions table.
 //! - The listener closes a connection that does not send a request head in
 //!   time, and holds no more than `MAX_CONNECTIONS` open.
 
@@ -16,6 +18,7 @@ use axum::body::Body;
 use http::header::{ACCEPT, CONTENT_TYPE};
 use http::{Method, Request, StatusCode};
 use leptos_isr_starter::app::auth::demo::{DEMO_CUSTOMER_EMAIL, DEMO_CUSTOMER_PASSWORD};
+use leptos_isr_starter::app::auth::session::MAX_SESSIONS_PER_USER;
 use leptos_isr_starter::app::auth::throttle::{ACCOUNT_FREE_FAILURES, ADDRESS_FREE_FAILURES};
 use leptos_isr_starter::server::listen::Limits;
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
@@ -23,7 +26,10 @@ use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use crate::db_tests;
 use crate::helpers::{Server, TestApp, TestResponse, x_cache};
 
-db_tests!(an_account_waits_after_a_few_failures_even_with_the_right_password);
+db_tests!(
+    an_account_waits_after_a_few_failures_even_with_the_right_password,
+    an_account_keeps_its_newest_sessions_only,
+);
 
 /// The address throttle, on each database, behind one trusted proxy.
 mod an_address_waits_after_more_failures_on_any_account {
@@ -120,6 +126,24 @@ async fn an_address_waits_after_more_failures_on_any_account(app: TestApp) {
     let elsewhere =
         sign_in_from(&app, "203.0.113.5", DEMO_CUSTOMER_EMAIL, DEMO_CUSTOMER_PASSWORD).await;
     assert_eq!(elsewhere.status, StatusCode::OK, "{}", elsewhere.body);
+}
+
+async fn an_account_keeps_its_newest_sessions_only(app: TestApp) {
+    let max = usize::try_from(MAX_SESSIONS_PER_USER).expect("small");
+    let mut cookies = Vec::new();
+    for _ in 0..max + 2 {
+        cookies.push(app.sign_in(DEMO_CUSTOMER_EMAIL, DEMO_CUSTOMER_PASSWORD).await);
+    }
+    let rows: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM sessions")
+        .fetch_one(&app.db)
+        .await
+        .expect("count");
+    assert_eq!(rows, MAX_SESSIONS_PER_USER);
+    let signed_in = |response: &TestResponse| response.status == StatusCode::OK;
+    let oldest = app.get_signed_in("/dashboard", &cookies[0]).await;
+    assert!(!signed_in(&oldest), "the oldest session was ended: {}", oldest.status);
+    let newest = app.get_signed_in("/dashboard", &cookies[max + 1]).await;
+    assert!(signed_in(&newest), "{}", newest.status);
 }
 
 /// Many more sign-ins at once than there are password checks: the surplus

@@ -39,10 +39,16 @@ pub async fn find_credentials(db: &Db, email: &str) -> AppResult<Option<Credenti
 
 /// Stores a new session under the hash of `id`.
 pub async fn insert_session(db: &Db, id: &str, user_id: i64, expires_at: i64) -> AppResult<()> {
-    sqlx::query("INSERT INTO sessions (id_hash, user_id, expires_at) VALUES ($1, $2, $3)")
-        .bind(id_hash(id))
-        .bind(user_id)
-        .bind(expires_at)
+    let created_at_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |since| i64::try_from(since.as_millis()).unwrap_or(i64::MAX));
+    sqlx::query(
+        "INSERT INTO sessions (id_hash, user_id, expires_at, created_at_ms) VALUES ($1, $2, $3, $4)",
+    )
+    .bind(id_hash(id))
+    .bind(user_id)
+    .bind(expires_at)
+    .bind(created_at_ms)
         .execute(db)
         .await?;
     Ok(())
@@ -68,6 +74,19 @@ pub async fn delete_session(db: &Db, session_id: &str) -> AppResult<()> {
         .bind(id_hash(session_id))
         .execute(db)
         .await?;
+    Ok(())
+}
+
+/// Ends all but the `keep` latest sessions of `user_id`.
+pub async fn keep_newest_sessions(db: &Db, user_id: i64, keep: i64) -> AppResult<()> {
+    sqlx::query(
+        "DELETE FROM sessions WHERE user_id = $1 AND id_hash NOT IN
+           (SELECT id_hash FROM sessions WHERE user_id = $1 ORDER BY created_at_ms DESC LIMIT $2)",
+    )
+    .bind(user_id)
+    .bind(keep)
+    .execute(db)
+    .await?;
     Ok(())
 }
 

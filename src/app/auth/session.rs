@@ -45,6 +45,11 @@ const MAX_SIGNED_VALUE: usize = 256;
 
 pub use crate::signing::SessionKey;
 
+/// The sessions one account may hold (its browsers and devices): the oldest
+/// beyond these are signed out by a new sign-in, so the table grows with
+/// the accounts, not with the sign-ins.
+pub const MAX_SESSIONS_PER_USER: i64 = 10;
+
 /// Starts a session for `user_id`, returning its id (to sign into the cookie
 /// with [`set_cookie`]); the database keeps only its hash.
 pub async fn create(db: &Db, user_id: i64, ttl: Duration) -> AppResult<String> {
@@ -54,6 +59,7 @@ pub async fn create(db: &Db, user_id: i64, ttl: Duration) -> AppResult<String> {
     let id = hex(&bytes);
     let expires_at = now().saturating_add(i64::try_from(ttl.as_secs()).unwrap_or(i64::MAX));
     db::insert_session(db, &id, user_id, expires_at).await?;
+    db::keep_newest_sessions(db, user_id, MAX_SESSIONS_PER_USER).await?;
     Ok(id)
 }
 
