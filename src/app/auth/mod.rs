@@ -8,6 +8,11 @@
 //! takes the same time whether the account exists or not: an unknown email is
 //! checked against a dummy hash.
 //!
+//! Under load, sign-in holds: password checks run a few at once
+//! (`password::Hashing`: past them a fast `429`), and an account or an address
+//! that fails a few times must wait, longer after each failure (`throttle`).
+//! Both `429`s say how long to wait, and the form shows that.
+//!
 //! `/login` names the demo accounts only when they exist in the database, so
 //! a deployment that does not seed them (the default in production) does not
 //! advertise their public passwords.
