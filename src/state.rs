@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use leptos::config::LeptosOptions;
 use leptos::prelude::*;
 
-pub use crate::app::auth::password::Hashing;
+pub use crate::app::auth::SignIn;
 use crate::config::Config;
 use crate::db::Db;
 use crate::purge::Purger;
@@ -29,8 +29,8 @@ pub struct AppState {
     pub purger: Purger,
     /// Whether the instance has warmed its cache (`/healthz/ready`).
     pub ready: Readiness,
-    /// The bound on password checks (`app::auth::password`).
-    pub hashing: Hashing,
+    /// Sign-in's bounds: password checks, the throttle (`app::auth`).
+    pub sign_in: SignIn,
 }
 
 /// Whether an instance is ready for traffic: set once its cache is warm.

@@ -40,6 +40,21 @@ test.describe("signed out", () => {
     await expect(page.getByRole("alert")).toHaveText("Wrong email or password");
     await expect(page).toHaveURL("/login");
   });
+
+  test("after five failures the form says how long to wait", async ({ page }) => {
+    // An account of its own (src/app/auth/throttle.rs: five free failures per
+    // account), so no other test's sign-in is throttled.
+    const email = "throttled@example.com";
+    for (let failure = 0; failure < 5; failure++) {
+      await signIn(page, email, "not-the-password");
+      await expect(page.getByRole("alert")).toHaveText("Wrong email or password");
+    }
+    await signIn(page, email, "not-the-password");
+    await expect(page.getByRole("alert")).toHaveText(
+      /^Too many failed sign-ins\. Please wait \d+ seconds? before trying again\.$/,
+    );
+    await expect(page).toHaveURL("/login");
+  });
 });
 
 test.describe("signed in", () => {

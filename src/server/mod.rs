@@ -65,14 +65,14 @@ pub async fn run() -> anyhow::Result<()> {
     } else {
         crate::state::Readiness::ready()
     };
-    let hashing = crate::state::Hashing::from_config(&config);
+    let sign_in = crate::state::SignIn::from_config(&config);
     let state = AppState {
         leptos_options,
         db,
         config: config.clone(),
         purger,
         ready: ready.clone(),
-        hashing,
+        sign_in,
     };
     let app = router(state.clone());
 
@@ -150,7 +150,7 @@ pub fn router_with(state: AppState, extra: Router<AppState>) -> Router {
         // default (11), which would cost milliseconds on every uncached page.
         .layer(CompressionLayer::new().quality(CompressionLevel::Precise(5)))
         .layer(ETagLayer::new())
-        .with_state(state);
+        .with_state(state.clone());
 
     // The ISR cache goes around the routed app, not inside it: a hit never
     // reaches routing, and each render is routed afresh. The /pkg bundle is
@@ -158,6 +158,11 @@ pub fn router_with(state: AppState, extra: Router<AppState>) -> Router {
     Router::new()
         .merge(bundle)
         .fallback_service(IsrLayer::new(isr).layer(app))
+        // A sign-in from an address that must wait is refused before it costs anything.
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::app::auth::throttle::refuse_blocked,
+        ))
         // Bad input is refused before the cache and the bundle see it (see `guard`).
         .layer(axum::middleware::from_fn(guard::reject_bad_input))
         .layer(TraceLayer::new_for_http())

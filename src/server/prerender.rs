@@ -113,7 +113,7 @@ pub async fn main(args: impl IntoIterator<Item = std::ffi::OsString>) -> anyhow:
     let state = AppState {
         leptos_options,
         db,
-        hashing: crate::state::Hashing::from_config(&config),
+        sign_in: crate::state::SignIn::from_config(&config),
         config: Arc::new(config),
         purger: crate::purge::Purger::new(isr),
         ready: crate::state::Readiness::ready(),

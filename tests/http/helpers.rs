@@ -261,14 +261,14 @@ impl TestApp {
             Purger::new(isr.clone()).cdn(Cdn::new(config.cdn.clone())).others(fanout.clone());
         let listener =
             fanout.listen(&config.database_url, purger.clone()).await.expect("LISTEN for purges");
-        let hashing = leptos_isr_starter::state::Hashing::from_config(&config);
+        let sign_in = leptos_isr_starter::state::SignIn::from_config(&config);
         let state = AppState {
             leptos_options,
             db: db.clone(),
             config: config.clone(),
             purger,
             ready,
-            hashing,
+            sign_in,
         };
         Self {
             router: router_with(state.clone(), extra),

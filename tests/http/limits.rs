@@ -193,7 +193,7 @@ async fn a_sign_in_flood_is_refused_fast_while_the_site_answers() {
     assert_eq!(live.status, StatusCode::OK);
     assert!(checked >= 1, "some attempts were checked");
     assert!(refused >= FLOOD / 2, "most of the flood is refused: {refused} of {FLOOD}");
-    assert_eq!(app.state.hashing.available(), 1, "every permit came back");
+    assert_eq!(app.state.sign_in.hashing.available(), 1, "every permit came back");
 }
 
 /// A connection that opens and sends half a request head is closed once the

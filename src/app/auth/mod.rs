@@ -140,16 +140,18 @@ pub async fn login(email: String, password: String) -> Result<(), AppError> {
     }
     // Throttled attempts are refused before the account is looked up: the
     // answer and its timing are the same whether it exists or not.
-    let client = use_context::<http::request::Parts>()
-        .and_then(|parts| throttle::client_address(&parts, state.config.trusted_proxy_hops));
+    let client = use_context::<http::request::Parts>().and_then(|parts| {
+        throttle::client_address(&parts.extensions, &parts.headers, state.config.trusted_proxy_hops)
+    });
+    let sign_in = &state.sign_in;
     let attempt = throttle::Attempt::new(&state.config, &email, client);
-    if let Some(wait) = throttle::wait(&state.db, &attempt).await? {
+    if let Some(wait) = sign_in.throttle.wait(&state.db, &attempt).await? {
         tracing::debug!(client = %attempt.client, email_hash = %attempt.email_hash, ?wait, "sign-in throttled");
-        return Err(throttled(wait));
+        return Err(throttle::throttled(wait));
     }
     let user = db::find_credentials(&state.db, &email).await?;
     let stored = user.as_ref().map(|u| u.password_hash.clone());
-    let verified = match state.hashing.verify(password, stored).await {
+    let verified = match sign_in.hashing.verify(password, stored).await {
         Ok(verified) => verified,
         Err(busy @ AppError::TooManyRequests(_)) => {
             tracing::debug!(client = %attempt.client, "sign-in refused: every password check is busy");
@@ -160,7 +162,7 @@ pub async fn login(email: String, password: String) -> Result<(), AppError> {
     let user = match user {
         Some(user) if verified => user,
         _ => {
-            let failures = throttle::failed(&state.db, &attempt).await?;
+            let failures = sign_in.throttle.failed(&state.db, &attempt).await?;
             tracing::warn!(
                 client = %attempt.client,
                 email_hash = %attempt.email_hash,
@@ -170,7 +172,7 @@ pub async fn login(email: String, password: String) -> Result<(), AppError> {
             return Err(AppError::InvalidCredentials);
         }
     };
-    throttle::succeeded(&state.db, &attempt).await?;
+    sign_in.throttle.succeeded(&state.db, &attempt).await?;
     let session_id = session::create(&state.db, user.id, state.config.session_ttl).await?;
     session::set_cookie(&session_id, &state.config);
     tracing::info!(user_id = user.id, "signed in");
@@ -178,15 +180,24 @@ pub async fn login(email: String, password: String) -> Result<(), AppError> {
     Ok(())
 }
 
-/// The answer to a throttled sign-in, which says how long to wait.
+/// Sign-in's bounds, one per instance: password checks at once, and the
+/// throttle's mirror of waits. Cheap to clone.
 #[cfg(feature = "ssr")]
-fn throttled(wait: std::time::Duration) -> AppError {
-    let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
-    let unit = if seconds == 1 { "second" } else { "seconds" };
-    AppError::too_many_requests(
-        wait,
-        format!("Too many failed sign-ins. Please wait {seconds} {unit} before trying again."),
-    )
+#[derive(Clone, Debug)]
+pub struct SignIn {
+    pub hashing: password::Hashing,
+    pub throttle: throttle::Throttle,
+}
+
+#[cfg(feature = "ssr")]
+impl SignIn {
+    /// As the configuration says (`SIGN_IN_HASH_PERMITS`, `SIGN_IN_HASH_WAIT_MS`).
+    pub fn from_config(config: &crate::config::Config) -> Self {
+        Self {
+            hashing: password::Hashing::from_config(config),
+            throttle: throttle::Throttle::default(),
+        }
+    }
 }
 
 /// Ends the session (deletes its row, clears the cookie) and goes home.

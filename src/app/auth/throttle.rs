@@ -21,6 +21,11 @@
 //! - A success clears the account's count, not the address's: an attacker
 //!   with an account of their own could otherwise reset their address
 //!   between guesses.
+//! - **Refused cheaply.** Each instance mirrors the waits it has seen (its
+//!   own failures', and those it read from the database) in memory, bounded:
+//!   a blocked attempt is refused without a query, and a blocked address
+//!   before its request reaches the app at all ([`refuse_blocked`]). A flood
+//!   from one address then costs about what a cached page does.
 //! - The client's address is the connection's peer, or, behind
 //!   `TRUSTED_PROXY_HOPS` proxies, the address the outermost of them saw
 //!   ([`client_address`]); never a header a client could simply make up.
@@ -33,13 +38,15 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
-use axum::extract::ConnectInfo;
-use http::HeaderMap;
-use http::request::Parts;
+use axum::extract::{ConnectInfo, Request, State};
+use axum::middleware::Next;
+use axum::response::{IntoResponse as _, Response};
+use http::{Extensions, HeaderMap, Method};
 
-use crate::AppResult;
 use crate::config::Config;
 use crate::db::Db;
+use crate::state::AppState;
+use crate::{AppError, AppResult};
 
 /// Failures of one account before it must wait.
 pub const ACCOUNT_FREE_FAILURES: i64 = 5;
@@ -51,6 +58,32 @@ pub const FIRST_DELAY: Duration = Duration::from_secs(1);
 pub const MAX_DELAY: Duration = Duration::from_secs(15 * 60);
 /// Failures older than this are forgotten.
 pub const WINDOW: Duration = Duration::from_secs(60 * 60);
+/// The waits an instance mirrors in memory at most (each a key of 60 bytes
+/// and a time): past it, the longest-unused are forgotten, and their next
+/// attempt asks the database.
+const MIRRORED: u64 = 100_000;
+
+/// One instance's throttle: the database's counts, and the waits it has seen
+/// mirrored in memory. Cheap to clone; clones share the mirror.
+#[derive(Clone)]
+pub struct Throttle {
+    /// Key to the end of its wait, in unix milliseconds.
+    blocked: moka::sync::Cache<String, i64>,
+}
+
+impl Default for Throttle {
+    fn default() -> Self {
+        let blocked =
+            moka::sync::Cache::builder().max_capacity(MIRRORED).time_to_live(MAX_DELAY).build();
+        Self { blocked }
+    }
+}
+
+impl std::fmt::Debug for Throttle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Throttle").field("mirrored", &self.blocked.entry_count()).finish()
+    }
+}
 
 /// Who a sign-in attempt counts against: the keys of its account and of its
 /// client's address.
@@ -67,51 +100,137 @@ impl Attempt {
     /// normalised).
     pub fn new(config: &Config, email: &str, client: Option<IpAddr>) -> Self {
         let client = client.map_or_else(|| "unknown".to_owned(), |ip| ip.to_string());
-        let key = |kind: &str, value: &str| {
-            config.session_key.sign("sign-in-throttle", &format!("{kind}:{value}"))
-        };
-        let account = format!("account:{}", key("account", email));
-        let address = format!("address:{}", key("address", &client));
+        let account = key(config, "account", email);
+        let address = key(config, "address", &client);
         let email_hash = account["account:".len()..].chars().take(12).collect();
         Self { account, address, email_hash, client }
     }
 }
 
-/// How long the attempt must wait before it may be checked; `None`: it may
-/// be checked now.
-pub async fn wait(db: &Db, attempt: &Attempt) -> AppResult<Option<Duration>> {
-    let until: Option<i64> = sqlx::query_scalar(
-        "SELECT MAX(blocked_until) FROM sign_in_throttle WHERE key = $1 OR key = $2",
+/// The row of `value` (an email or an address) of `kind`: an HMAC under the
+/// session key, so the table holds neither.
+fn key(config: &Config, kind: &str, value: &str) -> String {
+    format!("{kind}:{}", config.session_key.sign("sign-in-throttle", &format!("{kind}:{value}")))
+}
+
+impl Throttle {
+    /// How long the attempt must wait before it may be checked; `None`: it
+    /// may be checked now.
+    pub async fn wait(&self, db: &Db, attempt: &Attempt) -> AppResult<Option<Duration>> {
+        let now = now_millis();
+        let mirrored = [&attempt.account, &attempt.address]
+            .into_iter()
+            .filter_map(|key| self.blocked.get(key))
+            .max()
+            .filter(|until| *until > now);
+        let until = match mirrored {
+            Some(until) => until,
+            None => {
+                let rows: Vec<(String, i64)> = sqlx::query_as(
+                    "SELECT key, blocked_until FROM sign_in_throttle
+                     WHERE (key = $1 OR key = $2) AND blocked_until > $3",
+                )
+                .bind(&attempt.account)
+                .bind(&attempt.address)
+                .bind(now)
+                .fetch_all(db)
+                .await?;
+                let mut latest = 0;
+                for (key, until) in rows {
+                    // Another instance's wait: refused here without a query too.
+                    self.blocked.insert(key, until);
+                    latest = latest.max(until);
+                }
+                latest
+            }
+        };
+        let left = until - now;
+        Ok((left > 0).then(|| Duration::from_millis(left.unsigned_abs())))
+    }
+
+    /// Counts a failed attempt against its account and address; how many
+    /// failures the account has now.
+    pub async fn failed(&self, db: &Db, attempt: &Attempt) -> AppResult<i64> {
+        let now = now_millis();
+        prune(db, now).await?;
+        let account = self.count(db, &attempt.account, ACCOUNT_FREE_FAILURES, now).await?;
+        self.count(db, &attempt.address, ADDRESS_FREE_FAILURES, now).await?;
+        Ok(account)
+    }
+
+    /// Forgets the account's failures (a success; its address's stay).
+    pub async fn succeeded(&self, db: &Db, attempt: &Attempt) -> AppResult<()> {
+        self.blocked.invalidate(&attempt.account);
+        sqlx::query("DELETE FROM sign_in_throttle WHERE key = $1")
+            .bind(&attempt.account)
+            .execute(db)
+            .await?;
+        Ok(())
+    }
+
+    /// One more failure for `key`; past `free` failures, a wait from now.
+    async fn count(&self, db: &Db, key: &str, free: i64, now: i64) -> AppResult<i64> {
+        let failures = count(db, key, now).await?;
+        if let Some(delay) = delay(failures, free) {
+            let until = now + millis(delay);
+            sqlx::query("UPDATE sign_in_throttle SET blocked_until = $2 WHERE key = $1")
+                .bind(key)
+                .bind(until)
+                .execute(db)
+                .await?;
+            self.blocked.insert(key.to_owned(), until);
+        }
+        Ok(failures)
+    }
+
+    /// How long `client` must wait, by this instance's mirror alone.
+    fn address_wait(&self, config: &Config, client: Option<IpAddr>) -> Option<Duration> {
+        let client = client.map_or_else(|| "unknown".to_owned(), |ip| ip.to_string());
+        let until = self.blocked.get(&key(config, "address", &client))?;
+        let left = until - now_millis();
+        (left > 0).then(|| Duration::from_millis(left.unsigned_abs()))
+    }
+}
+
+/// Refuses a sign-in from an address this instance knows must wait, before
+/// the request reaches the app: no body read, no server function, no query.
+/// Everything else goes on (the sign-in itself checks the database).
+pub async fn refuse_blocked(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
+    use server_fn::ServerFn as _;
+    if request.method() == Method::POST && request.uri().path() == super::Login::PATH {
+        let client = client_address(
+            request.extensions(),
+            request.headers(),
+            state.config.trusted_proxy_hops,
+        );
+        if let Some(wait) = state.sign_in.throttle.address_wait(&state.config, client) {
+            let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+            let mut response = throttled(wait).into_response();
+            response.headers_mut().insert(http::header::RETRY_AFTER, seconds.max(1).into());
+            return response;
+        }
+    }
+    next.run(request).await
+}
+
+/// The answer to a throttled sign-in, which says how long to wait (and, in
+/// a server function, sets `Retry-After`).
+pub fn throttled(wait: Duration) -> AppError {
+    let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+    let unit = if seconds == 1 { "second" } else { "seconds" };
+    AppError::too_many_requests(
+        wait,
+        format!("Too many failed sign-ins. Please wait {seconds} {unit} before trying again."),
     )
-    .bind(&attempt.account)
-    .bind(&attempt.address)
-    .fetch_one(db)
-    .await?;
-    let left = until.unwrap_or(0) - now_millis();
-    Ok((left > 0).then(|| Duration::from_millis(left.unsigned_abs())))
 }
 
-/// Counts a failed attempt against its account and address; how many
-/// failures the account has now.
-pub async fn failed(db: &Db, attempt: &Attempt) -> AppResult<i64> {
-    let now = now_millis();
-    prune(db, now).await?;
-    let account = count(db, &attempt.account, ACCOUNT_FREE_FAILURES, now).await?;
-    count(db, &attempt.address, ADDRESS_FREE_FAILURES, now).await?;
-    Ok(account)
-}
-
-/// Forgets the account's failures (a success; its address's stay).
-pub async fn succeeded(db: &Db, attempt: &Attempt) -> AppResult<()> {
-    sqlx::query("DELETE FROM sign_in_throttle WHERE key = $1")
-        .bind(&attempt.account)
-        .execute(db)
-        .await?;
-    Ok(())
-}
-
-/// One more failure for `key`; past `free` failures, a wait from now.
-async fn count(db: &Db, key: &str, free: i64, now: i64) -> AppResult<i64> {
+/// One more failure for `key` in the database (a count that lapsed starts
+/// again at one); how many it has now.
+async fn count(db: &Db, key: &str, now: i64) -> AppResult<i64> {
     let window_start = now - millis(WINDOW);
     let failures: i64 = sqlx::query_scalar(
         "INSERT INTO sign_in_throttle (key, failures, blocked_until, updated_at)
@@ -127,20 +246,14 @@ async fn count(db: &Db, key: &str, free: i64, now: i64) -> AppResult<i64> {
     .bind(window_start)
     .fetch_one(db)
     .await?;
-    if let Some(delay) = delay(failures, free) {
-        sqlx::query("UPDATE sign_in_throttle SET blocked_until = $2 WHERE key = $1")
-            .bind(key)
-            .bind(now + millis(delay))
-            .execute(db)
-            .await?;
-    }
     Ok(failures)
 }
 
 /// The wait after `failures` failures, of which `free` cost none.
 fn delay(failures: i64, free: i64) -> Option<Duration> {
-    let doublings = u32::try_from(failures - free).ok()?;
-    let delay = FIRST_DELAY.saturating_mul(2u32.saturating_pow(doublings.min(31)));
+    // Negative before the free failures are used up: no wait.
+    let doublings = u32::try_from(failures.saturating_sub(free).min(31)).ok()?;
+    let delay = FIRST_DELAY.saturating_mul(2u32.saturating_pow(doublings));
     Some(delay.min(MAX_DELAY))
 }
 
@@ -165,12 +278,12 @@ async fn prune(db: &Db, now: i64) -> AppResult<()> {
 /// trusted proxies, the address the outermost of them appended to
 /// `X-Forwarded-For` (the `hops`-th from the right: what the client wrote
 /// itself stands to the left of it and is never read).
-pub fn client_address(parts: &Parts, hops: usize) -> Option<IpAddr> {
-    let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|ConnectInfo(peer)| peer.ip());
+pub fn client_address(extensions: &Extensions, headers: &HeaderMap, hops: usize) -> Option<IpAddr> {
+    let peer = extensions.get::<ConnectInfo<SocketAddr>>().map(|ConnectInfo(peer)| peer.ip());
     if hops == 0 {
         return peer;
     }
-    forwarded_for(&parts.headers).into_iter().rev().nth(hops - 1).or(peer)
+    forwarded_for(headers).into_iter().rev().nth(hops - 1).or(peer)
 }
 
 /// The addresses of every `X-Forwarded-For` header, in order; unreadable
@@ -207,7 +320,7 @@ mod tests {
         assert_eq!(delay(i64::MAX, 5), Some(MAX_DELAY));
     }
 
-    fn request(peer: &str, forwarded: &[&str]) -> Parts {
+    fn request(peer: &str, forwarded: &[&str]) -> http::request::Parts {
         let mut request = http::Request::builder();
         for value in forwarded {
             request = request.header("x-forwarded-for", *value);
@@ -220,8 +333,14 @@ mod tests {
     #[test]
     fn the_client_is_the_peer_unless_proxies_are_trusted() {
         let parts = request("192.0.2.1:5000", &["198.51.100.7"]);
-        assert_eq!(client_address(&parts, 0), Some("192.0.2.1".parse().expect("ip")));
-        assert_eq!(client_address(&parts, 1), Some("198.51.100.7".parse().expect("ip")));
+        assert_eq!(
+            client_address(&parts.extensions, &parts.headers, 0),
+            Some("192.0.2.1".parse().expect("ip"))
+        );
+        assert_eq!(
+            client_address(&parts.extensions, &parts.headers, 1),
+            Some("198.51.100.7".parse().expect("ip"))
+        );
     }
 
     #[test]
@@ -229,11 +348,20 @@ mod tests {
         // The client wrote 203.0.113.9 itself; the one trusted proxy appended
         // the address it saw.
         let parts = request("10.0.0.2:5000", &["203.0.113.9, 198.51.100.7"]);
-        assert_eq!(client_address(&parts, 1), Some("198.51.100.7".parse().expect("ip")));
+        assert_eq!(
+            client_address(&parts.extensions, &parts.headers, 1),
+            Some("198.51.100.7".parse().expect("ip"))
+        );
         let parts = request("10.0.0.2:5000", &["203.0.113.9", "198.51.100.7, 10.0.0.1"]);
-        assert_eq!(client_address(&parts, 2), Some("198.51.100.7".parse().expect("ip")));
+        assert_eq!(
+            client_address(&parts.extensions, &parts.headers, 2),
+            Some("198.51.100.7".parse().expect("ip"))
+        );
         // Fewer entries than proxies: the peer.
         let parts = request("10.0.0.2:5000", &[]);
-        assert_eq!(client_address(&parts, 1), Some("10.0.0.2".parse().expect("ip")));
+        assert_eq!(
+            client_address(&parts.extensions, &parts.headers, 1),
+            Some("10.0.0.2".parse().expect("ip"))
+        );
     }
 }
