@@ -4,14 +4,20 @@
 --   path=/blog?page={n}    a path to request (repeat it: requests rotate
 --                          through the paths in order)
 --   header=Name: value     a header sent with every request (repeatable)
+--   method=POST            the method (default GET)
+--   body=email=x{n}        a body sent with every request (give its
+--                          Content-Type with header=; wrk adds Content-Length)
 --   nonce=abc              makes {nonce} unique to this run
---   check=status           count responses by status (200, 206, 3xx, 4xx, 5xx)
+--   check=status           count responses by status (200, 206, 3xx, 4xx, 5xx;
+--                          and, of the 4xx, 401 and 429 apart: a sign-in
+--                          refused, and one throttled or turned away busy)
 --   own=Ada Admin          check=visitor: the visitor these requests are for
 --   other=Casey Customer   check=visitor: a name that must never appear
 --                          (repeatable; with no `own`, every page must be
 --                          anonymous)
 --
--- Templates in paths and header values, filled per request:
+-- Templates in paths, header values and the body, filled per request (one
+-- {n} per request: the path, headers and body of a request share it):
 --   {n}      a number no other request of this wrk process uses (each thread
 --            counts on its own; up to 16 threads never collide), so a path
 --            with {n} is a new cache key every time
@@ -20,7 +26,7 @@
 --
 -- When wrk is done, one line for the calling script to parse:
 --   wrk-result requests=… seconds=… rps=… p50_ms=… p99_ms=… status_errors=…
---   socket_errors=… [s200=… s206=… s3xx=… s4xx=… s5xx=…]
+--   socket_errors=… [s200=… s206=… s3xx=… s4xx=… s401=… s429=… s5xx=…]
 --   [dashboards=… named=… unnamed=… leaks=…]
 -- (status_errors is wrk's count of statuses above 399.)
 --
@@ -37,6 +43,7 @@ function setup(thread)
 end
 
 local paths, headers = {}, {}
+local method, request_body = nil, nil
 local nonce, check, own, others = "", nil, nil, {}
 local counter = 0
 
@@ -49,6 +56,10 @@ function init(args)
       local name, header_value = value:match("^([^:]+):%s*(.*)$")
       assert(name, "header=Name: value, got " .. value)
       table.insert(headers, { name, header_value })
+    elseif key == "method" then
+      method = value
+    elseif key == "body" then
+      request_body = value
     elseif key == "nonce" then
       nonce = value
     elseif key == "check" then
@@ -72,7 +83,7 @@ function init(args)
   end
   math.randomseed(seed)
   -- Read back by done() through thread:get.
-  s200, s206, s3xx, s4xx, s5xx = 0, 0, 0, 0, 0
+  s200, s206, s3xx, s4xx, s401, s429, s5xx = 0, 0, 0, 0, 0, 0, 0
   dashboards, named, unnamed, leaks = 0, 0, 0, 0
   if check == nil then
     response = nil
@@ -111,7 +122,7 @@ function request()
   for _, header in ipairs(headers) do
     filled[header[1]] = fill(header[2])
   end
-  return wrk.format(nil, fill(paths[(counter - 1) % #paths + 1]), filled)
+  return wrk.format(method, fill(paths[(counter - 1) % #paths + 1]), filled, request_body and fill(request_body))
 end
 
 function response(status, _, body)
@@ -123,6 +134,11 @@ function response(status, _, body)
     s3xx = s3xx + 1
   elseif status >= 400 and status < 500 then
     s4xx = s4xx + 1
+    if status == 401 then
+      s401 = s401 + 1
+    elseif status == 429 then
+      s429 = s429 + 1
+    end
   elseif status >= 500 then
     s5xx = s5xx + 1
   end
@@ -162,7 +178,7 @@ function done(summary, latency, _)
     end
     return sum
   end
-  for _, name in ipairs({ "s200", "s206", "s3xx", "s4xx", "s5xx", "dashboards", "named", "unnamed", "leaks" }) do
+  for _, name in ipairs({ "s200", "s206", "s3xx", "s4xx", "s401", "s429", "s5xx", "dashboards", "named", "unnamed", "leaks" }) do
     line = line .. string.format(" %s=%d", name, total(name))
   end
   io.write(line .. "\n")
