@@ -87,8 +87,7 @@ impl AppError {
     #[cfg(feature = "ssr")]
     pub fn too_many_requests(retry_after: std::time::Duration, message: impl Into<String>) -> Self {
         if let Some(response) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>() {
-            let seconds = retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0);
-            response.insert_header(http::header::RETRY_AFTER, seconds.max(1).into());
+            response.insert_header(http::header::RETRY_AFTER, retry_after_value(retry_after));
         }
         Self::TooManyRequests(message.into())
     }
@@ -216,6 +215,12 @@ impl axum::response::IntoResponse for AppError {
         }
         response
     }
+}
+
+/// A `Retry-After` value: `wait` in whole seconds, rounded up, at least one.
+#[cfg(feature = "ssr")]
+pub fn retry_after_value(wait: std::time::Duration) -> http::HeaderValue {
+    (wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1).into()
 }
 
 /// Sets the HTTP status of the page being rendered. On the server only; in the

@@ -147,6 +147,7 @@ pub async fn login(email: String, password: String) -> Result<(), AppError> {
     let attempt = throttle::Attempt::new(&state.config, &email, client);
     if let Some(wait) = sign_in.throttle.wait(&state.db, &attempt).await? {
         tracing::debug!(client = %attempt.client, email_hash = %attempt.email_hash, ?wait, "sign-in throttled");
+        throttle::hold(wait).await;
         return Err(throttle::throttled(wait));
     }
     let user = db::find_credentials(&state.db, &email).await?;
