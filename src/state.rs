@@ -8,7 +8,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use leptos::config::LeptosOptions;
 use leptos::prelude::*;
 
-pub use crate::app::auth::SignIn;
 use crate::config::Config;
 use crate::db::Db;
 use crate::purge::Purger;
@@ -57,6 +56,24 @@ impl Readiness {
 
     pub fn set_ready(&self) {
         self.0.store(true, Ordering::Release);
+    }
+}
+
+/// Sign-in's bounds, one per instance: password checks at once, and the
+/// throttle's mirror of waits (see `password` and `throttle`). Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct SignIn {
+    pub hashing: crate::password::Hashing,
+    pub throttle: crate::throttle::Throttle,
+}
+
+impl SignIn {
+    /// As the configuration says (`SIGN_IN_HASH_PERMITS`, `SIGN_IN_HASH_WAIT_MS`).
+    pub fn from_config(config: &Config) -> Self {
+        Self {
+            hashing: crate::password::Hashing::from_config(config),
+            throttle: crate::throttle::Throttle::default(),
+        }
     }
 }
 

@@ -42,7 +42,7 @@ test.describe("signed out", () => {
   });
 
   test("after five failures the form says how long to wait", async ({ page }) => {
-    // An account of its own (src/app/auth/throttle.rs: five free failures per
+    // An account of its own (src/throttle.rs: five free failures per
     // account), so no other test's sign-in is throttled.
     const email = "throttled@example.com";
     for (let failure = 0; failure < 5; failure++) {

@@ -1,4 +1,4 @@
--- The sign-in throttle (src/app/auth/throttle.rs): failed sign-ins counted
+-- The sign-in throttle (src/throttle.rs): failed sign-ins counted
 -- per account and per client address, each row keyed by an HMAC of the email
 -- or the address (never either in clear). Times are unix milliseconds: the
 -- first waits are a second or two. Rows lapse an hour after their last

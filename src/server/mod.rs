@@ -47,7 +47,7 @@ pub async fn run() -> anyhow::Result<()> {
 
     // Off the async workers and in parallel with start-up: the first failed
     // sign-in must not be the one that pays for computing the dummy hash.
-    tokio::task::spawn_blocking(crate::app::auth::password::warm_up);
+    tokio::task::spawn_blocking(crate::password::warm_up);
 
     let db = db::connect(&config.database_url).await?;
     seed::seed_if_configured(&db, &config).await.context("seeding the demo content")?;
@@ -160,8 +160,8 @@ pub fn router_with(state: AppState, extra: Router<AppState>) -> Router {
         .fallback_service(IsrLayer::new(isr).layer(app))
         // A sign-in from an address that must wait is refused before it costs anything.
         .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            crate::app::auth::throttle::refuse_blocked,
+            (state.clone(), <crate::app::auth::Login as server_fn::ServerFn>::PATH),
+            crate::throttle::refuse_blocked,
         ))
         // Bad input is refused before the cache and the bundle see it (see `guard`).
         .layer(axum::middleware::from_fn(guard::reject_bad_input))

@@ -19,8 +19,8 @@ use http::header::{ACCEPT, CONTENT_TYPE};
 use http::{Method, Request, StatusCode};
 use leptos_isr_starter::app::auth::demo::{DEMO_CUSTOMER_EMAIL, DEMO_CUSTOMER_PASSWORD};
 use leptos_isr_starter::app::auth::session::MAX_SESSIONS_PER_USER;
-use leptos_isr_starter::app::auth::throttle::{ACCOUNT_FREE_FAILURES, ADDRESS_FREE_FAILURES};
 use leptos_isr_starter::server::listen::Limits;
+use leptos_isr_starter::throttle::{ACCOUNT_FREE_FAILURES, ADDRESS_FREE_FAILURES};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
 use crate::db_tests;

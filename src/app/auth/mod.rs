@@ -9,8 +9,9 @@
 //! checked against a dummy hash.
 //!
 //! Under load, sign-in holds: password checks run a few at once
-//! (`password::Hashing`: past them a fast `429`), and an account or an address
-//! that fails a few times must wait, longer after each failure (`throttle`).
+//! (`crate::password::Hashing`: past them a fast `429`), and an account or an
+//! address that fails a few times must wait, longer after each failure
+//! (`crate::throttle`).
 //! Both `429`s say how long to wait, and the form shows that.
 //!
 //! `/login` names the demo accounts only when they exist in the database, so
@@ -28,15 +29,11 @@ pub mod db;
 #[cfg(feature = "ssr")]
 pub mod demo;
 #[cfg(feature = "ssr")]
-pub mod password;
-#[cfg(feature = "ssr")]
 pub mod preview;
 #[cfg(feature = "ssr")]
 pub mod seed;
 #[cfg(feature = "ssr")]
 pub mod session;
-#[cfg(feature = "ssr")]
-pub mod throttle;
 
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -128,6 +125,7 @@ pub async fn demo_accounts() -> Result<Vec<DemoAccount>, AppError> {
 /// Checks the credentials, starts a session and redirects to the dashboard.
 #[server(endpoint = "auth/login")]
 pub async fn login(email: String, password: String) -> Result<(), AppError> {
+    use crate::throttle;
     let state = crate::state::AppState::current();
     let email = email.trim().to_lowercase();
     if email.is_empty() || password.is_empty() {
@@ -179,26 +177,6 @@ pub async fn login(email: String, password: String) -> Result<(), AppError> {
     tracing::info!(user_id = user.id, "signed in");
     leptos_axum::redirect("/dashboard");
     Ok(())
-}
-
-/// Sign-in's bounds, one per instance: password checks at once, and the
-/// throttle's mirror of waits. Cheap to clone.
-#[cfg(feature = "ssr")]
-#[derive(Clone, Debug)]
-pub struct SignIn {
-    pub hashing: password::Hashing,
-    pub throttle: throttle::Throttle,
-}
-
-#[cfg(feature = "ssr")]
-impl SignIn {
-    /// As the configuration says (`SIGN_IN_HASH_PERMITS`, `SIGN_IN_HASH_WAIT_MS`).
-    pub fn from_config(config: &crate::config::Config) -> Self {
-        Self {
-            hashing: password::Hashing::from_config(config),
-            throttle: throttle::Throttle::default(),
-        }
-    }
 }
 
 /// Ends the session (deletes its row, clears the cookie) and goes home.

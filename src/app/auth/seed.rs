@@ -4,7 +4,6 @@ use anyhow::Context as _;
 use sqlx::AnyConnection;
 
 use super::demo::DEMO_USERS;
-use super::password;
 
 /// Creates the demo accounts.
 ///
@@ -15,8 +14,8 @@ pub async fn seed(conn: &mut AnyConnection) -> anyhow::Result<()> {
     // Argon2 is slow on purpose: hash the passwords side by side on tokio's
     // blocking pool, and all of them before the first write, so that no write
     // lock waits on a hash and no async worker is held by one.
-    let hashing =
-        DEMO_USERS.map(|user| tokio::task::spawn_blocking(move || password::hash(user.password)));
+    let hashing = DEMO_USERS
+        .map(|user| tokio::task::spawn_blocking(move || crate::password::hash(user.password)));
     let mut hashes = Vec::with_capacity(hashing.len());
     for hash in hashing {
         hashes.push(hash.await.context("the password hashing task failed")??);

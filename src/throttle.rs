@@ -200,16 +200,16 @@ impl Throttle {
     }
 }
 
-/// Refuses a sign-in from an address this instance knows must wait, before
-/// the request reaches the app: no body read, no server function, no query.
-/// Everything else goes on (the sign-in itself checks the database).
+/// Refuses a POST to `sign_in` (the sign-in's path) from an address this
+/// instance knows must wait, before the request reaches the app: no body
+/// read, no server function, no query. Everything else goes on (the sign-in
+/// itself checks the database).
 pub async fn refuse_blocked(
-    State(state): State<AppState>,
+    State((state, sign_in)): State<(AppState, &'static str)>,
     request: Request,
     next: Next,
 ) -> Response {
-    use server_fn::ServerFn as _;
-    if request.method() == Method::POST && request.uri().path() == super::Login::PATH {
+    if request.method() == Method::POST && request.uri().path() == sign_in {
         let client = client_address(
             request.extensions(),
             request.headers(),
