@@ -42,9 +42,10 @@ test.describe("signed out", () => {
   });
 
   test("after five failures the form says how long to wait", async ({ page }) => {
-    // An account of its own (src/throttle.rs: five free failures per
-    // account), so no other test's sign-in is throttled.
-    const email = "throttled@example.com";
+    // An account of its own, new each run (src/throttle.rs: five free
+    // failures per account, counted for an hour), so no other test's sign-in
+    // and no later run against a reused server is throttled.
+    const email = `throttled-${Date.now()}@example.com`;
     for (let failure = 0; failure < 5; failure++) {
       await signIn(page, email, "not-the-password");
       await expect(page.getByRole("alert")).toHaveText("Wrong email or password");
