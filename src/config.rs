@@ -731,4 +731,22 @@ mod tests {
         let config = config(&[("DATABASE_URL", "postgres://app:hunter2@db/app")]).expect("valid");
         assert!(!format!("{config:?}").contains("hunter2"));
     }
+
+    #[test]
+    fn the_bounds_under_load_have_defaults_and_refuse_junk() {
+        let defaults = config(&[]).expect("valid");
+        assert_eq!(defaults.trusted_proxy_hops, 0, "no proxy trusted unless said");
+        assert!(defaults.sign_in_hash_permits >= 1);
+        assert_eq!(defaults.sign_in_hash_wait, Duration::from_millis(250));
+        assert_eq!(defaults.max_connections, 1024);
+        assert_eq!(defaults.header_read_timeout, Duration::from_secs(10));
+        let set = config(&[("TRUSTED_PROXY_HOPS", "2"), ("SIGN_IN_HASH_PERMITS", "3")]);
+        let set = set.expect("valid");
+        assert_eq!((set.trusted_proxy_hops, set.sign_in_hash_permits), (2, 3));
+        assert_eq!(config(&[("TRUSTED_PROXY_HOPS", "0")]).expect("valid").trusted_proxy_hops, 0);
+        for name in ["TRUSTED_PROXY_HOPS", "SIGN_IN_HASH_PERMITS", "MAX_CONNECTIONS"] {
+            let error = config(&[(name, "many")]).expect_err("rejected");
+            assert!(error.to_string().contains(name), "{error}");
+        }
+    }
 }
