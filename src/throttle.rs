@@ -107,12 +107,18 @@ impl Attempt {
     /// The attempt of `client` (an address, or `unknown`) on `email` (already
     /// normalised).
     pub fn new(config: &Config, email: &str, client: Option<IpAddr>) -> Self {
-        let client = client.map_or_else(|| "unknown".to_owned(), |ip| ip.to_string());
+        let client = client_name(client);
         let account = key(config, "account", email);
         let address = key(config, "address", &client);
         let email_hash = account["account:".len()..].chars().take(12).collect();
         Self { account, address, email_hash, client }
     }
+}
+
+/// A client as its throttle row and the log name it: its address, or
+/// `unknown` (a request with no peer, as in-process tests send).
+fn client_name(client: Option<IpAddr>) -> String {
+    client.map_or_else(|| "unknown".to_owned(), |ip| ip.to_string())
 }
 
 /// The row of `value` (an email or an address) of `kind`: an HMAC under the
@@ -193,8 +199,7 @@ impl Throttle {
 
     /// How long `client` must wait, by this instance's mirror alone.
     fn address_wait(&self, config: &Config, client: Option<IpAddr>) -> Option<Duration> {
-        let client = client.map_or_else(|| "unknown".to_owned(), |ip| ip.to_string());
-        let until = self.blocked.get(&key(config, "address", &client))?;
+        let until = self.blocked.get(&key(config, "address", &client_name(client)))?;
         let left = until - now_millis();
         (left > 0).then(|| Duration::from_millis(left.unsigned_abs()))
     }
