@@ -217,10 +217,17 @@ impl axum::response::IntoResponse for AppError {
     }
 }
 
-/// A `Retry-After` value: `wait` in whole seconds, rounded up, at least one.
+/// `wait` in whole seconds, rounded up, at least one: what a `429` asks a
+/// client to wait, in its message and its `Retry-After`.
+#[cfg(feature = "ssr")]
+pub fn whole_seconds(wait: std::time::Duration) -> u64 {
+    (wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1)
+}
+
+/// A `Retry-After` value: `wait` in [`whole_seconds`].
 #[cfg(feature = "ssr")]
 pub fn retry_after_value(wait: std::time::Duration) -> http::HeaderValue {
-    (wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1).into()
+    whole_seconds(wait).into()
 }
 
 /// Sets the HTTP status of the page being rendered. On the server only; in the

@@ -14,6 +14,7 @@
 //! freed, keeps the next ones on its heaps rather than giving them back: a
 //! flood of 27 checks left the process at 465 MiB (`scripts/soak flood`).
 //! Reused, the checks hold permits × 19 MiB, for good, and nothing more.
+
 use std::sync::{Arc, LazyLock, Mutex, PoisonError};
 use std::time::Duration;
 
@@ -85,8 +86,8 @@ impl Hashing {
             // Held until the hash is done, even if the sign-in was dropped:
             // the permits count the hashes that are really running.
             let _permit = permit;
-            let take = || pool.lock().unwrap_or_else(PoisonError::into_inner).pop();
-            let mut memory = take().unwrap_or_default();
+            let mut memory =
+                pool.lock().unwrap_or_else(PoisonError::into_inner).pop().unwrap_or_default();
             let verified = verify_now(&mut memory, &password, stored);
             pool.lock().unwrap_or_else(PoisonError::into_inner).push(memory);
             verified

@@ -135,31 +135,26 @@ impl Throttle {
         let mirrored = [&attempt.account, &attempt.address]
             .into_iter()
             .filter_map(|key| self.blocked.get(key))
-            .max()
-            .filter(|until| *until > now);
-        let until = match mirrored {
-            Some(until) => until,
-            None => {
-                let rows: Vec<(String, i64)> = sqlx::query_as(
-                    "SELECT key, blocked_until FROM sign_in_throttle
-                     WHERE (key = $1 OR key = $2) AND blocked_until > $3",
-                )
-                .bind(&attempt.account)
-                .bind(&attempt.address)
-                .bind(now)
-                .fetch_all(db)
-                .await?;
-                let mut latest = 0;
-                for (key, until) in rows {
-                    // Another instance's wait: refused here without a query too.
-                    self.blocked.insert(key, until);
-                    latest = latest.max(until);
-                }
-                latest
-            }
-        };
-        let left = until - now;
-        Ok((left > 0).then(|| Duration::from_millis(left.unsigned_abs())))
+            .max();
+        if let Some(wait) = mirrored.and_then(|until| left(until, now)) {
+            return Ok(Some(wait));
+        }
+        let rows: Vec<(String, i64)> = sqlx::query_as(
+            "SELECT key, blocked_until FROM sign_in_throttle
+             WHERE (key = $1 OR key = $2) AND blocked_until > $3",
+        )
+        .bind(&attempt.account)
+        .bind(&attempt.address)
+        .bind(now)
+        .fetch_all(db)
+        .await?;
+        let mut until = 0;
+        for (key, blocked_until) in rows {
+            // Another instance's wait: refused here without a query too.
+            self.blocked.insert(key, blocked_until);
+            until = until.max(blocked_until);
+        }
+        Ok(left(until, now))
     }
 
     /// Counts a failed attempt against its account and address; how many
@@ -184,7 +179,7 @@ impl Throttle {
 
     /// One more failure for `key`; past `free` failures, a wait from now.
     async fn count(&self, db: &Db, key: &str, free: i64, now: i64) -> AppResult<i64> {
-        let failures = count(db, key, now).await?;
+        let failures = add_failure(db, key, now).await?;
         if let Some(delay) = delay(failures, free) {
             let until = now + millis(delay);
             sqlx::query("UPDATE sign_in_throttle SET blocked_until = $2 WHERE key = $1")
@@ -200,8 +195,7 @@ impl Throttle {
     /// How long `client` must wait, by this instance's mirror alone.
     fn address_wait(&self, config: &Config, client: Option<IpAddr>) -> Option<Duration> {
         let until = self.blocked.get(&key(config, "address", &client_name(client)))?;
-        let left = until - now_millis();
-        (left > 0).then(|| Duration::from_millis(left.unsigned_abs()))
+        left(until, now_millis())
     }
 }
 
@@ -239,7 +233,7 @@ pub async fn hold(wait: Duration) {
 /// The answer to a throttled sign-in, which says how long to wait (and, in
 /// a server function, sets `Retry-After`).
 pub fn throttled(wait: Duration) -> AppError {
-    let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+    let seconds = crate::error::whole_seconds(wait);
     let unit = if seconds == 1 { "second" } else { "seconds" };
     AppError::too_many_requests(
         wait,
@@ -249,7 +243,7 @@ pub fn throttled(wait: Duration) -> AppError {
 
 /// One more failure for `key` in the database (a count that lapsed starts
 /// again at one); how many it has now.
-async fn count(db: &Db, key: &str, now: i64) -> AppResult<i64> {
+async fn add_failure(db: &Db, key: &str, now: i64) -> AppResult<i64> {
     let window_start = now - millis(WINDOW);
     let failures: i64 = sqlx::query_scalar(
         "INSERT INTO sign_in_throttle (key, failures, blocked_until, updated_at)
@@ -315,6 +309,12 @@ fn forwarded_for(headers: &HeaderMap) -> Vec<IpAddr> {
         .flat_map(|value| value.split(','))
         .filter_map(|entry| entry.trim().parse().ok())
         .collect()
+}
+
+/// What is left at `now` of a wait that ends at `until` (unix milliseconds).
+fn left(until: i64, now: i64) -> Option<Duration> {
+    let left = until - now;
+    (left > 0).then(|| Duration::from_millis(left.unsigned_abs()))
 }
 
 fn now_millis() -> i64 {

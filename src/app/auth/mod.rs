@@ -150,14 +150,11 @@ pub async fn login(email: String, password: String) -> Result<(), AppError> {
     }
     let user = db::find_credentials(&state.db, &email).await?;
     let stored = user.as_ref().map(|u| u.password_hash.clone());
-    let verified = match sign_in.hashing.verify(password, stored).await {
-        Ok(verified) => verified,
-        Err(busy @ AppError::TooManyRequests(_)) => {
+    let verified = sign_in.hashing.verify(password, stored).await.inspect_err(|error| {
+        if matches!(error, AppError::TooManyRequests(_)) {
             tracing::debug!(client = %attempt.client, "sign-in refused: every password check is busy");
-            return Err(busy);
         }
-        Err(other) => return Err(other),
-    };
+    })?;
     let user = match user {
         Some(user) if verified => user,
         _ => {
