@@ -256,11 +256,7 @@ async fn connections_past_the_cap_wait_for_one_to_close() {
 /// `GET path` on a connection of its own, closed after the answer.
 async fn raw_get(addr: std::net::SocketAddr, path: &str) -> String {
     let mut connection = tokio::net::TcpStream::connect(addr).await.expect("connects");
-    let request = format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
-    connection.write_all(request.as_bytes()).await.expect("writes");
-    let mut answer = Vec::new();
-    connection.read_to_end(&mut answer).await.expect("reads");
-    String::from_utf8_lossy(&answer).into_owned()
+    exchange(&mut connection, path).await
 }
 
 /// `GET path` on `connection`, kept open; the answer's head and body, read
