@@ -5,11 +5,12 @@
 //! | variable | default | meaning |
 //! |---|---|---|
 //! | `DATABASE_URL` | `sqlite://data/app.db?mode=rwc` | SQLite file (created on first run) or `postgres://…` |
-//! | `PUBLIC_URL` | `http://127.0.0.1:3000` | the site's public origin; `https://` makes session cookies `Secure` |
+//! | `PUBLIC_URL` | `http://127.0.0.1:3000` | the site's public origin: writes are accepted only from its pages; `https://` makes the session cookie `__Host-sid; Secure` and adds `Strict-Transport-Security`; with `LEPTOS_ENV=PROD` it must be `https://` (unless loopback) |
 //! | `REQUEST_TIMEOUT_SECS` | `30` | a request still running after this many seconds gets 408 |
-//! | `SESSION_TTL_HOURS` | `168` | how long a sign-in lasts |
+//! | `SESSION_TTL_HOURS` | `168` | how long a sign-in lasts at most |
+//! | `SESSION_IDLE_HOURS` | `24` | a sign-in unused this long ends sooner |
 //! | `SESSION_SECRET` | random per start (development); **required** when `LEPTOS_ENV=PROD` | key of the HMAC that signs session and preview cookies, at least 32 bytes; never logged |
-//! | `SEED_DEMO` | `true`, `false` when `LEPTOS_ENV=PROD` | insert the demo content (with its public passwords) into an empty database |
+//! | `SEED_DEMO` | `false` | insert the demo content (with its public passwords) into an empty database; `scripts/dev` and the tests set it. Accounts of your own: `leptos-isr-starter create-admin EMAIL` |
 //! | `PREVIEW_TOKEN` | unset | bearer token of previews (fresh renders that no cache stores) and of `GET /api/preview`; unset: no previews; never logged |
 //! | `ISR_CACHE` | `true` | the built-in ISR cache in front of every page |
 //! | `ISR_CACHE_MAX_MB` | `64` | memory the cache may hold, in MiB (bodies in every encoding) |
@@ -25,7 +26,7 @@
 //! | `ISR_WARM_CONCURRENCY` | `4` | pages those renders run at once |
 //! | `ISR_RENDER_THREADS` | cores − 1 (at least 1) | threads the cache renders pages on, apart from those that serve hits: renders of different pages run in parallel up to this many; `0` renders on the serving threads |
 //! | `REVALIDATE_TOKEN` | unset | bearer token for `POST /api/revalidate`; unset: the endpoint refuses every call |
-//! | `METRICS_TOKEN` | unset | bearer token for `GET /metrics`; without it, only a client on the same host that came through no proxy (no `X-Forwarded-For`, `Forwarded` or `Via`) may read it |
+//! | `METRICS_TOKEN` | unset; **required** when `LEPTOS_ENV=PROD` | bearer token for `GET /metrics`; without it (development only), only a client on the same host that came through no proxy (no `X-Forwarded-For`, `Forwarded` or `Via`) may read it |
 //! | `CDN_VARNISH_URLS` | unset | Varnish servers in front (comma-separated `http://host:port`): purges are sent there as `BAN`s |
 //! | `CLOUDFLARE_ZONE_ID`, `CLOUDFLARE_API_TOKEN` | unset | a Cloudflare zone in front: purges call its purge API (both or neither) |
 //! | `FASTLY_SERVICE_ID`, `FASTLY_API_TOKEN` | unset | a Fastly service in front: purges call its purge API (both or neither) |
@@ -36,12 +37,14 @@
 //! | `TRUSTED_PROXY_HOPS` | `0` | proxies in front that append the client's address to `X-Forwarded-For` (a load balancer, nginx: `1`); `0`: the client is the peer of the connection, and `X-Forwarded-For` is ignored |
 //! | `MAX_CONNECTIONS` | `1024` | open connections at once; past it, new ones wait in the kernel's queue |
 //! | `HEADER_READ_TIMEOUT_SECS` | `10` | a connection that has not sent a whole request head this long after it opened (or after its last response) is closed |
-//! | `RUST_LOG` | `info,leptos_isr_starter=debug` | log filter (tracing-subscriber syntax) |
+//! | `RUST_LOG` | `info,leptos_isr_starter=debug`; `info` when `LEPTOS_ENV=PROD` | log filter (tracing-subscriber syntax) |
 //!
 //! Leptos' own `LEPTOS_*` settings (site address, site root, …) are read by
 //! `leptos::config::get_configuration`, not here; only `LEPTOS_ENV` is read
-//! here too (`DEV` or `PROD`, any case, as Leptos reads it), to pick the safe
-//! defaults of production.
+//! here too (`DEV` or `PROD`, any case, as Leptos reads it). Production fails
+//! safe: with `LEPTOS_ENV=PROD` the server refuses to start without
+//! `SESSION_SECRET` and `METRICS_TOKEN`, with any secret or token shorter
+//! than 32 bytes, or with an `http://` `PUBLIC_URL` other than loopback.
 //!
 //! A variable that is set but malformed stops the server at start-up with a
 //! message naming it: a typo must never silently fall back to a default.
@@ -61,6 +64,10 @@ pub struct Config {
     pub request_timeout: Duration,
     /// Lifetime of a session cookie and its row.
     pub session_ttl: Duration,
+    /// A session unused this long ends (`SESSION_IDLE_HOURS`).
+    pub session_idle: Duration,
+    /// `LEPTOS_ENV=PROD`: the refusals above held at start-up.
+    pub production: bool,
     /// Signs session and preview cookies (`SESSION_SECRET`).
     pub session_key: SessionKey,
     /// Seed the demo content into an empty database.
@@ -164,6 +171,8 @@ impl std::fmt::Debug for Config {
             .field("public_url", &self.public_url)
             .field("request_timeout", &self.request_timeout)
             .field("session_ttl", &self.session_ttl)
+            .field("session_idle", &self.session_idle)
+            .field("production", &self.production)
             .field("session_key", &self.session_key)
             .field("seed_demo", &self.seed_demo)
             .field("isr", &self.isr)
@@ -224,11 +233,16 @@ impl Config {
 
         let request_timeout = Duration::from_secs(parse_number(&get, "REQUEST_TIMEOUT_SECS", 30)?);
         let session_ttl = Duration::from_secs(3600 * parse_number(&get, "SESSION_TTL_HOURS", 168)?);
+        let session_idle =
+            Duration::from_secs(3600 * parse_number(&get, "SESSION_IDLE_HOURS", 24)?);
         let production = parse_production(&get)?;
         let session_key = parse_session_key(&get, production)?;
-        // The demo accounts' passwords are in the README: a production
-        // database gets them only when asked for explicitly.
-        let seed_demo = parse_bool(&get, "SEED_DEMO", !production)?;
+        // The demo accounts' passwords are in the README: a database gets
+        // them only when asked for (`scripts/dev` and the tests ask).
+        let seed_demo = parse_bool(&get, "SEED_DEMO", false)?;
+        if production {
+            refuse_unsafe_production(&get, &public_url)?;
+        }
 
         let warm_paths = parse_list(&get, "ISR_WARM_PATHS", "/", |path| {
             path.starts_with('/').then_some(path).ok_or("paths must start with /")
@@ -321,6 +335,8 @@ impl Config {
             public_url,
             request_timeout,
             session_ttl,
+            session_idle,
+            production,
             session_key,
             seed_demo,
             isr,
@@ -346,6 +362,61 @@ impl Config {
     pub fn secure_cookies(&self) -> bool {
         self.public_url.starts_with("https://")
     }
+}
+
+/// What `LEPTOS_ENV=PROD` refuses beyond a missing `SESSION_SECRET`: a
+/// site others reach over plain http (its cookies and passwords would cross
+/// the network in clear), a token a guess could find, and `/metrics` left to
+/// whoever reaches the port.
+fn refuse_unsafe_production(
+    get: &impl Fn(&str) -> Option<String>,
+    public_url: &str,
+) -> Result<(), ConfigError> {
+    let host = host_of(public_url);
+    let host = host.rsplit_once(':').filter(|(_, port)| port.bytes().all(|b| b.is_ascii_digit()));
+    let host = host.map_or(host_of(public_url), |(host, _)| host);
+    let loopback = matches!(host, "localhost" | "[::1]") || host.starts_with("127.");
+    if public_url.starts_with("http://") && !loopback {
+        return Err(ConfigError {
+            name: "PUBLIC_URL",
+            problem: format!(
+                "must be https:// when LEPTOS_ENV=PROD (http:// only on loopback), got {public_url:?}"
+            ),
+        });
+    }
+    if get("METRICS_TOKEN").is_none() {
+        return Err(ConfigError {
+            name: "METRICS_TOKEN",
+            problem: "must be set when LEPTOS_ENV=PROD (generate one with `openssl rand -hex 32`)"
+                .to_owned(),
+        });
+    }
+    for name in ["METRICS_TOKEN", "REVALIDATE_TOKEN", "PREVIEW_TOKEN"] {
+        if let Some(token) = get(name)
+            && token.len() < MIN_TOKEN_BYTES
+        {
+            // The length, never the value.
+            return Err(ConfigError {
+                name,
+                problem: format!(
+                    "must be at least {MIN_TOKEN_BYTES} bytes when LEPTOS_ENV=PROD, got {} \
+                     (generate one with `openssl rand -hex 32`)",
+                    token.len()
+                ),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// The shortest bearer token production accepts.
+pub const MIN_TOKEN_BYTES: usize = 32;
+
+/// Whether the process environment's `LEPTOS_ENV` says production (a
+/// malformed value is refused later, by [`Config::from_env`]): for the log
+/// filter, set before the configuration is read.
+pub fn production_from_env() -> bool {
+    parse_production(&|name: &str| std::env::var(name).ok()).unwrap_or(false)
 }
 
 /// Whether `LEPTOS_ENV` says production: `PROD` or `PRODUCTION` in any case,
@@ -522,7 +593,7 @@ impl std::fmt::Debug for CdnSettings {
     // By hand: the API tokens never reach a log.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("CdnSettings")
-            .field("varnish", &self.varnish)
+            .field("varnish", &self.varnish.iter().map(|url| redact_url(url)).collect::<Vec<_>>())
             .field("cloudflare_zone", &self.cloudflare.as_ref().map(|c| &c.zone_id))
             .field("fastly_service", &self.fastly.as_ref().map(|f| &f.service_id))
             .finish()
@@ -546,7 +617,9 @@ mod tests {
         assert!(config.database_url.starts_with("sqlite:"));
         assert_eq!(config.request_timeout, Duration::from_secs(30));
         assert!(!config.secure_cookies());
-        assert!(config.seed_demo);
+        assert!(!config.seed_demo, "the demo's public passwords only when asked for");
+        assert!(!config.production);
+        assert_eq!(config.session_idle, Duration::from_secs(24 * 3600));
         assert_eq!(config.client_cache_max, None);
     }
 
@@ -672,33 +745,73 @@ mod tests {
 
     const SECRET: &str = "0123456789abcdef0123456789abcdef-secret";
 
+    /// What production needs beside what a test sets: a secret, a metrics token.
+    const PROD: [(&str, &str); 3] = [
+        ("LEPTOS_ENV", "PROD"),
+        ("SESSION_SECRET", SECRET),
+        ("METRICS_TOKEN", "a-metrics-token-of-at-least-32-bytes"),
+    ];
+
+    fn production(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let mut all = PROD.to_vec();
+        all.retain(|(name, _)| !vars.iter().any(|(set, _)| set == name));
+        all.extend_from_slice(vars);
+        config(&all)
+    }
+
     #[test]
-    fn demo_seeding_is_off_by_default_in_production_only() {
-        assert!(config(&[]).expect("valid").seed_demo);
-        assert!(config(&[("LEPTOS_ENV", "DEV")]).expect("valid").seed_demo);
-        assert!(config(&[("LEPTOS_ENV", "development")]).expect("valid").seed_demo);
+    fn demo_seeding_is_opt_in_everywhere() {
+        assert!(!config(&[]).expect("valid").seed_demo);
+        assert!(!config(&[("LEPTOS_ENV", "DEV")]).expect("valid").seed_demo);
         for env in ["PROD", "prod", "Production"] {
-            let config = config(&[("LEPTOS_ENV", env), ("SESSION_SECRET", SECRET)]).expect("valid");
+            let config = production(&[("LEPTOS_ENV", env)]).expect("valid");
             assert!(!config.seed_demo, "LEPTOS_ENV={env}");
+            assert!(config.production, "LEPTOS_ENV={env}");
         }
-        let explicit =
-            config(&[("LEPTOS_ENV", "PROD"), ("SESSION_SECRET", SECRET), ("SEED_DEMO", "true")])
-                .expect("valid");
-        assert!(explicit.seed_demo, "an explicit SEED_DEMO=true still seeds");
-        assert!(!config(&[("SEED_DEMO", "false")]).expect("valid").seed_demo);
+        assert!(production(&[("SEED_DEMO", "true")]).expect("valid").seed_demo);
+        assert!(config(&[("SEED_DEMO", "true")]).expect("valid").seed_demo);
         let error = config(&[("LEPTOS_ENV", "staging")]).expect_err("rejected");
         assert!(error.to_string().contains("LEPTOS_ENV"), "{error}");
     }
 
     #[test]
     fn production_needs_a_session_secret_of_32_bytes() {
-        let error = config(&[("LEPTOS_ENV", "prod")]).expect_err("rejected");
+        let error = production(&[("SESSION_SECRET", "")]).expect_err("rejected");
         assert!(error.to_string().contains("SESSION_SECRET"), "{error}");
         let short = "too-short-a-secret";
         let error = config(&[("SESSION_SECRET", short)]).expect_err("rejected in development too");
         assert!(error.to_string().contains("SESSION_SECRET"), "{error}");
         assert!(!error.to_string().contains(short), "the secret is never echoed: {error}");
-        assert!(config(&[("LEPTOS_ENV", "PROD"), ("SESSION_SECRET", SECRET)]).is_ok());
+        assert!(production(&[]).is_ok());
+    }
+
+    /// Each refusal of `LEPTOS_ENV=PROD` at start-up, named, and what passes.
+    #[test]
+    fn production_refuses_what_is_unsafe() {
+        let refused = |vars: &[(&str, &str)], name: &str| {
+            let error = production(vars).expect_err("refused");
+            assert!(error.to_string().contains(name), "{vars:?}: {error}");
+            error.to_string()
+        };
+        refused(&[("PUBLIC_URL", "http://shop.example.com")], "PUBLIC_URL");
+        refused(&[("PUBLIC_URL", "http://10.0.0.5:3000")], "PUBLIC_URL");
+        refused(&[("METRICS_TOKEN", "")], "METRICS_TOKEN");
+        for name in ["METRICS_TOKEN", "REVALIDATE_TOKEN", "PREVIEW_TOKEN"] {
+            let message = refused(&[(name, "short-token-1234")], name);
+            assert!(!message.contains("short-token-1234"), "never echoed: {message}");
+        }
+        for url in [
+            "https://shop.example.com",
+            "http://127.0.0.1:3000",
+            "http://localhost:8080",
+            "http://[::1]:3000",
+        ] {
+            assert!(production(&[("PUBLIC_URL", url)]).is_ok(), "{url}");
+        }
+        let long = "t".repeat(MIN_TOKEN_BYTES);
+        assert!(production(&[("REVALIDATE_TOKEN", &long), ("PREVIEW_TOKEN", &long)]).is_ok());
+        // Development takes what it is given.
+        assert!(config(&[("PUBLIC_URL", "http://10.0.0.5"), ("REVALIDATE_TOKEN", "x")]).is_ok());
     }
 
     #[test]
@@ -728,8 +841,14 @@ mod tests {
     fn passwords_are_redacted() {
         assert_eq!(redact_url("postgres://app:hunter2@db/app"), "postgres://app:***@db/app");
         assert_eq!(redact_url("sqlite://data/app.db"), "sqlite://data/app.db");
-        let config = config(&[("DATABASE_URL", "postgres://app:hunter2@db/app")]).expect("valid");
-        assert!(!format!("{config:?}").contains("hunter2"));
+        assert_eq!(redact_url("redis://:hunter2@cache:6379/0"), "redis://:***@cache:6379/0");
+        let config = config(&[
+            ("DATABASE_URL", "postgres://app:hunter2@db/app"),
+            ("ISR_STORE_URL", "rediss://default:hunter2@cache:6380"),
+            ("CDN_VARNISH_URLS", "http://purger:hunter2@varnish:6081"),
+        ])
+        .expect("valid");
+        assert!(!format!("{config:?}").contains("hunter2"), "{config:?}");
     }
 
     #[test]

@@ -8,6 +8,10 @@ async fn main() -> anyhow::Result<()> {
         // Static generation: `leptos-isr-starter prerender [OUT] …`.
         return leptos_isr_starter::server::prerender::main(args.skip(1)).await;
     }
+    if args.peek().is_some_and(|first| first == "create-admin") {
+        // An administrator: `leptos-isr-starter create-admin EMAIL`.
+        return leptos_isr_starter::server::admin::main(args.skip(1)).await;
+    }
     leptos_isr_starter::server::run().await
 }
 

@@ -102,7 +102,7 @@ sub vcl_recv {
     if (req.url ~ "^/(metrics|api/revalidate)(\?|$)") {
         return (pass);
     }
-    if (req.http.Authorization || req.http.Cookie ~ "(^|;\s*)sid=") {
+    if (req.http.Authorization || req.http.Cookie ~ "(^|;\s*)(__Host-)?sid=") {
         return (pass);
     }
     unset req.http.Cookie;

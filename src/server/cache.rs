@@ -191,6 +191,10 @@ pub fn isr_config(config: &Config, leptos_options: &LeptosOptions, data_id: &str
         .visitors(visitors(config))
         .routes(crate::app::cache::route_table())
         .render_threads(config.isr.render_threads)
+        // Data functions answer JSON; everything else is a page.
+        .render_accept(
+            |path| if path.starts_with("/api/") { "application/json" } else { "text/html" },
+        )
 }
 
 /// Who is asking, for both cache layers (the ISR cache and the policy of
@@ -204,7 +208,7 @@ pub fn visitors(config: &Config) -> Visitors {
     Visitors::new(move |headers| {
         if is_preview(headers, &config) {
             Visitor::Preview
-        } else if is_signed_in(headers, &config.session_key) {
+        } else if is_signed_in(headers, &config) {
             Visitor::Personal
         } else {
             Visitor::Anonymous
@@ -275,14 +279,19 @@ async fn revalidate(
     Ok(axum::Json(serde_json::json!({ "purged": matched, "mode": purge_request.mode })))
 }
 
-/// `GET /metrics`: for the bearer of `METRICS_TOKEN`, and for a direct
-/// loopback peer (see [`direct_from_loopback`]). Refused with 401 when a
-/// token could be given, 403 when none is configured.
+/// `GET /metrics`: for the bearer of `METRICS_TOKEN` alone when there is
+/// one (production requires it: a proxy on this host that adds no
+/// `X-Forwarded-For` would make every visitor a direct loopback peer), else,
+/// in development, for a direct loopback peer (see [`direct_from_loopback`]).
+/// Refused with 401 when a token could be given, 403 when none is configured.
 async fn metrics(State(state): State<AppState>, request: Request) -> AppResult<impl IntoResponse> {
     let token = state.config.metrics_token.as_deref();
-    let allowed = bearer_matches(request.headers(), token) || direct_from_loopback(&request);
+    let allowed = match token {
+        Some(_) => bearer_matches(request.headers(), token),
+        None => direct_from_loopback(&request),
+    };
     if !allowed {
-        tracing::debug!("metrics refused: no token, and not a direct loopback peer");
+        tracing::debug!("metrics refused: no token, or not a direct loopback peer");
         return Err(if token.is_some() { AppError::InvalidToken } else { AppError::Forbidden });
     }
     let body = state.purger.isr().metrics().render();

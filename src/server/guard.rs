@@ -42,7 +42,8 @@ pub const MAX_BODY_BYTES: u64 = 1024 * 1024;
 pub async fn reject_bad_input(request: Request, next: Next) -> Response {
     let api = request.uri().path().starts_with("/api/");
     if let Some((status, code, message)) = refusal(&request) {
-        tracing::debug!(uri = %request.uri(), %status, message, "bad request refused");
+        // The path alone: a refused request's query may hold a token.
+        tracing::debug!(path = request.uri().path(), %status, message, "bad request refused");
         return error(api, status, code, message);
     }
     let head = request.method() == Method::HEAD;
@@ -119,7 +120,7 @@ fn percent_decode(raw: &str) -> Vec<u8> {
 }
 
 /// An error answer: JSON under `/api/`, text elsewhere, never stored.
-fn error(api: bool, status: StatusCode, code: &str, message: &str) -> Response {
+pub(super) fn error(api: bool, status: StatusCode, code: &str, message: &str) -> Response {
     let mut response = if api {
         let body = serde_json::json!({ "error": { "code": code, "message": message } });
         (status, axum::Json(body)).into_response()

@@ -4,13 +4,16 @@
 //! [`run`] is what `main` calls; [`router`] builds the whole application for a
 //! given [`AppState`], so the HTTP tests exercise exactly what production serves.
 
+pub mod admin;
 pub mod assets;
 pub mod cache;
 pub mod cdn;
 pub mod fanout;
 pub mod guard;
 pub mod listen;
+pub mod origin;
 pub mod prerender;
+pub mod security;
 pub mod seed;
 
 use std::sync::Arc;
@@ -38,7 +41,12 @@ pub use crate::state::AppState;
 pub async fn run() -> anyhow::Result<()> {
     // A `.env` file is optional; real environment variables win over it.
     let _ = dotenvy::dotenv();
-    init_tracing("info,leptos_isr_starter=debug,tower_http=info");
+    // Production logs what an operator acts on; development, what the app does.
+    init_tracing(if crate::config::production_from_env() {
+        "info"
+    } else {
+        "info,leptos_isr_starter=debug,tower_http=info"
+    });
 
     let config = Config::from_env()?;
     let leptos_options = leptos_options()?;
@@ -98,13 +106,16 @@ pub async fn run() -> anyhow::Result<()> {
 /// The whole application: pages, server functions, JSON API, static files, layers.
 ///
 /// The layers, from the outside in (a response passes them in reverse):
-/// tracing; the ISR cache (hits never go further); `ETag`/`304` on the bytes
-/// actually sent; compression (br, gzip, with `Vary: Accept-Encoding`); the
-/// cache policy of every response (route table, merged with what loaders
-/// asked for, then the safety rules); the request timeout, whose 408 the
-/// policy layer marks `no-store`. The ISR cache renders with
-/// `Accept-Encoding: identity` and keeps its own br and gzip copies, made
-/// once per render; what it passes through is compressed per request.
+/// tracing; the security headers of every response; the bad-input guard;
+/// the refusal of writes from other sites; the sign-in throttle; the ISR
+/// cache (hits never go further); `ETag`/`304` on the bytes actually sent;
+/// compression (br, gzip, with `Vary: Accept-Encoding`); each page's
+/// Content-Security-Policy, from its own scripts; the cache policy of every
+/// response (route table, merged with what loaders asked for, then the
+/// safety rules); the request timeout, whose 408 the policy layer marks
+/// `no-store`. The ISR cache renders with `Accept-Encoding: identity` and
+/// keeps its own br and gzip copies, made once per render; what it passes
+/// through is compressed per request.
 pub fn router(state: AppState) -> Router {
     router_with(state, Router::new())
 }
@@ -127,6 +138,12 @@ pub fn router_with(state: AppState, extra: Router<AppState>) -> Router {
     let table =
         isr.config().routes.clone().unwrap_or_else(|| Arc::new(crate::app::cache::route_table()));
     let cache_policy = CachePolicyLayer::new(table).visitors(visitors.clone());
+    // `cargo leptos watch` sets LEPTOS_WATCH, and then Leptos adds its reload script.
+    let reload_port = std::env::var_os("LEPTOS_WATCH").map(|_| {
+        let options = &state.leptos_options;
+        options.reload_external_port.unwrap_or(options.reload_port)
+    });
+    let security = security::SecurityHeaders::new(&state.config.public_url, reload_port);
     // Files from `public/` (favicon, …), else the app's 404 page: listed by a
     // fixed policy of their own, as the table lists routes.
     let files = leptos_axum::file_and_error_handler_with_context::<AppState, _>(
@@ -146,6 +163,8 @@ pub fn router_with(state: AppState, extra: Router<AppState>) -> Router {
         .fallback(files)
         .layer(TimeoutLayer::with_status_code(http::StatusCode::REQUEST_TIMEOUT, timeout))
         .layer(cache_policy)
+        // Inside the cache, so a page's policy is stored with it (see `security`).
+        .layer(axum::middleware::from_fn_with_state(security.clone(), security::hash_scripts))
         // Level 5: most of brotli's gain on HTML for a fraction of the CPU of its
         // default (11), which would cost milliseconds on every uncached page.
         .layer(CompressionLayer::new().quality(CompressionLevel::Precise(5)))
@@ -163,9 +182,19 @@ pub fn router_with(state: AppState, extra: Router<AppState>) -> Router {
             (state.clone(), <crate::app::auth::Login as server_fn::ServerFn>::PATH),
             crate::throttle::refuse_blocked,
         ))
+        // A write from another site is refused before anything else reads it (see `origin`).
+        .layer(axum::middleware::from_fn_with_state(
+            origin::Origin::of(&state.config.public_url),
+            origin::refuse_cross_origin,
+        ))
         // Bad input is refused before the cache and the bundle see it (see `guard`).
         .layer(axum::middleware::from_fn(guard::reject_bad_input))
-        .layer(TraceLayer::new_for_http())
+        // Every response, refusals and hits included (see `security`).
+        .layer(axum::middleware::from_fn_with_state(security, security::add_headers))
+        // The path only, never the query: a token in a URL stays out of the logs.
+        .layer(TraceLayer::new_for_http().make_span_with(|request: &axum::extract::Request| {
+            tracing::debug_span!("request", method = %request.method(), path = request.uri().path())
+        }))
 }
 
 /// Context for every render, making a page the same bytes for every visitor.

@@ -209,8 +209,8 @@ async fn forged_cookies_do_not_make_a_request_personal(app: TestApp) {
     assert_eq!(personal.header("cache-control"), Some("private, no-store"));
 
     let headers = cookie_headers(&forged);
-    assert!(!session::is_signed_in(&headers, &app.config.session_key));
-    assert!(session::is_signed_in(&cookie_headers(&cookie), &app.config.session_key));
+    assert!(!session::is_signed_in(&headers, &app.config));
+    assert!(session::is_signed_in(&cookie_headers(&cookie), &app.config));
 }
 
 fn cookie_headers(cookie: &str) -> HeaderMap {

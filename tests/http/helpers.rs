@@ -206,6 +206,7 @@ impl TestApp {
                 // turn a slow read into a miss the test did not expect.
                 "ISR_STORE_TIMEOUT_MS" => Some("2000".to_owned()),
                 "REVALIDATE_TOKEN" => Some(REVALIDATE_TOKEN.to_owned()),
+                "SEED_DEMO" => Some("true".to_owned()),
                 "ISR_WARM_PATHS" => Some("/,/blog".to_owned()),
                 "ISR_WARM_LIMIT" => Some("5".to_owned()),
                 _ => None,

@@ -33,4 +33,5 @@ mod limits;
 mod orders;
 mod pages;
 mod prerender;
+mod security;
 mod store;

@@ -23,6 +23,13 @@ struct UserRow {
     role: String,
 }
 
+#[derive(sqlx::FromRow)]
+struct SessionUserRow {
+    #[sqlx(flatten)]
+    user: UserRow,
+    last_seen_at: i64,
+}
+
 impl From<UserRow> for CurrentUser {
     fn from(row: UserRow) -> Self {
         Self { id: row.id, email: row.email, name: row.name, is_admin: row.role == "admin" }
@@ -43,29 +50,72 @@ pub async fn insert_session(db: &Db, id: &str, user_id: i64, expires_at: i64) ->
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |since| i64::try_from(since.as_millis()).unwrap_or(i64::MAX));
     sqlx::query(
-        "INSERT INTO sessions (id_hash, user_id, expires_at, created_at_ms) VALUES ($1, $2, $3, $4)",
+        "INSERT INTO sessions (id_hash, user_id, expires_at, created_at_ms, last_seen_at)
+         VALUES ($1, $2, $3, $4, $5)",
     )
     .bind(id_hash(id))
     .bind(user_id)
     .bind(expires_at)
     .bind(created_at_ms)
-        .execute(db)
-        .await?;
+    .bind(now())
+    .execute(db)
+    .await?;
     Ok(())
 }
 
-/// The user of the unexpired session `session_id`.
-pub async fn find_session_user(db: &Db, session_id: &str) -> AppResult<Option<CurrentUser>> {
-    let row: Option<UserRow> = sqlx::query_as(
-        "SELECT users.id, users.email, users.name, users.role
+/// How stale `last_seen_at` may get before a request writes it again: one
+/// write a minute per session at most, not one per request.
+const SEEN_EVERY_SECS: i64 = 60;
+
+/// The user of the session `session_id`, unexpired and used within the last
+/// `idle_secs`; marks it used.
+pub async fn find_session_user(
+    db: &Db,
+    session_id: &str,
+    idle_secs: i64,
+) -> AppResult<Option<CurrentUser>> {
+    let now = now();
+    let hash = id_hash(session_id);
+    let row: Option<SessionUserRow> = sqlx::query_as(
+        "SELECT users.id, users.email, users.name, users.role, sessions.last_seen_at
          FROM sessions JOIN users ON users.id = sessions.user_id
-         WHERE sessions.id_hash = $1 AND sessions.expires_at > $2",
+         WHERE sessions.id_hash = $1 AND sessions.expires_at > $2 AND sessions.last_seen_at > $3",
     )
-    .bind(id_hash(session_id))
-    .bind(now())
+    .bind(&hash)
+    .bind(now)
+    .bind(now.saturating_sub(idle_secs))
     .fetch_optional(db)
     .await?;
-    Ok(row.map(Into::into))
+    let Some(row) = row else { return Ok(None) };
+    if row.last_seen_at < now - SEEN_EVERY_SECS {
+        sqlx::query("UPDATE sessions SET last_seen_at = $1 WHERE id_hash = $2")
+            .bind(now)
+            .bind(&hash)
+            .execute(db)
+            .await?;
+    }
+    Ok(Some(row.user.into()))
+}
+
+/// Ends every session of `user_id` but `keep` (its id, if any).
+pub async fn delete_sessions_of(db: &Db, user_id: i64, keep: Option<&str>) -> AppResult<u64> {
+    let keep = keep.map(id_hash).unwrap_or_default();
+    let deleted = sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND id_hash <> $2")
+        .bind(user_id)
+        .bind(keep)
+        .execute(db)
+        .await?;
+    Ok(deleted.rows_affected())
+}
+
+/// Replaces the password hash of `user_id`.
+pub async fn set_password_hash(db: &Db, user_id: i64, hash: &str) -> AppResult<()> {
+    sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
+        .bind(hash)
+        .bind(user_id)
+        .execute(db)
+        .await?;
+    Ok(())
 }
 
 /// Ends the session `session_id`.
@@ -97,14 +147,16 @@ pub async fn delete_expired_sessions(db: &Db) -> AppResult<()> {
     Ok(())
 }
 
-/// Which of `emails` (lower-cased) belong to an account.
-pub async fn existing_emails(db: &Db, emails: &[&str]) -> AppResult<Vec<String>> {
+/// The stored password hash of each of `emails` (lower-cased) that belongs
+/// to an account, as (email, hash).
+pub async fn password_hashes(db: &Db, emails: &[&str]) -> AppResult<Vec<(String, String)>> {
     let mut existing = Vec::with_capacity(emails.len());
     for email in emails {
-        let found: Option<String> = sqlx::query_scalar("SELECT email FROM users WHERE email = $1")
-            .bind(*email)
-            .fetch_optional(db)
-            .await?;
+        let found: Option<(String, String)> =
+            sqlx::query_as("SELECT email, password_hash FROM users WHERE email = $1")
+                .bind(*email)
+                .fetch_optional(db)
+                .await?;
         existing.extend(found);
     }
     Ok(existing)

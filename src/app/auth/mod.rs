@@ -14,14 +14,15 @@
 //! (`crate::throttle`).
 //! Both `429`s say how long to wait, and the form shows that.
 //!
-//! `/login` names the demo accounts only when they exist in the database, so
-//! a deployment that does not seed them (the default in production) does not
-//! advertise their public passwords.
+//! `/login` names a demo account only while it exists and its password is
+//! still the public one, so a deployment that does not seed them (the
+//! default) or changed their passwords does not advertise them.
 //!
 //! Signing in empties the browser's query cache before it asks (see
 //! `app::query::clear_on`); signing out is a plain form post and a full page
 //! load. Either way nothing the previous visitor loaded stays in the tab.
 
+pub mod account;
 #[cfg(feature = "ssr")]
 pub mod bearer;
 #[cfg(feature = "ssr")]
@@ -74,6 +75,8 @@ fn routes(table: isr_cache::RouteTable) -> isr_cache::RouteTable {
         .route("/login", |_| CachePolicy::no_store())
         .write::<Login>()
         .write::<Logout>()
+        .write::<account::ChangePassword>()
+        .write::<account::LogoutEverywhere>()
         .data::<DemoAccounts>(|_| CachePolicy::no_store())
         // Previews: fresh renders for the bearer of `PREVIEW_TOKEN` (see `preview`).
         .route("/api/preview", |_| CachePolicy::no_store())
@@ -101,25 +104,43 @@ pub struct DemoAccount {
     pub password: String,
 }
 
-/// The demo accounts that exist in this database: both after demo seeding,
-/// none when it was off (or the accounts were removed).
+/// The demo accounts whose password is still the public one: both after
+/// demo seeding, none when it was off, the accounts were removed or their
+/// passwords changed.
 #[server(endpoint = "auth/demo_accounts", input = GetUrl)]
 pub async fn demo_accounts() -> Result<Vec<DemoAccount>, AppError> {
+    use std::sync::LazyLock;
+
     use crate::app::auth::demo::{
         DEMO_ADMIN_EMAIL, DEMO_ADMIN_PASSWORD, DEMO_CUSTOMER_EMAIL, DEMO_CUSTOMER_PASSWORD,
     };
+    // Whether a demo password verifies against a stored hash, by that hash:
+    // a check costs what a sign-in does (19 MiB, ~20 ms), so each hash is
+    // checked once, and a changed password is a new hash, checked anew.
+    static VERIFIED: LazyLock<moka::sync::Cache<String, bool>> =
+        LazyLock::new(|| moka::sync::Cache::new(16));
+
+    let state = crate::state::AppState::current();
     let demo =
         [(DEMO_ADMIN_EMAIL, DEMO_ADMIN_PASSWORD), (DEMO_CUSTOMER_EMAIL, DEMO_CUSTOMER_PASSWORD)];
-    let emails = demo.map(|(email, _)| email);
-    let existing = db::existing_emails(&crate::state::AppState::current().db, &emails).await?;
-    Ok(demo
-        .into_iter()
-        .filter(|(email, _)| existing.iter().any(|existing| existing == email))
-        .map(|(email, password)| DemoAccount {
-            email: email.to_owned(),
-            password: password.to_owned(),
-        })
-        .collect())
+    let stored = db::password_hashes(&state.db, &demo.map(|(email, _)| email)).await?;
+    let mut accounts = Vec::new();
+    for (email, password) in demo {
+        let Some((_, hash)) = stored.iter().find(|(stored, _)| stored == email) else { continue };
+        let verified = match VERIFIED.get(hash) {
+            Some(verified) => verified,
+            None => {
+                let verified =
+                    state.sign_in.hashing.verify(password.to_owned(), Some(hash.clone())).await?;
+                VERIFIED.insert(hash.clone(), verified);
+                verified
+            }
+        };
+        if verified {
+            accounts.push(DemoAccount { email: email.to_owned(), password: password.to_owned() });
+        }
+    }
+    Ok(accounts)
 }
 
 /// Checks the credentials, starts a session and redirects to the dashboard.
@@ -169,6 +190,11 @@ pub async fn login(email: String, password: String) -> Result<(), AppError> {
         }
     };
     sign_in.throttle.succeeded(&state.db, &attempt).await?;
+    // A new id, never the one the browser came with (session fixation): the
+    // old session, if any, ends here.
+    if let Some(old) = session::id_from_request().await {
+        db::delete_session(&state.db, &old).await?;
+    }
     let session_id = session::create(&state.db, user.id, state.config.session_ttl).await?;
     session::set_cookie(&session_id, &state.config);
     tracing::info!(user_id = user.id, "signed in");

@@ -1,6 +1,7 @@
 //! Session cookies: creating, signing, reading and clearing them.
 //!
-//! A session is a random 256-bit id. The browser holds `sid={id}.{mac}`, where
+//! A session is a random 256-bit id. The browser holds `sid={id}.{mac}`
+//! (`__Host-sid` on https, see [`cookie_name`]), where
 //! `mac` is the HMAC-SHA256 of the id under `SESSION_SECRET` ([`SessionKey`]),
 //! base64url without padding; the `sessions` table holds only the SHA-256 of
 //! the id ([`id_hash`]), so a copy of the database signs nobody in.
@@ -14,6 +15,11 @@
 //!   pages ([`current_user`]). The cache layers still count it as personal
 //!   (they cannot know without a database), which is safe: only the server can
 //!   have signed it, and it expires in the browser with the session.
+//! - A session ends at its expiry (`SESSION_TTL_HOURS`), after
+//!   `SESSION_IDLE_HOURS` unused, at sign-out, at "sign out everywhere", and
+//!   when its account's password changes elsewhere. A sign-in replaces the
+//!   session the browser had (a new id; the old row is deleted), so an id
+//!   planted before sign-in is worth nothing after it.
 //! - Every MAC names its purpose, so a value signed for one use (a session id)
 //!   never verifies for another (the preview cookie, see `auth::preview`).
 
@@ -33,8 +39,18 @@ use crate::config::Config;
 use crate::db::{Db, now};
 use crate::state::AppState;
 
-/// The session cookie's name.
+/// The session cookie's name over http (development).
 pub const SESSION_COOKIE: &str = "sid";
+
+/// The session cookie's name over https: browsers accept a `__Host-` cookie
+/// only with `Secure`, `Path=/` and no `Domain`, so no sibling subdomain
+/// (and no page over http) can set or replace it.
+pub const SECURE_SESSION_COOKIE: &str = "__Host-sid";
+
+/// The session cookie's name on this site.
+pub fn cookie_name(config: &Config) -> &'static str {
+    if config.secure_cookies() { SECURE_SESSION_COOKIE } else { SESSION_COOKIE }
+}
 
 /// The purpose a session id's MAC is computed for.
 const SESSION_PURPOSE: &str = "session";
@@ -79,13 +95,13 @@ fn hex(bytes: &[u8]) -> String {
 /// The `Set-Cookie` value that stores `session_id`, signed, in the browser.
 pub fn cookie(session_id: &str, config: &Config) -> String {
     let mac = config.session_key.sign(SESSION_PURPOSE, session_id);
-    site_cookie(SESSION_COOKIE, format!("{session_id}.{mac}"), config.session_ttl, config)
+    site_cookie(cookie_name(config), format!("{session_id}.{mac}"), config.session_ttl, config)
         .to_string()
 }
 
 /// The `Set-Cookie` value that deletes the session cookie.
 pub fn expired_cookie(config: &Config) -> String {
-    site_cookie(SESSION_COOKIE, String::new(), Duration::ZERO, config).to_string()
+    site_cookie(cookie_name(config), String::new(), Duration::ZERO, config).to_string()
 }
 
 /// A cookie of this site, as the session and preview cookies are set: for
@@ -146,11 +162,11 @@ pub(crate) fn cookie_values<'a>(
         .filter(|value| !value.is_empty())
 }
 
-/// The session id of the request: present when a `sid` cookie carries an id
-/// and its valid signature. `None` for no cookie, an empty or malformed one,
-/// or a signature that fails. Needs no database.
-pub fn verified_id(headers: &HeaderMap, key: &SessionKey) -> Option<String> {
-    cookie_values(headers, SESSION_COOKIE).find_map(|value| {
+/// The session id of the request: present when a cookie called `name`
+/// carries an id and its valid signature. `None` for no cookie, an empty or
+/// malformed one, or a signature that fails. Needs no database.
+pub fn verified_id(headers: &HeaderMap, name: &str, key: &SessionKey) -> Option<String> {
+    cookie_values(headers, name).find_map(|value| {
         if value.len() > MAX_SIGNED_VALUE {
             return None;
         }
@@ -163,22 +179,28 @@ pub fn verified_id(headers: &HeaderMap, key: &SessionKey) -> Option<String> {
 /// cookie. What the cache layers ask before they share anything; a forged
 /// cookie is anonymous. Costs one HMAC when a `sid` cookie is present, nothing
 /// otherwise.
-pub fn is_signed_in(headers: &HeaderMap, key: &SessionKey) -> bool {
-    verified_id(headers, key).is_some()
+pub fn is_signed_in(headers: &HeaderMap, config: &Config) -> bool {
+    verified_id(headers, cookie_name(config), &config.session_key).is_some()
 }
 
 /// The verified session id of the request being handled (page render or
 /// server function).
 pub async fn id_from_request() -> Option<String> {
     let headers: HeaderMap = leptos_axum::extract().await.ok()?;
-    verified_id(&headers, &AppState::current().config.session_key)
+    let config = &AppState::current().config;
+    verified_id(&headers, cookie_name(config), &config.session_key)
 }
 
 /// The signed-in user of the request being handled, if any: a verified
-/// cookie whose session row exists and has not expired.
+/// cookie whose session row exists, has not expired and was used within
+/// `SESSION_IDLE_HOURS`.
 pub async fn current_user() -> AppResult<Option<CurrentUser>> {
     match id_from_request().await {
-        Some(id) => db::find_session_user(&AppState::current().db, &id).await,
+        Some(id) => {
+            let state = AppState::current();
+            let idle = i64::try_from(state.config.session_idle.as_secs()).unwrap_or(i64::MAX);
+            db::find_session_user(&state.db, &id, idle).await
+        }
         None => Ok(None),
     }
 }
@@ -214,8 +236,8 @@ mod tests {
     fn a_signed_cookie_round_trips() {
         let key = key();
         let cookie = signed(&key, ID);
-        assert_eq!(verified_id(&headers(&cookie), &key).as_deref(), Some(ID));
-        assert!(is_signed_in(&headers(&cookie), &key));
+        assert_eq!(verified_id(&headers(&cookie), SESSION_COOKIE, &key).as_deref(), Some(ID));
+        assert!(verified_id(&headers(&cookie), SESSION_COOKIE, &key).is_some());
         assert!(cookie.len() <= SESSION_COOKIE.len() + 1 + MAX_SIGNED_VALUE);
     }
 
@@ -224,9 +246,12 @@ mod tests {
         let key = key();
         let mac = key.sign(SESSION_PURPOSE, ID);
         let other = ID.replacen('4', "5", 1);
-        assert_eq!(verified_id(&headers(&format!("sid={other}.{mac}")), &key), None);
+        assert_eq!(
+            verified_id(&headers(&format!("sid={other}.{mac}")), SESSION_COOKIE, &key),
+            None
+        );
         // The unsigned cookies of the previous releases are no session either.
-        assert_eq!(verified_id(&headers(&format!("sid={ID}")), &key), None);
+        assert_eq!(verified_id(&headers(&format!("sid={ID}")), SESSION_COOKIE, &key), None);
     }
 
     #[test]
@@ -242,19 +267,22 @@ mod tests {
         for bad in [flipped.as_str(), &mac[..mac.len() - 1], "", "not base64!", &format!("{mac}A")]
         {
             let cookie = format!("sid={ID}.{bad}");
-            assert_eq!(verified_id(&headers(&cookie), &key), None, "{cookie}");
+            assert_eq!(verified_id(&headers(&cookie), SESSION_COOKIE, &key), None, "{cookie}");
         }
     }
 
     #[test]
     fn another_key_or_purpose_fails() {
         let cookie = signed(&key(), ID);
-        assert_eq!(verified_id(&headers(&cookie), &SessionKey::generate()), None);
+        assert_eq!(verified_id(&headers(&cookie), SESSION_COOKIE, &SessionKey::generate()), None);
         let other = SessionKey::new(b"0123456789abcdef0123456789abcdeF");
-        assert_eq!(verified_id(&headers(&cookie), &other), None);
+        assert_eq!(verified_id(&headers(&cookie), SESSION_COOKIE, &other), None);
         let key = key();
         let preview_mac = key.sign("preview", ID);
-        assert_eq!(verified_id(&headers(&format!("sid={ID}.{preview_mac}")), &key), None);
+        assert_eq!(
+            verified_id(&headers(&format!("sid={ID}.{preview_mac}")), SESSION_COOKIE, &key),
+            None
+        );
     }
 
     #[test]
@@ -262,14 +290,14 @@ mod tests {
         let key = key();
         let cookie = signed(&key, ID);
         let among = headers(&format!("theme=dark; sidebar=1; {cookie}; x=y"));
-        assert_eq!(verified_id(&among, &key).as_deref(), Some(ID));
+        assert_eq!(verified_id(&among, SESSION_COOKIE, &key).as_deref(), Some(ID));
         // A forged `sid` before the real one does not hide it.
         let forged_first = headers(&format!("sid=abc.def; {cookie}"));
-        assert_eq!(verified_id(&forged_first, &key).as_deref(), Some(ID));
+        assert_eq!(verified_id(&forged_first, SESSION_COOKIE, &key).as_deref(), Some(ID));
         // Cookies may also come in several headers.
         let mut split = headers("theme=dark");
         split.append(COOKIE, HeaderValue::from_str(&cookie).expect("valid"));
-        assert_eq!(verified_id(&split, &key).as_deref(), Some(ID));
+        assert_eq!(verified_id(&split, SESSION_COOKIE, &key).as_deref(), Some(ID));
     }
 
     #[test]
@@ -278,12 +306,12 @@ mod tests {
         for cookie in
             ["sid=", "sid=.", "sid=.abc", "sidebar=1", "sid", "sid=abc123", "=", ";;", "sid=a.b.c"]
         {
-            assert_eq!(verified_id(&headers(cookie), &key), None, "{cookie}");
+            assert_eq!(verified_id(&headers(cookie), SESSION_COOKIE, &key), None, "{cookie}");
         }
-        assert_eq!(verified_id(&HeaderMap::new(), &key), None);
+        assert_eq!(verified_id(&HeaderMap::new(), SESSION_COOKIE, &key), None);
         let huge = format!("sid={}.{}", "a".repeat(10_000), key.sign(SESSION_PURPOSE, "a"));
-        assert_eq!(verified_id(&headers(&huge), &key), None);
-        assert!(!is_signed_in(&HeaderMap::new(), &key));
+        assert_eq!(verified_id(&headers(&huge), SESSION_COOKIE, &key), None);
+        assert!(verified_id(&HeaderMap::new(), SESSION_COOKIE, &key).is_none());
     }
 
     #[test]
@@ -314,7 +342,10 @@ mod tests {
         assert_eq!(set.max_age().map(|age| age.whole_seconds()), Some(ttl), "{value}");
         assert!(!value.contains("Secure"), "{value}");
         let pair = value.split(';').next().expect("a pair");
-        assert_eq!(verified_id(&headers(pair), &config.session_key).as_deref(), Some(ID));
+        assert_eq!(
+            verified_id(&headers(pair), SESSION_COOKIE, &config.session_key).as_deref(),
+            Some(ID)
+        );
 
         let https = Config::from_lookup(|name| {
             (name == "PUBLIC_URL").then(|| "https://example.com".to_owned())
@@ -322,9 +353,16 @@ mod tests {
         .expect("valid");
         let secure = cookie("abc", &https);
         assert_eq!(Cookie::parse(secure.as_str()).expect("parses").secure(), Some(true));
+        assert_eq!(Cookie::parse(secure.as_str()).expect("parses").name(), "__Host-sid");
+        let pair = secure.split(';').next().expect("a pair");
+        assert!(verified_id(&headers(pair), SECURE_SESSION_COOKIE, &https.session_key).is_some());
+        // Over https a plain `sid` (a sibling subdomain could set one) is no session.
+        let plain = pair.replacen("__Host-sid=", "sid=", 1);
+        assert!(!is_signed_in(&headers(&plain), &https));
+        assert!(is_signed_in(&headers(pair), &https));
         let expired = expired_cookie(&https);
         let gone = Cookie::parse(expired.as_str()).expect("parses");
-        assert_eq!((gone.name(), gone.value()), (SESSION_COOKIE, ""), "{expired}");
+        assert_eq!((gone.name(), gone.value()), (SECURE_SESSION_COOKIE, ""), "{expired}");
         assert_eq!(gone.max_age().map(|age| age.whole_seconds()), Some(0), "{expired}");
         assert_eq!(
             (gone.path(), gone.secure(), gone.http_only()),
@@ -343,12 +381,10 @@ mod tests {
             _ => None,
         })
         .expect("valid");
-        let line = site_cookie(SESSION_COOKIE, "v".into(), https.session_ttl, &https).to_string();
-        let mut attributes: Vec<&str> = line.split("; ").collect();
+        let line = cookie("v", &https);
+        let mut attributes: Vec<&str> = line.split("; ").skip(1).collect();
         attributes.sort_unstable();
-        assert_eq!(
-            attributes,
-            ["HttpOnly", "Max-Age=7200", "Path=/", "SameSite=Lax", "Secure", "sid=v"]
-        );
+        assert_eq!(attributes, ["HttpOnly", "Max-Age=7200", "Path=/", "SameSite=Lax", "Secure"]);
+        assert!(line.starts_with("__Host-sid=v."), "{line}");
     }
 }

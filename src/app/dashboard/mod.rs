@@ -198,6 +198,7 @@ fn DashboardView(dashboard: Dashboard) -> impl IntoView {
             </div>
             <SignOut />
         </header>
+        <crate::app::auth::account::AccountPanel />
         {stats.filter(|stats| !stats.is_empty()).map(|stats| view! {
             <section class="section">
                 <h2>"Site"</h2>

@@ -64,6 +64,13 @@ pub struct IsrConfig {
     /// and its response is stored when its headers allow, as RFC 9111
     /// caches do.
     pub anonymous_renders: bool,
+    /// The `Accept` an anonymous render sends for a path, whatever the
+    /// client sent (with no `Referer` either): a render's answer must not
+    /// depend on headers the key does not hold. An app's server functions
+    /// answer a form post from a browser (`Accept: text/html` with a
+    /// `Referer`) with a redirect, which would otherwise let anyone make a
+    /// data function's key a pass. Default: `text/html` for every path.
+    pub render_accept: fn(&str) -> &'static str,
     /// Statuses stored: 200, 301, 308, 404 and 410 (false, the default: a
     /// page, a permanent redirect, a page that is not there; never an
     /// error, since a failed render keeps the last good page), or every
@@ -287,6 +294,13 @@ impl IsrConfig {
         self
     }
 
+    /// The `Accept` an anonymous render sends for a path ([`IsrConfig::render_accept`]).
+    #[must_use]
+    pub fn render_accept(mut self, accept: fn(&str) -> &'static str) -> Self {
+        self.render_accept = accept;
+        self
+    }
+
     /// Threads of the runtime renders run on; 0 for the caller's.
     #[must_use]
     pub fn render_threads(mut self, threads: usize) -> Self {
@@ -312,6 +326,7 @@ impl Default for IsrConfig {
             visitors: Visitors::anonymous(),
             routes: None,
             anonymous_renders: true,
+            render_accept: |_| "text/html",
             any_status: false,
             cdn_cache_control: false,
             unsafe_methods_invalidate: false,

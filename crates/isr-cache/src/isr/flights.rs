@@ -10,8 +10,8 @@ use bytes::Bytes;
 use futures_util::FutureExt as _;
 use futures_util::future::{BoxFuture, Shared};
 use http::header::{
-    ACCEPT_ENCODING, AUTHORIZATION, COOKIE, FORWARDED, HOST, IF_MATCH, IF_MODIFIED_SINCE,
-    IF_NONE_MATCH, IF_RANGE, IF_UNMODIFIED_SINCE, RANGE,
+    ACCEPT, ACCEPT_ENCODING, AUTHORIZATION, COOKIE, FORWARDED, HOST, IF_MATCH, IF_MODIFIED_SINCE,
+    IF_NONE_MATCH, IF_RANGE, IF_UNMODIFIED_SINCE, RANGE, REFERER,
 };
 use http::{HeaderMap, HeaderName, HeaderValue, Request, Response, StatusCode, Uri};
 use http_body::Body;
@@ -61,18 +61,23 @@ pub(super) struct Template {
 }
 
 impl Template {
-    /// The render of `uri`'s path with the normalised `query` (see [`key::query`]).
+    /// The render of `uri`'s path with the normalised `query` (see
+    /// [`key::query`]), asking for `accept`.
     pub(super) fn new(
         host: &str,
         uri: &Uri,
         query: &str,
         headers: &HeaderMap,
         extensions: &http::Extensions,
+        accept: &'static str,
     ) -> Self {
         let mut headers = Self::unconditional(headers);
-        for name in [COOKIE, AUTHORIZATION] {
+        for name in [COOKIE, AUTHORIZATION, REFERER] {
             headers.remove(name);
         }
+        // The same answer whatever the client accepts: the key holds no
+        // `Accept`, and the client's could turn a page into a redirect.
+        headers.insert(ACCEPT, HeaderValue::from_static(accept));
         // What a client says about the host must not reach a page stored for
         // everyone (cache poisoning): the render sees the canonical host only.
         for name in [FORWARDED, X_FORWARDED_HOST, X_FORWARDED_PROTO, X_FORWARDED_FOR] {
@@ -407,7 +412,14 @@ where
     // render sent as the client asked is that client's answer.
     let as_sent = !shared.config.anonymous_renders;
     let Some(storable) = storable else {
-        shared.passes.insert(key, ());
+        // An anonymous render's redirect or client error says nothing about
+        // what the key's visitors may be sent (it is the same for all of
+        // them): each is asked for as it came, and the key is not a pass.
+        let anonymous_refusal =
+            !as_sent && (parts.status.is_redirection() || parts.status.is_client_error());
+        if !anonymous_refusal {
+            shared.passes.insert(key, ());
+        }
         if as_sent {
             send(reply, Ok(Response::from_parts(parts, BufferedBody::inner(body))));
         }

@@ -251,6 +251,7 @@ where
             &query,
             request.headers(),
             request.extensions(),
+            (shared.config.render_accept)(request.uri().path()),
         )
     };
 
@@ -385,7 +386,9 @@ where
         // only the declared query, so this request is sent as it came, and is
         // answered as it would be without the cache (compressed as it asks,
         // with its own cookies). The key is marked "pass" meanwhile, so that
-        // costs one extra render per pass window, not one per request.
+        // costs one extra render per pass window, not one per request; not
+        // after an anonymous redirect or client error, which a client cannot
+        // use to switch the cache off for everyone (see `flights`).
         Outcome::Stored(_) | Outcome::Loaded(_) | Outcome::Validated(_) | Outcome::NotStored => {
             forward(ready, request, Status::Miss { stored: false }).await
         }
