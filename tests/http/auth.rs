@@ -249,14 +249,21 @@ async fn demo_users(app: &TestApp) -> i64 {
         .expect("count")
 }
 
-/// `SEED_DEMO=false`, and production's default: no demo accounts, and no
-/// line on `/login` advertising their passwords.
+/// `SEED_DEMO=false`, and the default everywhere (the tests set it): no demo
+/// accounts, and no line on `/login` advertising their passwords.
 #[tokio::test]
 async fn without_demo_seeding_there_are_no_demo_accounts_to_advertise() {
     let secret = "a-session-secret-of-at-least-32-bytes".to_owned();
     for vars in [
         vec![("SEED_DEMO", "false".to_owned())],
-        vec![("LEPTOS_ENV", "PROD".to_owned()), ("SESSION_SECRET", secret)],
+        // Unset (an empty value reads as unset): the tests' own default is `true`.
+        vec![("SEED_DEMO", String::new())],
+        vec![
+            ("SEED_DEMO", String::new()),
+            ("LEPTOS_ENV", "PROD".to_owned()),
+            ("SESSION_SECRET", secret.clone()),
+            ("METRICS_TOKEN", secret),
+        ],
     ] {
         let app = TestApp::start_with_vars(&vars).await;
         assert!(!app.config.seed_demo, "{vars:?}");

@@ -31,7 +31,7 @@ use sqlx::Connection;
 use tower::ServiceExt;
 
 /// The bearer token of `POST /api/revalidate` in tests.
-pub const REVALIDATE_TOKEN: &str = "test-revalidate-token";
+pub const REVALIDATE_TOKEN: &str = "test-revalidate-token-0123456789abcdef";
 
 /// Which database a test runs on.
 #[derive(Debug, Clone, Copy)]
@@ -571,12 +571,16 @@ impl TestResponse {
         self.headers.get_all(SET_COOKIE).iter().filter_map(|v| v.to_str().ok()).collect()
     }
 
-    /// The `sid=…` pair of a `Set-Cookie` that starts a session.
+    /// The `sid=…` (or, on https, `__Host-sid=…`) pair of a `Set-Cookie`
+    /// that starts a session.
     pub fn session_cookie(&self) -> Option<String> {
         self.set_cookies()
             .into_iter()
             .filter_map(|line| line.split(';').next())
-            .find(|pair| pair.starts_with("sid=") && pair.len() > "sid=".len())
+            .find(|pair| {
+                let value = pair.strip_prefix("__Host-").unwrap_or(pair).strip_prefix("sid=");
+                value.is_some_and(|value| !value.is_empty())
+            })
             .map(str::to_owned)
     }
 

@@ -5,6 +5,8 @@
 //! - `api`: the JSON API, including bad input.
 //! - `assets`: the `/pkg` bundle: precompressed copies, never the ISR cache.
 //! - `bad_input`: malformed, oversized and odd requests on every route.
+//! - `accounts`: session rotation and idle timeout, sign out everywhere, password changes, `create-admin`, production refusals.
+//! - `security`: writes only from our own pages, security headers, the hashed CSP, anonymous renders.
 //! - `auth`: sign-in, sign-out, the dashboard's guard, cookie attributes.
 //! - `caching`: the cache headers of every route, validators, compression.
 //! - `hardening`: junk parameters, headers and unlisted routes cannot bust the cache.
@@ -20,6 +22,7 @@
 mod fixture;
 mod helpers;
 
+mod accounts;
 mod api;
 mod assets;
 mod auth;

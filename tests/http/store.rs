@@ -60,6 +60,7 @@ impl Process {
             .env("LEPTOS_OUTPUT_NAME", "leptos-isr-starter")
             .env("ISR_WARM_PATHS", "/")
             .env("ISR_WARM_LIMIT", "1")
+            .env("SEED_DEMO", "true")
             .env("RUST_LOG", "warn")
             // Seconds, not 50 ms: a test machine busy building must not turn
             // a slow read into a miss the test did not expect.
