@@ -11,7 +11,7 @@
 //! | `SESSION_IDLE_HOURS` | `24` | a sign-in unused this long ends sooner |
 //! | `SESSION_SECRET` | random per start (development); **required** when `LEPTOS_ENV=PROD` | key of the HMAC that signs session and preview cookies, at least 32 bytes; never logged |
 //! | `SEED_DEMO` | `false` | insert the demo content (with its public passwords) into an empty database; `scripts/dev` and the tests set it. Accounts of your own: `leptos-isr-starter create-admin EMAIL` |
-//! | `PREVIEW_TOKEN` | unset | bearer token of previews (fresh renders that no cache stores) and of `GET /api/preview`; unset: no previews; never logged |
+//! | `PREVIEW_TOKEN` | unset | bearer token of previews (fresh renders that no cache stores) and of `POST /api/preview` (a form, from the dashboard); unset: no previews; never logged |
 //! | `ISR_CACHE` | `true` | the built-in ISR cache in front of every page |
 //! | `ISR_CACHE_MAX_MB` | `64` | memory the cache may hold, in MiB (bodies in every encoding) |
 //! | `ISR_CACHE_MAX_ENTRY_KB` | `1024` | largest page stored, in KiB; larger ones pass through |

@@ -278,7 +278,7 @@ async fn without_demo_seeding_there_are_no_demo_accounts_to_advertise() {
     assert_eq!(demo_users(&seeded).await, 2);
 }
 
-// Previews: `GET /api/preview?token=…&path=…` and `/api/preview/exit`.
+// Previews: `POST /api/preview` (`token=…&path=…`) and `/api/preview/exit`.
 
 const PREVIEW_TOKEN: &str = "a-preview-token-for-the-tests";
 
@@ -309,9 +309,8 @@ fn assert_json_error(response: &TestResponse, status: StatusCode, code: &str, sa
 #[tokio::test]
 async fn the_right_preview_token_sets_a_cookie_that_makes_requests_previews() {
     let app = preview_app("https://shop.example.com").await;
-    let response = app
-        .get(&format!("/api/preview?token={PREVIEW_TOKEN}&path=/blog/hello-isr%3Fpage%3D2"))
-        .await;
+    let response =
+        app.enter_preview(&format!("token={PREVIEW_TOKEN}&path=/blog/hello-isr%3Fpage%3D2")).await;
     assert_eq!(response.status, StatusCode::SEE_OTHER, "{}", response.body);
     assert_eq!(response.location(), Some("/blog/hello-isr?page=2"));
     assert_eq!(response.header("cache-control"), Some("no-store"));
@@ -340,7 +339,7 @@ async fn the_right_preview_token_sets_a_cookie_that_makes_requests_previews() {
     // Over http, the cookie is not `Secure` (the browser would drop it); no
     // path means the home page.
     let plain = preview_app("http://127.0.0.1:3000").await;
-    let response = plain.get(&format!("/api/preview?token={PREVIEW_TOKEN}")).await;
+    let response = plain.enter_preview(&format!("token={PREVIEW_TOKEN}")).await;
     assert_eq!(response.status, StatusCode::SEE_OTHER);
     assert_eq!(response.location(), Some("/"));
     assert!(!preview_cookie(&response).expect("a cookie").contains("Secure"));
@@ -358,7 +357,7 @@ async fn a_missing_or_wrong_preview_token_is_a_401() {
         // A wrong token with a bad path: the token is checked first.
         "token=wrong&path=//evil.test".to_owned(),
     ] {
-        let response = app.get(&format!("/api/preview?{query}")).await;
+        let response = app.enter_preview(&query).await;
         assert_json_error(&response, StatusCode::UNAUTHORIZED, "invalid_token", "token");
     }
 }
@@ -376,7 +375,7 @@ async fn preview_redirects_stay_on_the_site() {
         ("/%09/evil.test", "control"),
         ("/%0D%0ASet-Cookie:%20x=y", "control"),
     ] {
-        let response = app.get(&format!("/api/preview?token={PREVIEW_TOKEN}&path={path}")).await;
+        let response = app.enter_preview(&format!("token={PREVIEW_TOKEN}&path={path}")).await;
         assert_json_error(&response, StatusCode::BAD_REQUEST, "bad_request", says);
         assert!(response.location().is_none(), "{path}");
         let exit = app.get(&format!("/api/preview/exit?path={path}")).await;
@@ -399,11 +398,20 @@ async fn leaving_the_preview_clears_its_cookie() {
     assert_eq!(home.location(), Some("/"));
 }
 
+/// The token never travels in a URL: a `GET` with it is refused, unread,
+/// and sets nothing.
+#[tokio::test]
+async fn a_preview_token_in_a_url_is_refused() {
+    let app = preview_app("http://127.0.0.1:3000").await;
+    let response = app.get(&format!("/api/preview?token={PREVIEW_TOKEN}&path=/blog")).await;
+    assert_json_error(&response, StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "POST");
+}
+
 #[tokio::test]
 async fn previews_are_off_without_a_token() {
     let app = TestApp::start(Backend::Sqlite).await.expect("SQLite");
     assert!(app.config.preview_token.is_none());
-    let response = app.get("/api/preview?token=anything&path=/").await;
+    let response = app.enter_preview("token=anything&path=/").await;
     assert_json_error(&response, StatusCode::NOT_FOUND, "preview_disabled", "PREVIEW_TOKEN");
     let mut bearer = HeaderMap::new();
     bearer.insert(AUTHORIZATION, HeaderValue::from_static("Bearer "));

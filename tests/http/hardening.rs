@@ -149,7 +149,7 @@ async fn previews_render_afresh_and_replace_nothing() {
     assert_eq!(x_cache(&app.get("/products").await), "MISS");
 
     // The cookie that /api/preview sets works the same way.
-    let enter = app.get(&format!("/api/preview?token={token}&path=/blog/hello-isr")).await;
+    let enter = app.enter_preview(&format!("token={token}&path=/blog/hello-isr")).await;
     assert_eq!(enter.status, StatusCode::SEE_OTHER, "{}", enter.body);
     let cookie = enter
         .set_cookies()
@@ -164,7 +164,7 @@ async fn previews_render_afresh_and_replace_nothing() {
     // A wrong token is no preview: the stored page, and /api/preview says 401.
     let wrong = app.get_with("/blog/hello-isr", &[("authorization", "Bearer nope")]).await;
     assert_eq!(x_cache(&wrong), "HIT");
-    let refused = app.get("/api/preview?token=nope&path=/").await;
+    let refused = app.enter_preview("token=nope&path=/").await;
     assert_eq!(refused.status, StatusCode::UNAUTHORIZED);
 }
 

@@ -374,6 +374,14 @@ impl TestApp {
         self.send(request.body(Body::from(form.to_owned())).expect("request")).await
     }
 
+    /// `POST /api/preview` with `form` (`token=…&path=…`), as the dashboard's form sends it.
+    pub async fn enter_preview(&self, form: &str) -> TestResponse {
+        let request = Request::post("/api/preview")
+            .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from(form.to_owned()));
+        self.send(request.expect("request")).await
+    }
+
     /// Signs in and returns the `sid=…` cookie pair to send back.
     pub async fn sign_in(&self, email: &str, password: &str) -> String {
         let response = self

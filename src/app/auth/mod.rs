@@ -80,7 +80,6 @@ fn routes(table: isr_cache::RouteTable) -> isr_cache::RouteTable {
         .data::<DemoAccounts>(|_| CachePolicy::no_store())
         // Previews: fresh renders for the bearer of `PREVIEW_TOKEN` (see `preview`).
         .route("/api/preview", |_| CachePolicy::no_store())
-        .query(["token", "path"])
         .route("/api/preview/exit", |_| CachePolicy::no_store())
         .query(["path"])
 }

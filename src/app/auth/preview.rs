@@ -3,7 +3,7 @@
 //!
 //! A request is a preview ([`is_preview`]) when it carries
 //! `Authorization: Bearer $PREVIEW_TOKEN`, or a valid preview cookie that
-//! `GET /api/preview?token=…&path=…` set in the browser (and
+//! `POST /api/preview` (a form: `token=…&path=…`) set in the browser (and
 //! `GET /api/preview/exit?path=…` clears). The cache layers render previews
 //! fresh and never store them; this module only says which requests they are.
 //!
@@ -22,16 +22,16 @@
 //!   cannot be used as an open redirect.
 //! - Every answer of the two endpoints is `Cache-Control: no-store`.
 //!
-//! The token travels in the URL of `/api/preview` (a link an editor clicks),
-//! so access logs must not record query strings of that path at a level that
-//! is kept; this app logs request URIs only at `debug` for `tower_http`.
+//! The token travels in the body of a `POST` (the dashboard's preview form,
+//! or `curl -d`), never in a URL, where access logs, proxies and browser
+//! history would keep it: `GET /api/preview` answers `405` and says so.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use axum::Router;
 use axum::extract::{RawQuery, State};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use cookie::Cookie;
 use http::header::{CACHE_CONTROL, LOCATION, SET_COOKIE};
 use http::{HeaderMap, HeaderValue, StatusCode};
@@ -68,16 +68,19 @@ pub fn is_preview(headers: &HeaderMap, config: &Config) -> bool {
             .any(|value| cookie_verifies(value, &config.session_key, token, unix_now()))
 }
 
-/// The preview routes: `GET /api/preview` and `GET /api/preview/exit`, both
+/// The preview routes: `POST /api/preview` and `GET /api/preview/exit`, both
 /// `no-store` (their entries in `app::cache::route_table` say so too).
 pub fn routes() -> Router<AppState> {
-    Router::new().route("/api/preview", get(enter)).route("/api/preview/exit", get(exit))
+    Router::new()
+        .route("/api/preview", post(enter).get(token_in_url))
+        .route("/api/preview/exit", get(exit))
 }
 
-/// `GET /api/preview?token=…&path=…`: with the right token, sets the preview
-/// cookie and sends the browser to `path` (default `/`) with `303 See Other`.
-async fn enter(State(state): State<AppState>, RawQuery(query): RawQuery) -> Response {
-    let params = Params::parse(query.as_deref());
+/// `POST /api/preview` with the form `token=…&path=…`: with the right token,
+/// sets the preview cookie and sends the browser to `path` (default `/`)
+/// with `303 See Other`.
+async fn enter(State(state): State<AppState>, body: axum::body::Bytes) -> Response {
+    let params = Params::parse(std::str::from_utf8(&body).ok());
     let config = &state.config;
     let Some(token) = config.preview_token.as_deref() else {
         return no_store(json_error(
@@ -106,6 +109,16 @@ async fn enter(State(state): State<AppState>, RawQuery(query): RawQuery) -> Resp
     let value = cookie_value(&config.session_key, token, expires);
     tracing::info!(path, "preview started");
     redirect(path, &site_cookie(PREVIEW_COOKIE, value, PREVIEW_TTL, config))
+}
+
+/// `GET /api/preview`: the old way, with the token in the URL. Refused
+/// (and not checked), so that a token sent there is not worth logging.
+async fn token_in_url() -> Response {
+    no_store(json_error(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "Send the preview token in a POST form body (token=…&path=…), never in a URL.",
+    ))
 }
 
 /// `GET /api/preview/exit?path=…`: clears the preview cookie and sends the

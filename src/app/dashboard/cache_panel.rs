@@ -191,6 +191,20 @@ pub fn CachePanel(stats: CacheStats) -> impl IntoView {
             <ActionForm action=purge>
                 <button type="submit" class="button secondary">"Purge every page"</button>
             </ActionForm>
+            // A fresh render that no cache stores, for the bearer of
+            // PREVIEW_TOKEN: posted, so the token never sits in a URL.
+            <h3>"Preview"</h3>
+            <form method="post" action="/api/preview" class="stack preview-form">
+                <label>
+                    "Page"
+                    <input name="path" value="/" />
+                </label>
+                <label>
+                    "Preview token"
+                    <input type="password" name="token" autocomplete="off" required />
+                </label>
+                <button type="submit" class="button secondary">"Preview"</button>
+            </form>
         </section>
     }
 }
