@@ -50,6 +50,20 @@ pub struct Campaign {
     pub cta_href: String,
 }
 
+/// Whether `href` may be a campaign's button: a path on this site (one `/`,
+/// then no `//`-style host, backslash, space or control character) or an
+/// `https://` URL. Anything else (`javascript:`, `data:`, `http:`, `//evil`)
+/// is refused when seeded, and never rendered as a link.
+pub fn safe_href(href: &str) -> bool {
+    let visible = !href.chars().any(|c| c.is_control() || c.is_whitespace() || c == '\\');
+    let path = href.starts_with('/') && !href.starts_with("//");
+    let https = href
+        .strip_prefix("https://")
+        .and_then(|rest| rest.split(['/', '?', '#']).next())
+        .is_some_and(|host| !host.is_empty() && !host.contains('@'));
+    visible && (path || https)
+}
+
 /// The campaign at `slug`, or `None`.
 #[server(endpoint = "landing/get_campaign", input = GetUrl)]
 pub async fn get_campaign(slug: String) -> Result<Option<Campaign>, AppError> {

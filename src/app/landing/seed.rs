@@ -39,6 +39,12 @@ fn campaigns() -> anyhow::Result<Vec<DemoCampaign>> {
 /// When the data file is malformed (nothing is written then) or a query fails.
 pub async fn seed(conn: &mut AnyConnection) -> anyhow::Result<()> {
     for campaign in campaigns()? {
+        anyhow::ensure!(
+            super::safe_href(&campaign.cta_href),
+            "the campaign {}'s cta_href {:?} must be a path on this site or an https:// URL",
+            campaign.slug,
+            campaign.cta_href
+        );
         sqlx::query(
             "INSERT INTO campaigns (slug, headline, body, cta_label, cta_href) \
              VALUES ($1, $2, $3, $4, $5)",
@@ -74,6 +80,31 @@ mod tests {
             for text in [&campaign.headline, &campaign.body, &campaign.cta_label] {
                 assert!(!text.trim().is_empty(), "{slug}: an empty field");
             }
+            assert!(super::super::safe_href(&campaign.cta_href), "{slug}: {}", campaign.cta_href);
+        }
+    }
+
+    #[test]
+    fn only_site_paths_and_https_are_safe_links() {
+        use super::super::safe_href;
+        for safe in ["/products/1", "/", "/blog?page=2#top", "https://example.com/x", "https://a.b"]
+        {
+            assert!(safe_href(safe), "{safe}");
+        }
+        for unsafe_href in [
+            "javascript:alert(1)",
+            "JAVASCRIPT:alert(1)",
+            "data:text/html,<script>",
+            "http://example.com",
+            "//evil.example",
+            "/\\evil.example",
+            "/\tx",
+            "https://",
+            "https://user@evil.example",
+            "products/1",
+            "",
+        ] {
+            assert!(!safe_href(unsafe_href), "{unsafe_href}");
         }
     }
 }
