@@ -37,7 +37,8 @@ use sha2::{Digest as _, Sha256};
 /// The headers every response carries, and the pieces of its policy.
 #[derive(Debug)]
 pub struct SecurityHeaders {
-    fixed: Vec<(HeaderName, HeaderValue)>,
+    /// Each fixed header: its name as written in files, as sent, its value.
+    fixed: Vec<(&'static str, HeaderName, HeaderValue)>,
     /// The policy before `script-src`'s hashes: `…; script-src 'self' 'wasm-unsafe-eval'`.
     script_src: String,
     /// The directives after `script-src`.
@@ -49,36 +50,32 @@ impl SecurityHeaders {
     /// `cargo leptos watch`'s WebSocket (`Some` only while it watches).
     pub fn new(public_url: &str, reload_port: Option<u32>) -> Arc<Self> {
         let mut fixed = vec![
-            (http::header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")),
-            (
-                http::header::REFERRER_POLICY,
-                HeaderValue::from_static("strict-origin-when-cross-origin"),
-            ),
+            ("X-Content-Type-Options", "nosniff"),
+            ("Referrer-Policy", "strict-origin-when-cross-origin"),
             // frame-ancestors says the same to browsers that read CSP.
-            (http::header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")),
-            (
-                HeaderName::from_static("cross-origin-opener-policy"),
-                HeaderValue::from_static("same-origin"),
-            ),
+            ("X-Frame-Options", "DENY"),
+            ("Cross-Origin-Opener-Policy", "same-origin"),
             // Every powerful feature off: the site uses none of them.
             (
-                HeaderName::from_static("permissions-policy"),
-                HeaderValue::from_static(
-                    "accelerometer=(), autoplay=(), browsing-topics=(), camera=(), \
-                     display-capture=(), geolocation=(), gyroscope=(), magnetometer=(), \
-                     microphone=(), midi=(), payment=(), publickey-credentials-get=(), \
-                     screen-wake-lock=(), serial=(), usb=(), xr-spatial-tracking=()",
-                ),
+                "Permissions-Policy",
+                "accelerometer=(), autoplay=(), browsing-topics=(), camera=(), \
+                 display-capture=(), geolocation=(), gyroscope=(), magnetometer=(), \
+                 microphone=(), midi=(), payment=(), publickey-credentials-get=(), \
+                 screen-wake-lock=(), serial=(), usb=(), xr-spatial-tracking=()",
             ),
         ];
         if public_url.starts_with("https://") {
             // Two years, as the preload list asks; `preload` is the site's
             // own decision (it cannot be undone quickly), so not here.
-            fixed.push((
-                http::header::STRICT_TRANSPORT_SECURITY,
-                HeaderValue::from_static("max-age=63072000; includeSubDomains"),
-            ));
+            fixed.push(("Strict-Transport-Security", "max-age=63072000; includeSubDomains"));
         }
+        let fixed = fixed
+            .into_iter()
+            .map(|(title, value)| {
+                let name = HeaderName::from_bytes(title.as_bytes()).expect("a header name");
+                (title, name, HeaderValue::from_static(value))
+            })
+            .collect();
         let connect = match reload_port {
             // The reload script connects to the page's host on this port.
             Some(port) => format!("connect-src 'self' ws://*:{port} wss://*:{port}; "),
@@ -106,9 +103,9 @@ impl SecurityHeaders {
         policy
     }
 
-    /// The fixed headers, for the static export's `_headers`.
-    pub fn fixed(&self) -> &[(HeaderName, HeaderValue)] {
-        &self.fixed
+    /// The fixed headers, names as files write them, for the static export.
+    pub fn fixed(&self) -> impl Iterator<Item = (&'static str, &str)> {
+        self.fixed.iter().map(|(title, _, value)| (*title, value.to_str().unwrap_or_default()))
     }
 }
 
@@ -157,7 +154,7 @@ pub async fn add_headers(
 ) -> Response {
     let mut response = next.run(request).await;
     let sent = response.headers_mut();
-    for (name, value) in &headers.fixed {
+    for (_, name, value) in &headers.fixed {
         sent.insert(name.clone(), value.clone());
     }
     if !sent.contains_key(CONTENT_SECURITY_POLICY)
@@ -237,9 +234,9 @@ mod tests {
              style-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; \
              form-action 'self'; frame-ancestors 'none'"
         );
-        assert!(headers.fixed().iter().any(|(name, _)| name == "strict-transport-security"));
+        assert!(headers.fixed().any(|(name, _)| name == "Strict-Transport-Security"));
         let plain = SecurityHeaders::new("http://127.0.0.1:3000", Some(3001));
-        assert!(!plain.fixed().iter().any(|(name, _)| name == "strict-transport-security"));
+        assert!(!plain.fixed().any(|(name, _)| name == "Strict-Transport-Security"));
         assert!(plain.policy(&[]).contains("connect-src 'self' ws://*:3001 wss://*:3001;"));
     }
 }

@@ -2,7 +2,7 @@
 //! files and headers written, crawling, failures, and determinism. The
 //! export served by nginx in a browser is `end2end/static`.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use leptos_isr_starter::app::cache::resolved;
@@ -160,6 +160,63 @@ async fn headers_come_from_the_route_table() {
         )),
         "{nginx}"
     );
+}
+
+/// The hashes of the inline scripts of an exported page, as `'sha256-…'`.
+fn script_hashes(html: &str) -> BTreeSet<String> {
+    use base64::Engine as _;
+    use sha2::Digest as _;
+    html.split("<script")
+        .skip(1)
+        .filter_map(|part| {
+            let (open, rest) = part.split_once('>')?;
+            let (text, _) = rest.split_once("</script>")?;
+            (!open.contains("src=")).then(|| {
+                let digest = sha2::Sha256::digest(text.as_bytes());
+                format!("'sha256-{}'", base64::engine::general_purpose::STANDARD.encode(digest))
+            })
+        })
+        .collect()
+}
+
+fn policy_hashes(policy: &str) -> BTreeSet<String> {
+    policy
+        .split_whitespace()
+        .filter(|s| s.starts_with("'sha256-"))
+        .map(|s| s.trim_end_matches(';').to_owned())
+        .collect()
+}
+
+/// A static host serves the app's security headers: each page's policy
+/// allows its own inline scripts (the export's script included) and, in
+/// `_headers`, those of every page at its path with a query too, since a
+/// static host matches rules on the path alone.
+#[tokio::test]
+async fn exported_pages_carry_the_security_headers_and_their_scripts_hashes() {
+    let (_site, app) = demo().await;
+    let (out, summary) = export_of(&app).await;
+    let rules = header_rules(out.path());
+    assert_eq!(rules["/*"]["X-Content-Type-Options"], "nosniff");
+    assert_eq!(rules["/*"]["X-Frame-Options"], "DENY");
+    let nginx = read(out.path(), "_headers.nginx");
+    assert!(nginx.contains("map $uri $export_csp {\n  default \"default-src 'self';"), "{nginx}");
+    for page in summary.pages.iter().filter(|page| !page.contains('?') && *page != "/404.html") {
+        let file = if page == "/" {
+            "index.html".to_owned()
+        } else {
+            format!("{}/index.html", &page[1..])
+        };
+        let scripts = script_hashes(&read(out.path(), &file));
+        assert!(scripts.len() >= 2, "{page}: the export's script and the page's data at least");
+        let policy = &rules[page]["Content-Security-Policy"];
+        assert!(!policy.contains("unsafe-inline"), "{policy}");
+        assert!(policy_hashes(policy).is_superset(&scripts), "{page}: {policy}");
+        let line = nginx
+            .lines()
+            .find(|line| line.starts_with(&format!("  \"/{file}\" \"default-src")))
+            .unwrap_or_else(|| panic!("{file} has a policy for nginx"));
+        assert_eq!(policy_hashes(line), scripts, "{file}: exactly its own scripts");
+    }
 }
 
 /// Pages only linked to are found: the blog's second page is in no list.
