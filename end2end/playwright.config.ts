@@ -89,7 +89,7 @@ export default defineConfig({
     project("chromium", { testDir: "./tests" }),
     project("release", {
       testDir: ".",
-      testMatch: ["release/*.spec.ts", "tests/navigation.spec.ts", "tests/editor.spec.ts"],
+      testMatch: ["release/*.spec.ts", "tests/navigation.spec.ts", "tests/editor.spec.ts", "tests/security.spec.ts"],
       baseURL: releaseURL,
     }),
     project("static", { testDir: "./static", baseURL: staticURL }),

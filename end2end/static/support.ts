@@ -3,6 +3,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 
 export {
+  collectCspViolations,
   collectPageErrors,
   expectNoReload,
   gotoHydrated,

@@ -31,7 +31,7 @@ export async function gotoHydrated(page: Page, path: string, status = 200): Prom
  * cache ignores parameters a route does not declare.
  */
 export async function purge(page: Page, paths: string[]): Promise<void> {
-  const token = process.env.REVALIDATE_TOKEN ?? "e2e-revalidate-token";
+  const token = process.env.REVALIDATE_TOKEN ?? "e2e-revalidate-token-0123456789abcdef";
   const response = await page.request.post("/api/revalidate", {
     headers: { authorization: `Bearer ${token}` },
     data: { paths, mode: "hard" },
@@ -91,4 +91,28 @@ export async function openFirstCard(page: Page, list: string, href: RegExp): Pro
   await expect(page).toHaveURL(link);
   await expect(page.getByRole("heading", { level: 1, name: title })).toBeVisible();
   return { title, href: link };
+}
+
+/**
+ * Collects every Content-Security-Policy violation in `page` from now on,
+ * across full page loads: the browser's `securitypolicyviolation` events
+ * (reported through a binding that outlives navigations), and its console
+ * messages about the policy, which also cover what is refused before any
+ * script of the page could listen (an inline script in `<head>`).
+ */
+export async function collectCspViolations(page: Page): Promise<string[]> {
+  const violations: string[] = [];
+  await page.exposeBinding("__reportCspViolation", (_source, text: string) => {
+    violations.push(text);
+  });
+  await page.addInitScript(() => {
+    document.addEventListener("securitypolicyviolation", (event) => {
+      const report = (window as unknown as { __reportCspViolation: (text: string) => void }).__reportCspViolation;
+      report(`${event.violatedDirective} blocked ${event.blockedURI || "inline"} at ${event.documentURI}`);
+    });
+  });
+  page.on("console", (message) => {
+    if (message.text().includes("Content Security Policy")) violations.push(message.text());
+  });
+  return violations;
 }
