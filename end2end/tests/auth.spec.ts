@@ -85,7 +85,7 @@ test.describe("signed in", () => {
     await expect(page.getByRole("heading", { level: 1, name: `Welcome, ${CUSTOMER.name}` })).toBeVisible();
     await waitForHydration(page);
 
-    await page.getByRole("button", { name: "Sign out" }).click();
+    await page.getByRole("button", { name: "Sign out", exact: true }).click();
     await expect(page).toHaveURL("/");
     await expect(
       page.getByRole("heading", { level: 1, name: "Fast like a static site. Fresh like a dynamic one." }),
@@ -145,7 +145,7 @@ test.describe("signed in", () => {
       await expect(adminPage.getByRole("heading", { level: 1, name: `Welcome, ${ADMIN.name}` })).toBeVisible();
 
       // Signing one out leaves the other signed in.
-      await customerPage.getByRole("button", { name: "Sign out" }).click();
+      await customerPage.getByRole("button", { name: "Sign out", exact: true }).click();
       await expect(customerPage).toHaveURL("/");
       await adminPage.reload();
       await expect(adminPage.getByRole("heading", { level: 1, name: `Welcome, ${ADMIN.name}` })).toBeVisible();
