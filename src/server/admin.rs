@@ -2,13 +2,14 @@
 //! database without the demo's public accounts.
 //!
 //! The password comes from `ADMIN_PASSWORD`, else from the first line of
-//! standard input (a prompt when it is a terminal), never from the command
+//! standard input (a prompt that does not echo it when that is a terminal),
+//! never from the command
 //! line, where `ps` and shell history would keep it; it is hashed with
 //! argon2 and never logged. An existing account with that email gets the
 //! new password and the admin role, and its sessions end: the same command
 //! resets a lost admin password.
 
-use std::io::{BufRead as _, IsTerminal as _, Write as _};
+use std::io::{BufRead as _, IsTerminal as _};
 
 use anyhow::Context as _;
 
@@ -51,8 +52,9 @@ pub async fn main(args: impl IntoIterator<Item = std::ffi::OsString>) -> anyhow:
 fn read_password() -> anyhow::Result<String> {
     let stdin = std::io::stdin();
     if stdin.is_terminal() {
-        eprint!("Password for the new admin (shown as you type; or set ADMIN_PASSWORD): ");
-        std::io::stderr().flush()?;
+        // Not echoed (the terminal's echo is off while it is typed).
+        return rpassword::prompt_password("Password for the admin (at least 12 characters): ")
+            .context("reading the password from the terminal");
     }
     let mut line = String::new();
     stdin.lock().read_line(&mut line).context("reading the password from standard input")?;
