@@ -83,7 +83,7 @@ pub async fn create_admin(db: &Db, email: &str, password: &str) -> anyhow::Resul
             .bind(id)
             .execute(db)
             .await?;
-        sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(id).execute(db).await?;
+        crate::app::auth::db::delete_sessions_of(db, id, None).await?;
         tracing::info!(user_id = id, "admin password set by create-admin");
         return Ok(Created::Updated(id));
     }

@@ -22,13 +22,7 @@ pub fn check_new_password(password: &str) -> Result<(), AppError> {
             "The new password must have at least {MIN_PASSWORD_CHARS} characters."
         )));
     }
-    if password.len() > super::MAX_PASSWORD_BYTES {
-        return Err(AppError::BadRequest(format!(
-            "Passwords are limited to {} bytes.",
-            super::MAX_PASSWORD_BYTES
-        )));
-    }
-    Ok(())
+    super::check_password_bytes(password)
 }
 
 /// Replaces the signed-in visitor's password, after checking the current
@@ -36,20 +30,12 @@ pub fn check_new_password(password: &str) -> Result<(), AppError> {
 #[server(endpoint = "auth/change_password")]
 pub async fn change_password(current: String, new: String) -> Result<(), AppError> {
     use super::{db, session};
-    use crate::throttle;
 
     let user = session::require_user().await?;
     check_new_password(&new)?;
     let state = crate::state::AppState::current();
-    let client = use_context::<http::request::Parts>().and_then(|parts| {
-        throttle::client_address(&parts.extensions, &parts.headers, state.config.trusted_proxy_hops)
-    });
-    let attempt = throttle::Attempt::new(&state.config, &user.email, client);
+    let attempt = super::admitted_attempt(&state, &user.email).await?;
     let sign_in = &state.sign_in;
-    if let Some(wait) = sign_in.throttle.wait(&state.db, &attempt).await? {
-        throttle::hold(wait).await;
-        return Err(throttle::throttled(wait));
-    }
     let stored = db::find_credentials(&state.db, &user.email).await?.map(|row| row.password_hash);
     if !sign_in.hashing.verify(current, stored).await? {
         sign_in.throttle.failed(&state.db, &attempt).await?;

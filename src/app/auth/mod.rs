@@ -87,6 +87,40 @@ fn routes(table: isr_cache::RouteTable) -> isr_cache::RouteTable {
 /// Longest password accepted: argon2 work grows with input, so bound it.
 pub const MAX_PASSWORD_BYTES: usize = 1024;
 
+/// `password` within [`MAX_PASSWORD_BYTES`], or why not: for every form that
+/// takes one (sign-in, a new password).
+pub fn check_password_bytes(password: &str) -> Result<(), AppError> {
+    if password.len() > MAX_PASSWORD_BYTES {
+        return Err(AppError::BadRequest(format!(
+            "Passwords are limited to {MAX_PASSWORD_BYTES} bytes."
+        )));
+    }
+    Ok(())
+}
+
+/// A password check for `email` by the request being handled, as the
+/// sign-in throttle counts it; refused (held, then a `429` with the wait)
+/// while the account or the client's address must wait. Before anything is
+/// looked up or hashed: the answer and its timing are the same whether the
+/// account exists or not.
+#[cfg(feature = "ssr")]
+pub(crate) async fn admitted_attempt(
+    state: &crate::state::AppState,
+    email: &str,
+) -> Result<crate::throttle::Attempt, AppError> {
+    use crate::throttle;
+    let client = use_context::<http::request::Parts>().and_then(|parts| {
+        throttle::client_address(&parts.extensions, &parts.headers, state.config.trusted_proxy_hops)
+    });
+    let attempt = throttle::Attempt::new(&state.config, email, client);
+    if let Some(wait) = state.sign_in.throttle.wait(&state.db, &attempt).await? {
+        tracing::debug!(client = %attempt.client, email_hash = %attempt.email_hash, ?wait, "password check throttled");
+        throttle::hold(wait).await;
+        return Err(throttle::throttled(wait));
+    }
+    Ok(attempt)
+}
+
 /// The signed-in user as the pages see them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CurrentUser {
@@ -145,29 +179,14 @@ pub async fn demo_accounts() -> Result<Vec<DemoAccount>, AppError> {
 /// Checks the credentials, starts a session and redirects to the dashboard.
 #[server(endpoint = "auth/login")]
 pub async fn login(email: String, password: String) -> Result<(), AppError> {
-    use crate::throttle;
     let state = crate::state::AppState::current();
     let email = email.trim().to_lowercase();
     if email.is_empty() || password.is_empty() {
         return Err(AppError::BadRequest("Enter your email and password.".into()));
     }
-    if password.len() > MAX_PASSWORD_BYTES {
-        return Err(AppError::BadRequest(format!(
-            "Passwords are limited to {MAX_PASSWORD_BYTES} bytes."
-        )));
-    }
-    // Throttled attempts are refused before the account is looked up: the
-    // answer and its timing are the same whether it exists or not.
-    let client = use_context::<http::request::Parts>().and_then(|parts| {
-        throttle::client_address(&parts.extensions, &parts.headers, state.config.trusted_proxy_hops)
-    });
+    check_password_bytes(&password)?;
+    let attempt = admitted_attempt(&state, &email).await?;
     let sign_in = &state.sign_in;
-    let attempt = throttle::Attempt::new(&state.config, &email, client);
-    if let Some(wait) = sign_in.throttle.wait(&state.db, &attempt).await? {
-        tracing::debug!(client = %attempt.client, email_hash = %attempt.email_hash, ?wait, "sign-in throttled");
-        throttle::hold(wait).await;
-        return Err(throttle::throttled(wait));
-    }
     let user = db::find_credentials(&state.db, &email).await?;
     let stored = user.as_ref().map(|u| u.password_hash.clone());
     let verified = sign_in.hashing.verify(password, stored).await.inspect_err(|error| {
