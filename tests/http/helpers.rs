@@ -363,11 +363,26 @@ impl TestApp {
 
     /// Posts a form to a server function, as `fetch` from the hydrated page does.
     pub async fn post_form(&self, path: &str, form: &str, cookie: Option<&str>) -> TestResponse {
+        self.post_form_with(path, form, cookie, &[]).await
+    }
+
+    /// [`post_form`](Self::post_form) with extra request headers (where a
+    /// browser says the request came from, say).
+    pub async fn post_form_with(
+        &self,
+        path: &str,
+        form: &str,
+        cookie: Option<&str>,
+        headers: &[(&str, &str)],
+    ) -> TestResponse {
         let mut request = Request::builder()
             .method(Method::POST)
             .uri(path)
             .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
             .header(ACCEPT, "application/json");
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
         if let Some(cookie) = cookie {
             request = request.header(COOKIE, cookie);
         }
@@ -682,4 +697,37 @@ pub fn redis_store() -> Option<Vec<(&'static str, String)>> {
         ("ISR_STORE_URL", "redis://127.0.0.1:6379".to_owned()),
         ("ISR_STORE_NAMESPACE", format!("isr-test-{}:", random_suffix())),
     ])
+}
+
+/// The hashes (`'sha256-…'`) of every inline script in `html`: the tests'
+/// own reading, apart from the server's (which hashes only the head and the
+/// data after `</html>`; the demo's pages have no other inline script).
+pub fn inline_script_hashes(html: &str) -> std::collections::BTreeSet<String> {
+    use base64::Engine as _;
+    use sha2::Digest as _;
+    let mut hashes = std::collections::BTreeSet::new();
+    for part in html.split("<script").skip(1) {
+        let (open, rest) = part.split_once('>').expect("a whole tag");
+        if open.contains("src=") {
+            continue;
+        }
+        let (text, _) = rest.split_once("</script>").expect("a closed script");
+        let digest = sha2::Sha256::digest(text.as_bytes());
+        hashes.insert(format!(
+            "'sha256-{}'",
+            base64::engine::general_purpose::STANDARD.encode(digest)
+        ));
+    }
+    hashes
+}
+
+/// The hashes `script-src` lists in a Content-Security-Policy, in order,
+/// repeats kept.
+pub fn policy_script_hashes(policy: &str) -> Vec<String> {
+    let script_src = policy
+        .split(';')
+        .map(str::trim)
+        .find(|directive| directive.starts_with("script-src "))
+        .expect("script-src");
+    script_src.split_whitespace().filter(|s| s.starts_with("'sha256-")).map(str::to_owned).collect()
 }

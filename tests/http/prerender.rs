@@ -8,7 +8,7 @@ use std::path::Path;
 use leptos_isr_starter::app::cache::resolved;
 use leptos_isr_starter::server::prerender::{Options, Summary, export};
 
-use crate::helpers::TestApp;
+use crate::helpers::{TestApp, inline_script_hashes, policy_script_hashes};
 
 /// The demo site, its bundle and a public file in a site root of the test's
 /// own. (Bundle names without hashes: Leptos would read the hashes from a
@@ -162,29 +162,8 @@ async fn headers_come_from_the_route_table() {
     );
 }
 
-/// The hashes of the inline scripts of an exported page, as `'sha256-…'`.
-fn script_hashes(html: &str) -> BTreeSet<String> {
-    use base64::Engine as _;
-    use sha2::Digest as _;
-    html.split("<script")
-        .skip(1)
-        .filter_map(|part| {
-            let (open, rest) = part.split_once('>')?;
-            let (text, _) = rest.split_once("</script>")?;
-            (!open.contains("src=")).then(|| {
-                let digest = sha2::Sha256::digest(text.as_bytes());
-                format!("'sha256-{}'", base64::engine::general_purpose::STANDARD.encode(digest))
-            })
-        })
-        .collect()
-}
-
 fn policy_hashes(policy: &str) -> BTreeSet<String> {
-    policy
-        .split_whitespace()
-        .filter(|s| s.starts_with("'sha256-"))
-        .map(|s| s.trim_end_matches(';').to_owned())
-        .collect()
+    policy_script_hashes(policy).into_iter().collect()
 }
 
 /// A static host serves the app's security headers: each page's policy
@@ -206,7 +185,7 @@ async fn exported_pages_carry_the_security_headers_and_their_scripts_hashes() {
         } else {
             format!("{}/index.html", &page[1..])
         };
-        let scripts = script_hashes(&read(out.path(), &file));
+        let scripts = inline_script_hashes(&read(out.path(), &file));
         assert!(scripts.len() >= 2, "{page}: the export's script and the page's data at least");
         let policy = &rules[page]["Content-Security-Policy"];
         assert!(!policy.contains("unsafe-inline"), "{policy}");

@@ -4,12 +4,12 @@
 //! client sends besides the key makes an anonymous render differ.
 
 use axum::body::Body;
-use base64::Engine as _;
-use http::header::{ACCEPT, CONTENT_TYPE, COOKIE};
+use http::header::CONTENT_TYPE;
 use http::{Method, Request, StatusCode};
-use sha2::{Digest as _, Sha256};
 
-use crate::helpers::{REVALIDATE_TOKEN, TestApp, TestResponse, x_cache};
+use crate::helpers::{
+    REVALIDATE_TOKEN, TestApp, TestResponse, inline_script_hashes, policy_script_hashes, x_cache,
+};
 
 /// Where a browser says a request came from: another site entirely, and a
 /// sibling subdomain (whose cookies `SameSite=Lax` lets through).
@@ -17,26 +17,6 @@ const FOREIGN: [(&str, &str); 2] =
     [("origin", "https://evil.example"), ("sec-fetch-site", "cross-site")];
 const SIBLING: [(&str, &str); 2] =
     [("origin", "https://blog.127.0.0.1.example"), ("sec-fetch-site", "same-site")];
-
-/// A form post as a browser on `from` sends it.
-async fn post_from(
-    app: &TestApp,
-    path: &str,
-    form: &str,
-    cookie: Option<&str>,
-    from: &[(&str, &str)],
-) -> TestResponse {
-    let mut request = Request::post(path)
-        .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
-        .header(ACCEPT, "application/json");
-    for (name, value) in from {
-        request = request.header(*name, *value);
-    }
-    if let Some(cookie) = cookie {
-        request = request.header(COOKIE, cookie);
-    }
-    app.send(request.body(Body::from(form.to_owned())).expect("request")).await
-}
 
 fn assert_refused(response: &TestResponse, what: &str) {
     assert_eq!(response.status, StatusCode::FORBIDDEN, "{what}: {}", response.body);
@@ -86,7 +66,7 @@ async fn writes_from_other_sites_are_refused_and_change_nothing() {
     ];
     for from in [&FOREIGN[..], &SIBLING[..], &FOREIGN[..1]] {
         for (path, form) in writes {
-            let response = post_from(&app, path, form, Some(&admin), from).await;
+            let response = app.post_form_with(path, form, Some(&admin), from).await;
             assert_refused(&response, &format!("{path} from {from:?}"));
         }
         let purge = Request::post("/api/revalidate")
@@ -112,7 +92,7 @@ async fn own_pages_and_clients_without_a_browser_may_write() {
     let same_origin = [("sec-fetch-site", "same-origin"), ("origin", "http://127.0.0.1:3000")];
     let form = LOGIN;
     for from in [&same_origin[..], &same_origin[1..]] {
-        let response = post_from(&app, "/api/auth/login", form, None, from).await;
+        let response = app.post_form_with("/api/auth/login", form, None, from).await;
         assert_eq!(response.status, StatusCode::OK, "{from:?}: {}", response.body);
         assert!(response.session_cookie().is_some());
     }
@@ -125,35 +105,6 @@ async fn own_pages_and_clients_without_a_browser_may_write() {
     // Reads are never refused, whoever links to them.
     let read = app.send_with(Method::GET, "/blog/hello-isr", &FOREIGN).await;
     assert_eq!(read.status, StatusCode::OK);
-}
-
-/// The hashes of every inline script in `html`: this test's own reading,
-/// apart from the server's (which hashes only the head and the data after
-/// `</html>`; the demo's pages have no other inline script).
-fn inline_script_hashes(html: &str) -> Vec<String> {
-    let mut hashes = Vec::new();
-    for part in html.split("<script").skip(1) {
-        let (open, rest) = part.split_once('>').expect("a whole tag");
-        if open.contains("src=") {
-            continue;
-        }
-        let (text, _) = rest.split_once("</script>").expect("a closed script");
-        let digest = Sha256::digest(text.as_bytes());
-        let hash = format!("'sha256-{}'", base64::engine::general_purpose::STANDARD.encode(digest));
-        if !hashes.contains(&hash) {
-            hashes.push(hash);
-        }
-    }
-    hashes
-}
-
-fn policy_hashes(policy: &str) -> Vec<String> {
-    let script_src = policy
-        .split(';')
-        .map(str::trim)
-        .find(|d| d.starts_with("script-src "))
-        .expect("script-src");
-    script_src.split_whitespace().filter(|s| s.starts_with("'sha256-")).map(str::to_owned).collect()
 }
 
 /// A cached page's policy, on the miss and on the hit, allows exactly the
@@ -170,10 +121,9 @@ async fn a_cached_page_policy_lists_its_own_scripts() {
             assert!(!policy.contains("unsafe-inline"), "{policy}");
             let scripts = inline_script_hashes(&response.body);
             assert!(scripts.len() >= 2, "{path}: the bootstrap and the page's data");
-            let mut listed = policy_hashes(policy);
-            let mut expected = scripts.clone();
+            let mut listed = policy_script_hashes(policy);
             listed.sort();
-            expected.sort();
+            let expected: Vec<String> = scripts.into_iter().collect();
             assert_eq!(listed, expected, "{path}: {policy}");
         }
         assert_eq!(miss.header("content-security-policy"), hit.header("content-security-policy"));
@@ -198,7 +148,7 @@ async fn every_response_carries_the_security_headers() {
         ("JSON", app.get_json("/api/posts").await),
         ("a 404", app.get("/nope").await),
         ("a refused path", app.get("/blog/%FF").await),
-        ("a refused write", post_from(&app, "/api/auth/logout", "", None, &FOREIGN).await),
+        ("a refused write", app.post_form_with("/api/auth/logout", "", None, &FOREIGN).await),
         ("a file", app.get("/favicon.svg").await),
     ];
     for (what, response) in &responses {
